@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Provides the ACK CRDs of the pinned controller tags (ACK.md), and Argo CD's Application and
+# ApplicationSet CRDs, as YAML files in one folder, printed as the last line of stdout. The CRDs are not committed: they are read, in order, from
+#   1. ACK_CRDS_DIR, when set (a folder holding the *.yaml files)
+#   2. the cache, XAPI_ACK_CRDS_CACHE (default ~/.cache/xapi/ack-crds/<tags>)
+#   3. ../shared/ack-crds beside the clone, when the project ships them there
+#   4. the Go module proxy (`go mod download`; each module has helm/crds/)
+#   5. local git snapshots of the controllers' repositories under XAPI_ACK_SOURCE_ROOT
+#      (folders named aws-controllers-k8s+<name>-controller/repo), read at the tag
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+CONTROLLERS=(ec2:v1.20.0 apigateway:v1.8.1 iam:v1.8.1 lambda:v1.14.1)
+ARGOCD_TAG=v3.5.1
+tags=$(printf '%s\n' "${CONTROLLERS[@]}" "argocd:$ARGOCD_TAG" | tr ':\n' '-_' | sed 's/_$//')
+CACHE="${XAPI_ACK_CRDS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/xapi/ack-crds/$tags}"
+log() { printf '[ack-crds] %s\n' "$*" >&2; }
+
+complete() { # every controller contributed its CRDs
+  [ -f "$1/ec2.services.k8s.aws_vpcendpoints.yaml" ] && [ -f "$1/apigateway.services.k8s.aws_restapis.yaml" ] &&
+  [ -f "$1/iam.services.k8s.aws_roles.yaml" ] && [ -f "$1/lambda.services.k8s.aws_functions.yaml" ] &&
+  [ -f "$1/argoproj.io_applications.yaml" ]
+}
+
+if [ -n "${ACK_CRDS_DIR:-}" ]; then
+  complete "$ACK_CRDS_DIR" || { log "ACK_CRDS_DIR=$ACK_CRDS_DIR lacks the ec2/apigateway/iam/lambda CRDs"; exit 1; }
+  echo "$ACK_CRDS_DIR"; exit 0
+fi
+if complete "$CACHE"; then echo "$CACHE"; exit 0; fi
+if complete "$here/../../shared/ack-crds"; then (cd "$here/../../shared/ack-crds" && pwd); exit 0; fi
+
+tmp="$CACHE.tmp.$$"
+rm -rf "$tmp"; mkdir -p "$tmp"
+trap 'rm -rf "$tmp"' EXIT
+for c in "${CONTROLLERS[@]}"; do
+  name="${c%%:*}"; tag="${c##*:}"; module="github.com/aws-controllers-k8s/$name-controller"
+  got=""
+  if command -v go >/dev/null 2>&1; then
+    dir=$(cd "$tmp" && go mod download -json "$module@$tag" 2>/dev/null | sed -n 's/.*"Dir": "\(.*\)".*/\1/p' || true)
+    if [ -n "$dir" ] && [ -d "$dir/helm/crds" ]; then cp "$dir"/helm/crds/*.yaml "$tmp/"; got="module proxy"; fi
+  fi
+  if [ -z "$got" ]; then
+    src="${XAPI_ACK_SOURCE_ROOT:-}/aws-controllers-k8s+$name-controller/repo"
+    if [ -n "${XAPI_ACK_SOURCE_ROOT:-}" ] && git -C "$src" rev-parse -q --verify "$tag^{commit}" >/dev/null 2>&1; then
+      for f in $(git -C "$src" ls-tree --name-only "$tag" helm/crds/); do
+        git -C "$src" show "$tag:$f" > "$tmp/$(basename "$f")"
+      done
+      got="snapshot $src"
+    fi
+  fi
+  if [ -z "$got" ]; then
+    log "cannot get the CRDs of $module@$tag: the Go module proxy did not serve it and no snapshot was"
+    log "found (set XAPI_ACK_SOURCE_ROOT, ACK_CRDS_DIR, or put the CRDs in ../shared/ack-crds)"
+    exit 1
+  fi
+  log "$name-controller $tag: CRDs from $got"
+done
+# Argo CD's CRDs, only so that the generated Applications can be validated by a real API server
+argo_dir=$(cd "$tmp" && go mod download -json "github.com/argoproj/argo-cd/v3@$ARGOCD_TAG" 2>/dev/null | sed -n 's/.*"Dir": "\(.*\)".*/\1/p' || true)
+argo_src="${XAPI_ACK_SOURCE_ROOT:-}/argoproj+argo-cd/repo"
+for kind in application applicationset; do
+  if [ -n "$argo_dir" ] && [ -f "$argo_dir/manifests/crds/$kind-crd.yaml" ]; then
+    cp "$argo_dir/manifests/crds/$kind-crd.yaml" "$tmp/argoproj.io_${kind}s.yaml"
+  elif [ -n "${XAPI_ACK_SOURCE_ROOT:-}" ] && git -C "$argo_src" rev-parse -q --verify "$ARGOCD_TAG^{commit}" >/dev/null 2>&1; then
+    git -C "$argo_src" show "$ARGOCD_TAG:manifests/crds/$kind-crd.yaml" > "$tmp/argoproj.io_${kind}s.yaml"
+  else
+    log "cannot get Argo CD's $kind CRD at $ARGOCD_TAG"; exit 1
+  fi
+done
+log "argo-cd $ARGOCD_TAG: Application and ApplicationSet CRDs"
+rm -rf "$CACHE"; mkdir -p "$(dirname "$CACHE")"; mv "$tmp" "$CACHE"; trap - EXIT
+echo "$CACHE"

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# README's test command (`npm test`): type-check, then every jest project (unit + integration
+# against real kube-apiservers), then the staleness check of manifests/. Ends with the plain
+# closing line "N passed, N failed".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+KUBEBUILDER_ASSETS="$(bash scripts/envtest-assets.sh | tail -n 1)"
+XAPI_CRDS_DIR="$(bash scripts/ack-crds.sh | tail -n 1)"
+export KUBEBUILDER_ASSETS XAPI_CRDS_DIR
+
+echo "== typecheck"
+npx tsc -p tsconfig.json --noEmit
+
+echo "== jest"
+report="$(mktemp)"
+set +e
+node --experimental-vm-modules node_modules/jest/bin/jest.js --maxWorkers=2 --json --outputFile="$report" "$@"
+rc=$?
+set -e
+node -e '
+const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+console.log(`${r.numPassedTests} passed, ${r.numFailedTests + r.numRuntimeErrorTestSuites} failed` + (r.numPendingTests ? `, ${r.numPendingTests} skipped` : ""));
+' "$report" || echo "0 passed, 1 failed"
+rm -f "$report"
+exit "$rc"

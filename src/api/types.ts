@@ -1,0 +1,164 @@
+// The CrossAccountApi resource (xapi.dev/v1alpha1). Shapes only; defaults live in defaults.ts,
+// checks in validate.ts, the CRD schema in crd.ts.
+
+export const GROUP = 'xapi.dev';
+export const VERSION = 'v1alpha1';
+export const API_VERSION = `${GROUP}/${VERSION}`;
+export const KIND = 'CrossAccountApi';
+export const PLURAL = 'crossaccountapis';
+export const SINGULAR = 'crossaccountapi';
+export const SHORT_NAME = 'xapi';
+
+/** Label on every object rendered for one CR: `<namespace>.<name>` of the CR. */
+export const OWNER_LABEL = 'xapi.dev/owner';
+export const FINALIZER = 'xapi.dev/finalizer';
+export const FIELD_MANAGER = 'xapi';
+
+export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'] as const;
+export type HttpMethod = (typeof HTTP_METHODS)[number];
+
+export const INTEGRATION_TYPES = ['MOCK', 'HTTP_PROXY', 'AWS_PROXY'] as const;
+export type IntegrationType = (typeof INTEGRATION_TYPES)[number];
+
+/**
+ * Where one side's ACK objects live. Absent = the operator's own cluster. The Secret holds a
+ * kubeconfig under `key` (default `kubeconfig`), or is an Argo CD cluster Secret
+ * (label `argocd.argoproj.io/secret-type: cluster`, keys `server`, `config`).
+ */
+export interface ClusterRef {
+  secretName: string;
+  /** Namespace of the Secret; defaults to the CR's namespace. */
+  namespace?: string;
+  key?: string;
+}
+
+export interface FunctionSpec {
+  name: string;
+  runtime?: string; // default nodejs20.x
+  handler?: string; // default index.handler
+  code: { s3Bucket: string; s3Key: string };
+  memorySize?: number;
+  timeout?: number;
+  environment?: Record<string, string>;
+}
+
+export interface ConsumerSpec {
+  accountId: string;
+  namespace: string;
+  cluster?: ClusterRef;
+  vpcId: string;
+  subnetIds: string[];
+  /** Name of the Lambda execution role xapi creates. */
+  roleName: string;
+  /** Use an existing role instead of creating one; its name must match roleName. */
+  roleArn?: string;
+  function?: FunctionSpec;
+}
+
+export interface Route {
+  method: HttpMethod;
+  path: string;
+}
+
+export interface IntegrationSpec {
+  type: IntegrationType;
+  /** Required for HTTP_PROXY (https URL) and AWS_PROXY (Lambda invocation ARN). */
+  uri?: string;
+}
+
+export interface ProviderSpec {
+  accountId: string;
+  namespace: string;
+  cluster?: ClusterRef;
+  apiName: string;
+  stage: string;
+  routes: Route[];
+  integration?: IntegrationSpec;
+}
+
+export interface RotationSpec {
+  gracePeriodSeconds?: number;
+}
+
+export interface CrossAccountApiSpec {
+  region: string;
+  /** Value of the `Project` tag; the endpoint policy only lets requests reach APIs carrying it. */
+  project: string;
+  consumer: ConsumerSpec;
+  provider: ProviderSpec;
+  rotation?: RotationSpec;
+}
+
+export interface Condition {
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  reason: string;
+  message: string;
+  lastTransitionTime: string;
+  observedGeneration?: number;
+}
+
+export interface AllowedEndpoint {
+  id: string;
+  /** RFC 3339; set while the ID is being rotated out. */
+  until?: string;
+}
+
+export interface CrossAccountApiStatus {
+  observedGeneration?: number;
+  conditions?: Condition[];
+  endpoint?: { id?: string; state?: string; dnsNames?: string[] };
+  allowedEndpoints?: AllowedEndpoint[];
+  api?: { id?: string; stage?: string; invokeUrl?: string };
+  securityGroups?: { callerId?: string; endpointId?: string };
+  /** e.g. "3/4": how many of the four layers are in place. */
+  layers?: string;
+}
+
+export interface ObjectMeta {
+  name: string;
+  namespace?: string;
+  generation?: number;
+  resourceVersion?: string;
+  uid?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  finalizers?: string[];
+  deletionTimestamp?: string;
+  creationTimestamp?: string;
+}
+
+export interface CrossAccountApi {
+  apiVersion: typeof API_VERSION;
+  kind: typeof KIND;
+  metadata: ObjectMeta;
+  spec: CrossAccountApiSpec;
+  status?: CrossAccountApiStatus;
+}
+
+/** Condition types the operator sets. */
+export const CONDITION = {
+  Ready: 'Ready',
+  SecurityGroupsReady: 'SecurityGroupsReady',
+  EndpointPolicyReady: 'EndpointPolicyReady',
+  ResourcePolicyReady: 'ResourcePolicyReady',
+  IamAuthReady: 'IamAuthReady',
+  Degraded: 'Degraded',
+} as const;
+
+/**
+ * What the render knows beyond the spec: IDs AWS assigns, as ACK reports them in status.
+ * Every field is optional; a missing ID renders fail-closed (deny, or the grant left out).
+ */
+export interface ObservedIds {
+  /** status.id of the caller and endpoint SecurityGroups (account A). */
+  callerSecurityGroupId?: string;
+  endpointSecurityGroupId?: string;
+  /** RestAPI status.id and status.rootResourceID (account B). */
+  restApiId?: string;
+  rootResourceId?: string;
+  /** Endpoint IDs the API's resource policy admits (current + those in their grace period). */
+  allowedEndpointIds?: string[];
+  /** ARN of the caller role, when known from the Role's status (else derived from account + name). */
+  roleArn?: string;
+}
