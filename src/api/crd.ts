@@ -1,0 +1,226 @@
+// The CustomResourceDefinition of CrossAccountApi, generated from the same rules the code
+// validator uses. Rules a schema can state are enforced at admission (CEL with our messages);
+// the rest surface as Ready=False/InvalidSpec from the operator.
+import {
+  DISTINCT_ACCOUNTS_MESSAGE,
+  DISTINCT_ROUTES_MESSAGE,
+  DISTINCT_SUBNETS_MESSAGE,
+  MAX_GRACE_PERIOD_SECONDS,
+  MAX_ROUTES,
+  MAX_SUBNETS,
+  MIN_SUBNETS,
+  RULES,
+  SUBNETS_MESSAGE,
+  WILDCARD_PATH_MESSAGE,
+  type FieldRule,
+} from './rules.js';
+import { GROUP, HTTP_METHODS, INTEGRATION_TYPES, KIND, PLURAL, SHORT_NAME, SINGULAR, VERSION } from './types.js';
+
+type Schema = Record<string, unknown>;
+
+/** A string checked by CEL so that the rejection carries our message, not a bare regex. */
+function ruled(rule: FieldRule, description: string): Schema {
+  return {
+    type: 'string',
+    description,
+    maxLength: rule.maxLength,
+    'x-kubernetes-validations': [{ rule: `self.matches(${celString(rule.pattern)})`, message: rule.message }],
+  };
+}
+
+function celString(s: string): string {
+  // CEL single-quoted raw string: no escape processing, so the regex reaches RE2 as written.
+  if (s.includes("'")) throw new Error(`pattern cannot contain a single quote: ${s}`);
+  return `r'${s}'`;
+}
+
+function obj(properties: Record<string, Schema>, required: string[], description?: string): Schema {
+  return { type: 'object', ...(description && { description }), properties, required };
+}
+
+const clusterRef = obj(
+  {
+    secretName: ruled(RULES.secretName, 'Secret with a kubeconfig, or an Argo CD cluster Secret'),
+    namespace: ruled(RULES.namespace, "Namespace of the Secret; defaults to the CR's namespace"),
+    key: { type: 'string', maxLength: 253, description: 'Key of the kubeconfig in the Secret (default kubeconfig)' },
+  },
+  ['secretName'],
+  "Cluster that holds this side's ACK objects; absent means the operator's own cluster",
+);
+
+const consumer = obj(
+  {
+    accountId: ruled(RULES.accountId, 'Account A: where the caller runs'),
+    namespace: ruled(RULES.namespace, "Namespace of account A's ACK objects (CARM-annotated)"),
+    cluster: clusterRef,
+    vpcId: ruled(RULES.vpcId, 'VPC of the caller and the interface endpoint'),
+    subnetIds: {
+      type: 'array',
+      description: 'Subnets of the endpoint and the caller, in 2+ Availability Zones',
+      minItems: MIN_SUBNETS,
+      maxItems: MAX_SUBNETS,
+      items: ruled(RULES.subnetId, 'Subnet ID'),
+      'x-kubernetes-validations': [
+        { rule: 'self.all(s, self.exists_one(t, t == s))', message: DISTINCT_SUBNETS_MESSAGE },
+        { rule: `size(self) >= ${MIN_SUBNETS}`, message: SUBNETS_MESSAGE },
+      ],
+    },
+    roleName: ruled(RULES.roleName, 'Lambda execution role'),
+    roleArn: ruled(RULES.roleArn, 'Use this existing role instead of creating one'),
+    function: obj(
+      {
+        name: ruled(RULES.functionName, 'Function name'),
+        runtime: { type: 'string', maxLength: 32 },
+        handler: { type: 'string', maxLength: 128 },
+        code: obj(
+          { s3Bucket: { type: 'string', maxLength: 63 }, s3Key: { type: 'string', maxLength: 1024 } },
+          ['s3Bucket', 's3Key'],
+        ),
+        memorySize: { type: 'integer', minimum: 128, maximum: 10240 },
+        timeout: { type: 'integer', minimum: 1, maximum: 900 },
+        environment: { type: 'object', additionalProperties: { type: 'string' } },
+      },
+      ['name', 'code'],
+      'Optional ACK Function running the caller in the VPC',
+    ),
+  },
+  ['accountId', 'namespace', 'vpcId', 'subnetIds', 'roleName'],
+);
+
+const route = obj(
+  {
+    method: { type: 'string', enum: [...HTTP_METHODS] },
+    path: {
+      type: 'string',
+      maxLength: RULES.path.maxLength,
+      'x-kubernetes-validations': [
+        { rule: "!self.contains('*') && !self.contains('+}')", message: WILDCARD_PATH_MESSAGE },
+        { rule: `self.matches(${celString(RULES.path.pattern)})`, message: RULES.path.message },
+      ],
+    },
+  },
+  ['method', 'path'],
+);
+
+const provider = obj(
+  {
+    accountId: ruled(RULES.accountId, 'Account B: where the private API lives'),
+    namespace: ruled(RULES.namespace, "Namespace of account B's ACK objects"),
+    cluster: clusterRef,
+    apiName: ruled(RULES.apiName, 'REST API name'),
+    stage: ruled(RULES.stage, 'Stage name'),
+    routes: {
+      type: 'array',
+      minItems: 1,
+      maxItems: MAX_ROUTES,
+      items: route,
+      'x-kubernetes-validations': [
+        { rule: 'self.all(r, self.exists_one(s, s.method == r.method && s.path == r.path))', message: DISTINCT_ROUTES_MESSAGE },
+      ],
+    },
+    integration: obj(
+      { type: { type: 'string', enum: [...INTEGRATION_TYPES] }, uri: { type: 'string', maxLength: 2048 } },
+      ['type'],
+    ),
+  },
+  ['accountId', 'namespace', 'apiName', 'stage', 'routes'],
+);
+
+const condition = obj(
+  {
+    type: { type: 'string', maxLength: 316 },
+    status: { type: 'string', enum: ['True', 'False', 'Unknown'] },
+    reason: { type: 'string', maxLength: 1024 },
+    message: { type: 'string', maxLength: 32768 },
+    lastTransitionTime: { type: 'string', format: 'date-time' },
+    observedGeneration: { type: 'integer', format: 'int64', minimum: 0 },
+  },
+  ['type', 'status', 'lastTransitionTime'],
+);
+
+const status: Schema = {
+  type: 'object',
+  properties: {
+    observedGeneration: { type: 'integer', format: 'int64' },
+    conditions: {
+      type: 'array',
+      items: condition,
+      'x-kubernetes-list-type': 'map',
+      'x-kubernetes-list-map-keys': ['type'],
+    },
+    endpoint: obj(
+      { id: { type: 'string' }, state: { type: 'string' }, dnsNames: { type: 'array', items: { type: 'string' } } },
+      [],
+    ),
+    allowedEndpoints: {
+      type: 'array',
+      items: obj({ id: { type: 'string' }, until: { type: 'string', format: 'date-time' } }, ['id']),
+    },
+    api: obj({ id: { type: 'string' }, stage: { type: 'string' }, invokeUrl: { type: 'string' } }, []),
+    securityGroups: obj({ callerId: { type: 'string' }, endpointId: { type: 'string' } }, []),
+    layers: { type: 'string' },
+  },
+};
+
+const spec = {
+  ...obj(
+    {
+      region: ruled(RULES.region, 'AWS region of the endpoint and the API'),
+      project: ruled(RULES.project, 'Project tag value; the endpoint policy admits only APIs carrying it'),
+      consumer,
+      provider,
+      rotation: obj(
+        {
+          gracePeriodSeconds: {
+            type: 'integer',
+            minimum: 0,
+            maximum: MAX_GRACE_PERIOD_SECONDS,
+            default: 300,
+            description: 'How long a replaced endpoint ID stays allowed after its successor is available',
+          },
+        },
+        [],
+      ),
+    },
+    ['region', 'project', 'consumer', 'provider'],
+  ),
+  'x-kubernetes-validations': [
+    { rule: 'self.consumer.accountId != self.provider.accountId', message: DISTINCT_ACCOUNTS_MESSAGE },
+  ],
+};
+
+export function crossAccountApiCrd(): Record<string, unknown> {
+  return {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: `${PLURAL}.${GROUP}` },
+    spec: {
+      group: GROUP,
+      scope: 'Namespaced',
+      names: { kind: KIND, plural: PLURAL, singular: SINGULAR, shortNames: [SHORT_NAME], listKind: `${KIND}List` },
+      versions: [
+        {
+          name: VERSION,
+          served: true,
+          storage: true,
+          subresources: { status: {} },
+          additionalPrinterColumns: [
+            { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status' },
+            { name: 'Endpoint', type: 'string', jsonPath: '.status.endpoint.id' },
+            { name: 'API', type: 'string', jsonPath: '.status.api.id' },
+            { name: 'Layers', type: 'string', jsonPath: '.status.layers' },
+            { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+          ],
+          schema: {
+            openAPIV3Schema: {
+              type: 'object',
+              description: 'A caller in account A reaching a private REST API in account B over PrivateLink',
+              properties: { apiVersion: { type: 'string' }, kind: { type: 'string' }, metadata: { type: 'object' }, spec, status },
+              required: ['spec'],
+            },
+          },
+        },
+      ],
+    },
+  };
+}

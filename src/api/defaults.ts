@@ -1,0 +1,34 @@
+import type { CrossAccountApiSpec } from './types.js';
+
+export const DEFAULT_GRACE_PERIOD_SECONDS = 300;
+export const DEFAULT_FUNCTION_RUNTIME = 'nodejs20.x';
+export const DEFAULT_FUNCTION_HANDLER = 'index.handler';
+export const DEFAULT_FUNCTION_MEMORY_MB = 256;
+export const DEFAULT_FUNCTION_TIMEOUT_S = 10;
+
+/** The spec with every optional field that has a default filled in. Does not validate. */
+export function withDefaults(spec: CrossAccountApiSpec): CrossAccountApiSpec {
+  const fn = spec.consumer.function;
+  return {
+    ...spec,
+    consumer: {
+      ...spec.consumer,
+      ...(fn && {
+        function: {
+          ...fn,
+          runtime: fn.runtime ?? DEFAULT_FUNCTION_RUNTIME,
+          handler: fn.handler ?? DEFAULT_FUNCTION_HANDLER,
+          memorySize: fn.memorySize ?? DEFAULT_FUNCTION_MEMORY_MB,
+          timeout: fn.timeout ?? DEFAULT_FUNCTION_TIMEOUT_S,
+        },
+      }),
+    },
+    provider: {
+      ...spec.provider,
+      integration: spec.provider.integration ?? { type: 'MOCK' },
+    },
+    rotation: {
+      gracePeriodSeconds: spec.rotation?.gracePeriodSeconds ?? DEFAULT_GRACE_PERIOD_SECONDS,
+    },
+  };
+}

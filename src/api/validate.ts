@@ -1,0 +1,252 @@
+// Semantic validation of a CrossAccountApi spec. The CRD rejects most of this at admission;
+// this runs again in synth and in the operator (specs may come from files, or from a cluster
+// whose CRD is older), and adds what a schema cannot say (role ARN vs account, sibling params).
+import { withDefaults } from './defaults.js';
+import {
+  DISTINCT_ACCOUNTS_MESSAGE,
+  DISTINCT_ROUTES_MESSAGE,
+  DISTINCT_SUBNETS_MESSAGE,
+  MAX_GRACE_PERIOD_SECONDS,
+  MAX_ROUTES,
+  MAX_SUBNETS,
+  MIN_SUBNETS,
+  RULES,
+  SUBNETS_MESSAGE,
+  WILDCARD_PATH_MESSAGE,
+  type FieldRule,
+} from './rules.js';
+import { HTTP_METHODS, INTEGRATION_TYPES, type CrossAccountApiSpec } from './types.js';
+
+export interface ValidationError {
+  path: string;
+  message: string;
+}
+
+export type ValidationResult =
+  | { ok: true; spec: CrossAccountApiSpec }
+  | { ok: false; errors: ValidationError[] };
+
+type Obj = Record<string, unknown>;
+
+class Checker {
+  readonly errors: ValidationError[] = [];
+
+  fail(path: string, message: string): void {
+    this.errors.push({ path, message });
+  }
+
+  object(value: unknown, path: string, required = true): Obj | undefined {
+    if (value === undefined || value === null) {
+      if (required) this.fail(path, 'is required');
+      return undefined;
+    }
+    if (typeof value !== 'object' || Array.isArray(value)) {
+      this.fail(path, 'must be an object');
+      return undefined;
+    }
+    return value as Obj;
+  }
+
+  string(obj: Obj, key: string, path: string, rule?: FieldRule, required = true): string | undefined {
+    const value = obj[key];
+    const at = `${path}.${key}`;
+    if (value === undefined || value === null || value === '') {
+      if (required) this.fail(at, 'is required');
+      return undefined;
+    }
+    if (typeof value !== 'string') {
+      this.fail(at, `must be a string, got ${typeof value}`);
+      return undefined;
+    }
+    if (rule && !new RegExp(rule.pattern).test(value)) this.fail(at, `${rule.message} (got "${value}")`);
+    return value;
+  }
+
+  integer(obj: Obj, key: string, path: string, min: number, max: number): void {
+    const value = obj[key];
+    if (value === undefined) return;
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+      this.fail(`${path}.${key}`, `must be an integer from ${min} to ${max}`);
+    }
+  }
+
+  noUnknown(obj: Obj, allowed: string[], path: string): void {
+    for (const key of Object.keys(obj)) {
+      if (!allowed.includes(key)) this.fail(`${path}.${key}`, `unknown field (allowed: ${allowed.join(', ')})`);
+    }
+  }
+}
+
+function checkCluster(c: Checker, parent: Obj, path: string): void {
+  const cluster = c.object(parent['cluster'], `${path}.cluster`, false);
+  if (!cluster) return;
+  c.noUnknown(cluster, ['secretName', 'namespace', 'key'], `${path}.cluster`);
+  c.string(cluster, 'secretName', `${path}.cluster`, RULES.secretName);
+  c.string(cluster, 'namespace', `${path}.cluster`, RULES.namespace, false);
+  c.string(cluster, 'key', `${path}.cluster`, undefined, false);
+}
+
+function checkConsumer(c: Checker, consumer: Obj): string | undefined {
+  const p = 'spec.consumer';
+  c.noUnknown(consumer, ['accountId', 'namespace', 'cluster', 'vpcId', 'subnetIds', 'roleName', 'roleArn', 'function'], p);
+  const account = c.string(consumer, 'accountId', p, RULES.accountId);
+  c.string(consumer, 'namespace', p, RULES.namespace);
+  checkCluster(c, consumer, p);
+  c.string(consumer, 'vpcId', p, RULES.vpcId);
+
+  const subnets = consumer['subnetIds'];
+  if (!Array.isArray(subnets)) {
+    c.fail(`${p}.subnetIds`, subnets === undefined ? `is required; ${SUBNETS_MESSAGE}` : 'must be a list');
+  } else {
+    if (subnets.length < MIN_SUBNETS) c.fail(`${p}.subnetIds`, `${SUBNETS_MESSAGE} (got ${subnets.length})`);
+    if (subnets.length > MAX_SUBNETS) c.fail(`${p}.subnetIds`, `must list at most ${MAX_SUBNETS} subnets`);
+    subnets.forEach((s, i) => {
+      if (typeof s !== 'string' || !new RegExp(RULES.subnetId.pattern).test(s)) {
+        c.fail(`${p}.subnetIds[${i}]`, `${RULES.subnetId.message} (got ${JSON.stringify(s)})`);
+      }
+    });
+    const dup = subnets.find((s, i) => subnets.indexOf(s) !== i);
+    if (dup !== undefined) c.fail(`${p}.subnetIds`, `${DISTINCT_SUBNETS_MESSAGE} ("${String(dup)}" appears twice)`);
+  }
+
+  const roleName = c.string(consumer, 'roleName', p, RULES.roleName);
+  const roleArn = c.string(consumer, 'roleArn', p, RULES.roleArn, false);
+  if (roleArn && new RegExp(RULES.roleArn.pattern).test(roleArn)) {
+    const arnAccount = roleArn.split(':')[4];
+    const arnName = roleArn.split('/').pop();
+    if (account && arnAccount !== account) {
+      c.fail(`${p}.roleArn`, `role ${roleArn} is in account ${arnAccount}, not the consumer account ${account}`);
+    }
+    if (roleName && arnName !== roleName) {
+      c.fail(`${p}.roleArn`, `role ARN names role "${arnName}" but roleName is "${roleName}"`);
+    }
+  }
+
+  const fn = c.object(consumer['function'], `${p}.function`, false);
+  if (fn) {
+    const fp = `${p}.function`;
+    c.noUnknown(fn, ['name', 'runtime', 'handler', 'code', 'memorySize', 'timeout', 'environment'], fp);
+    c.string(fn, 'name', fp, RULES.functionName);
+    c.string(fn, 'runtime', fp, undefined, false);
+    c.string(fn, 'handler', fp, undefined, false);
+    const code = c.object(fn['code'], `${fp}.code`);
+    if (code) {
+      c.string(code, 's3Bucket', `${fp}.code`);
+      c.string(code, 's3Key', `${fp}.code`);
+    }
+    c.integer(fn, 'memorySize', fp, 128, 10240);
+    c.integer(fn, 'timeout', fp, 1, 900);
+    const env = c.object(fn['environment'], `${fp}.environment`, false);
+    if (env) {
+      for (const [k, v] of Object.entries(env)) {
+        if (typeof v !== 'string') c.fail(`${fp}.environment.${k}`, 'must be a string');
+      }
+    }
+  }
+  return account;
+}
+
+function checkRoutes(c: Checker, routes: unknown): void {
+  const p = 'spec.provider.routes';
+  if (!Array.isArray(routes) || routes.length === 0) {
+    c.fail(p, 'must list at least one route {method, path}');
+    return;
+  }
+  if (routes.length > MAX_ROUTES) c.fail(p, `must list at most ${MAX_ROUTES} routes`);
+  const seen = new Set<string>();
+  // API Gateway allows one {param} child per resource: /items/{id} and /items/{name} collide.
+  const paramChild = new Map<string, string>();
+  routes.forEach((r, i) => {
+    const at = `${p}[${i}]`;
+    const route = c.object(r, at);
+    if (!route) return;
+    c.noUnknown(route, ['method', 'path'], at);
+    const method = route['method'];
+    if (typeof method !== 'string' || !(HTTP_METHODS as readonly string[]).includes(method)) {
+      c.fail(`${at}.method`, `must be one of ${HTTP_METHODS.join(', ')} (got ${JSON.stringify(method)})`);
+    }
+    const path = route['path'];
+    if (typeof path !== 'string' || path === '') {
+      c.fail(`${at}.path`, 'is required');
+      return;
+    }
+    if (path.includes('*') || path.includes('+}')) {
+      c.fail(`${at}.path`, `${WILDCARD_PATH_MESSAGE} (got "${path}")`);
+      return;
+    }
+    if (!new RegExp(RULES.path.pattern).test(path)) {
+      c.fail(`${at}.path`, `${RULES.path.message} (got "${path}")`);
+      return;
+    }
+    const key = `${String(method)} ${path}`;
+    if (seen.has(key)) c.fail(at, `${DISTINCT_ROUTES_MESSAGE} ("${key}" appears twice)`);
+    seen.add(key);
+    const segments = path.split('/').filter(Boolean);
+    segments.forEach((seg, j) => {
+      if (!seg.startsWith('{')) return;
+      const parent = '/' + segments.slice(0, j).join('/');
+      const other = paramChild.get(parent);
+      if (other && other !== seg) {
+        c.fail(`${at}.path`, `"${parent}" cannot have two parameter children ${other} and ${seg}`);
+      }
+      paramChild.set(parent, seg);
+    });
+  });
+}
+
+function checkProvider(c: Checker, provider: Obj): string | undefined {
+  const p = 'spec.provider';
+  c.noUnknown(provider, ['accountId', 'namespace', 'cluster', 'apiName', 'stage', 'routes', 'integration'], p);
+  const account = c.string(provider, 'accountId', p, RULES.accountId);
+  c.string(provider, 'namespace', p, RULES.namespace);
+  checkCluster(c, provider, p);
+  c.string(provider, 'apiName', p, RULES.apiName);
+  c.string(provider, 'stage', p, RULES.stage);
+  checkRoutes(c, provider['routes']);
+
+  const integration = c.object(provider['integration'], `${p}.integration`, false);
+  if (integration) {
+    const ip = `${p}.integration`;
+    c.noUnknown(integration, ['type', 'uri'], ip);
+    const type = integration['type'];
+    if (typeof type !== 'string' || !(INTEGRATION_TYPES as readonly string[]).includes(type)) {
+      c.fail(`${ip}.type`, `must be one of ${INTEGRATION_TYPES.join(', ')} (got ${JSON.stringify(type)})`);
+    }
+    const uri = integration['uri'];
+    if (type === 'MOCK' && uri !== undefined) c.fail(`${ip}.uri`, 'must be empty for a MOCK integration');
+    if (type === 'HTTP_PROXY' && (typeof uri !== 'string' || !/^https:\/\/[^\s/]+/.test(uri))) {
+      c.fail(`${ip}.uri`, 'an HTTP_PROXY integration needs an https:// URI');
+    }
+    if (type === 'AWS_PROXY' && (typeof uri !== 'string' || !/^arn:aws[a-z-]*:apigateway:[a-z0-9-]+:lambda:path\//.test(uri))) {
+      c.fail(`${ip}.uri`, 'an AWS_PROXY integration needs a Lambda invocation URI (arn:aws:apigateway:REGION:lambda:path/...)');
+    }
+  }
+  return account;
+}
+
+/** Checks a spec and, when valid, returns it with defaults applied. Never throws. */
+export function validateSpec(input: unknown): ValidationResult {
+  const c = new Checker();
+  const spec = c.object(input, 'spec');
+  if (!spec) return { ok: false, errors: c.errors };
+  c.noUnknown(spec, ['region', 'project', 'consumer', 'provider', 'rotation'], 'spec');
+  c.string(spec, 'region', 'spec', RULES.region);
+  c.string(spec, 'project', 'spec', RULES.project);
+  const consumer = c.object(spec['consumer'], 'spec.consumer');
+  const provider = c.object(spec['provider'], 'spec.provider');
+  const a = consumer && checkConsumer(c, consumer);
+  const b = provider && checkProvider(c, provider);
+  if (a && b && a === b) c.fail('spec.provider.accountId', `${DISTINCT_ACCOUNTS_MESSAGE} (both are ${a})`);
+  const rotation = c.object(spec['rotation'], 'spec.rotation', false);
+  if (rotation) {
+    c.noUnknown(rotation, ['gracePeriodSeconds'], 'spec.rotation');
+    c.integer(rotation, 'gracePeriodSeconds', 'spec.rotation', 0, MAX_GRACE_PERIOD_SECONDS);
+  }
+  if (c.errors.length > 0) return { ok: false, errors: c.errors };
+  return { ok: true, spec: withDefaults(spec as unknown as CrossAccountApiSpec) };
+}
+
+/** One line per error, for conditions, CLI output and exceptions. */
+export function formatErrors(errors: ValidationError[]): string {
+  return errors.map((e) => `${e.path}: ${e.message}`).join('; ');
+}
