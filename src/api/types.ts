@@ -162,3 +162,20 @@ export interface ObservedIds {
   /** ARN of the caller role, when known from the Role's status (else derived from account + name). */
   roleArn?: string;
 }
+
+/**
+ * A plain Kubernetes manifest as the charts render it and the reconciler applies it (ACK objects,
+ * namespaces, the operator's install). `spec` is whatever the kind takes.
+ */
+export interface KubeObject {
+  apiVersion: string;
+  kind: string;
+  metadata: {
+    name: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
+  spec?: Record<string, unknown>;
+  [field: string]: unknown;
+}
