@@ -179,3 +179,7 @@ export interface KubeObject {
   spec?: Record<string, unknown>;
   [field: string]: unknown;
 }
+
+/** Annotations the charts put on API objects so tools can read routes without walking ACK refs. */
+export const ROUTE_ANNOTATION = 'xapi.dev/route'; // on Method and Integration: "GET /items/{id}"
+export const PATH_ANNOTATION = 'xapi.dev/path'; // on Resource: "/items/{id}"

@@ -75,7 +75,7 @@ export function objectNames(cr: Pick<CrossAccountApi, 'metadata'> & { spec: { pr
     role: fit(`${base}-caller-role`),
     function: fit(`${base}-caller-fn`),
     restApi: fit(`${base}-api`),
-    stage: fit(`${base}-stage-${cr.spec.provider.stage.toLowerCase()}`),
+    stage: fit(`${base}-stage-${pathSlug(cr.spec.provider.stage)}`),
     resource: (path) => fit(`${base}-res-${pathSlug(path)}-${shortHash(path)}`),
     method: (route) => fit(`${base}-method-${routeKey(route)}`),
     integration: (route) => fit(`${base}-integration-${routeKey(route)}`),
