@@ -1,0 +1,102 @@
+import { WorkQueue } from '../../../src/reconciler/queue.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('WorkQueue', () => {
+  it('coalesces a key added many times before it runs', async () => {
+    const q = new WorkQueue();
+    const seen: string[] = [];
+    q.add('a');
+    q.add('a');
+    q.add('b');
+    q.add('a');
+    expect(q.depth).toBe(2);
+    const done = q.run(async (k) => {
+      seen.push(k);
+    });
+    await sleep(20);
+    q.shutDown();
+    await done;
+    expect(seen).toEqual(['a', 'b']);
+  });
+
+  it('never runs one key twice at once and re-runs a key changed while running', async () => {
+    const q = new WorkQueue();
+    let active = 0;
+    let maxActive = 0;
+    let runs = 0;
+    const done = q.run(async () => {
+      active++;
+      maxActive = Math.max(maxActive, active);
+      runs++;
+      await sleep(30);
+      active--;
+    }, 4);
+    q.add('k');
+    await sleep(5);
+    q.add('k'); // while running
+    q.add('k');
+    await sleep(100);
+    q.shutDown();
+    await done;
+    expect(maxActive).toBe(1);
+    expect(runs).toBe(2);
+  });
+
+  it('runs different keys in parallel', async () => {
+    const q = new WorkQueue();
+    let active = 0;
+    let maxActive = 0;
+    const done = q.run(async () => {
+      active++;
+      maxActive = Math.max(maxActive, active);
+      await sleep(20);
+      active--;
+    }, 3);
+    q.add('a');
+    q.add('b');
+    q.add('c');
+    await sleep(60);
+    q.shutDown();
+    await done;
+    expect(maxActive).toBe(3);
+  });
+
+  it('retries failures with exponential backoff, capped', async () => {
+    const q = new WorkQueue({ baseDelayMs: 10, maxDelayMs: 40 });
+    expect([1, 2, 3, 4, 5].map((n) => q.backoffDelay(n))).toEqual([10, 20, 40, 40, 40]);
+    const times: number[] = [];
+    const done = q.run(async () => {
+      times.push(Date.now());
+      if (times.length < 4) throw new Error('boom');
+    });
+    q.add('x');
+    await sleep(200);
+    q.shutDown();
+    await done;
+    expect(times.length).toBe(4);
+    const gaps = times.slice(1).map((t, i) => t - times[i]!);
+    expect(gaps[0]).toBeGreaterThanOrEqual(8);
+    expect(gaps[1]).toBeGreaterThanOrEqual(18);
+    expect(gaps[2]).toBeGreaterThanOrEqual(38);
+  });
+
+  it('addAfter delivers the key later, the earliest schedule winning', async () => {
+    const q = new WorkQueue();
+    const seen: Array<[string, number]> = [];
+    const start = Date.now();
+    const done = q.run(async (k) => {
+      seen.push([k, Date.now() - start]);
+    });
+    q.addAfter('t', 80);
+    q.addAfter('t', 30);
+    await sleep(15);
+    expect(seen).toEqual([]);
+    await sleep(120);
+    q.shutDown();
+    await done;
+    expect(seen.length).toBe(1);
+    expect(seen[0]![1]).toBeGreaterThanOrEqual(25);
+    expect(seen[0]![1]).toBeLessThan(80);
+  });
+});
