@@ -1,0 +1,176 @@
+// Status of a CrossAccountApi from the live ACK objects: one condition per layer, Ready, Degraded,
+// "N/4" layers. Pure; lastTransitionTime is kept while a condition's status does not change, so
+// an unchanged world yields an identical status and no write.
+
+import { ACK, ACK_CONDITION, type AckKindName } from '../api/ack.js';
+import { CONDITION, type AllowedEndpoint, type Condition, type CrossAccountApi, type CrossAccountApiStatus } from '../api/types.js';
+import type { LiveObject } from './observed.js';
+
+export type LayerCondition = typeof CONDITION.SecurityGroupsReady | typeof CONDITION.EndpointPolicyReady | typeof CONDITION.ResourcePolicyReady | typeof CONDITION.IamAuthReady;
+
+/** Which layer each ACK kind belongs to. */
+export const LAYER_OF_KIND: Record<AckKindName, LayerCondition> = {
+  SecurityGroup: CONDITION.SecurityGroupsReady,
+  VPCEndpoint: CONDITION.EndpointPolicyReady,
+  RestAPI: CONDITION.ResourcePolicyReady,
+  Deployment: CONDITION.ResourcePolicyReady,
+  Stage: CONDITION.ResourcePolicyReady,
+  Role: CONDITION.IamAuthReady,
+  Function: CONDITION.IamAuthReady,
+  Resource: CONDITION.IamAuthReady,
+  Method: CONDITION.IamAuthReady,
+  Integration: CONDITION.IamAuthReady,
+};
+
+export const LAYERS: readonly LayerCondition[] = [CONDITION.SecurityGroupsReady, CONDITION.EndpointPolicyReady, CONDITION.ResourcePolicyReady, CONDITION.IamAuthReady];
+
+export interface ObjectState {
+  ready: boolean;
+  terminal: boolean;
+  reason: string;
+  message: string;
+}
+
+interface AckCondition {
+  type?: string;
+  status?: string;
+  reason?: string;
+  message?: string;
+}
+
+export function objectState(obj: LiveObject): ObjectState {
+  const conds = (Array.isArray((obj.status as { conditions?: unknown } | undefined)?.conditions) ? (obj.status as { conditions: AckCondition[] }).conditions : []) as AckCondition[];
+  const get = (type: string) => conds.find((c) => c?.type === type);
+  const label = `${obj.kind}/${obj.metadata?.name}`;
+  const terminal = get(ACK_CONDITION.Terminal);
+  if (terminal?.status === 'True') {
+    return { ready: false, terminal: true, reason: 'Terminal', message: `${label}: ${terminal.message || terminal.reason || 'ACK.Terminal'}` };
+  }
+  const ready = get(ACK_CONDITION.Ready);
+  if (ready?.status === 'True') return { ready: true, terminal: false, reason: 'Ready', message: `${label} is ready` };
+  const why = ready?.message || ready?.reason || get(ACK_CONDITION.Recoverable)?.message || 'waiting for ACK to report Ready';
+  return { ready: false, terminal: false, reason: 'Pending', message: `${label}: ${why}` };
+}
+
+export interface Expected {
+  kind: AckKindName;
+  name: string;
+}
+
+export interface StatusInput {
+  cr: CrossAccountApi;
+  /** Objects the render produced, by kind and name. */
+  expected: readonly Expected[];
+  /** Live objects from both clusters. */
+  live: readonly LiveObject[];
+  endpoint: { id?: string; state?: string; dnsNames?: string[] };
+  allowed: AllowedEndpoint[];
+  api?: { id?: string; stage?: string; invokeUrl?: string };
+  securityGroups?: { callerId?: string; endpointId?: string };
+  /** Problems reaching a cluster or applying objects; non-empty → Degraded. */
+  problems: Array<{ reason: string; message: string }>;
+  now: Date;
+}
+
+function cond(type: string, ok: boolean, reason: string, message: string, generation: number | undefined, now: Date): Condition {
+  const c: Condition = { type, status: ok ? 'True' : 'False', reason, message, lastTransitionTime: now.toISOString() };
+  if (generation !== undefined) c.observedGeneration = generation;
+  return c;
+}
+
+/** Keep the old lastTransitionTime for conditions whose status did not change. */
+export function mergeConditions(previous: readonly Condition[] | undefined, next: Condition[]): Condition[] {
+  return next.map((c) => {
+    const old = previous?.find((p) => p.type === c.type);
+    return old && old.status === c.status ? { ...c, lastTransitionTime: old.lastTransitionTime } : c;
+  });
+}
+
+export function computeStatus(input: StatusInput): CrossAccountApiStatus {
+  const { cr, now } = input;
+  const gen = cr.metadata.generation;
+  const byLayer = new Map<LayerCondition, ObjectState[]>(LAYERS.map((l) => [l, []]));
+  let terminal: ObjectState | undefined;
+  for (const e of input.expected) {
+    const obj = input.live.find((o) => o.kind === ACK[e.kind].kind && o.metadata?.name === e.name);
+    const state: ObjectState = obj ? objectState(obj) : { ready: false, terminal: false, reason: 'Pending', message: `${ACK[e.kind].kind}/${e.name} not created yet` };
+    if (state.terminal && !terminal) terminal = state;
+    byLayer.get(LAYER_OF_KIND[e.kind])!.push(state);
+  }
+  const conditions: Condition[] = [];
+  let readyLayers = 0;
+  for (const layer of LAYERS) {
+    const states = byLayer.get(layer)!;
+    const bad = states.find((s) => s.terminal) ?? states.find((s) => !s.ready);
+    let ok = states.length > 0 && !bad;
+    let reason = bad?.reason ?? 'Ready';
+    let message = bad?.message ?? `${states.length} object(s) ready`;
+    if (ok && layer === CONDITION.ResourcePolicyReady && input.endpoint.id && !input.allowed.some((a) => a.id === input.endpoint.id)) {
+      ok = false;
+      reason = 'EndpointNotAllowed';
+      message = `endpoint ${input.endpoint.id} is not yet in the resource policy`;
+    }
+    if (ok) readyLayers++;
+    conditions.push(cond(layer, ok, reason, message, gen, now));
+  }
+  const problem = input.problems[0];
+  const allReady = readyLayers === LAYERS.length && !problem;
+  const notReady = conditions.find((c) => c.status !== 'True');
+  conditions.unshift(
+    cond(
+      CONDITION.Ready,
+      allReady,
+      allReady ? 'Ready' : problem ? problem.reason : terminal ? 'Terminal' : (notReady?.reason ?? 'Pending'),
+      allReady ? 'all four layers are in place' : problem ? problem.message : terminal ? terminal.message : `${notReady?.type}: ${notReady?.message}`,
+      gen,
+      now,
+    ),
+  );
+  const degraded = problem ?? (terminal ? { reason: 'Terminal', message: terminal.message } : undefined);
+  conditions.push(cond(CONDITION.Degraded, !!degraded, degraded?.reason ?? 'AsExpected', degraded?.message ?? 'no problems', gen, now));
+
+  const status: CrossAccountApiStatus = {
+    conditions: mergeConditions(cr.status?.conditions, conditions),
+    allowedEndpoints: input.allowed,
+    layers: `${readyLayers}/${LAYERS.length}`,
+  };
+  if (gen !== undefined) status.observedGeneration = gen;
+  if (Object.keys(input.endpoint).length > 0) status.endpoint = input.endpoint;
+  if (input.api && Object.keys(input.api).length > 0) status.api = input.api;
+  if (input.securityGroups && Object.keys(input.securityGroups).length > 0) status.securityGroups = input.securityGroups;
+  return status;
+}
+
+/** Status for a spec that failed validation: Ready=False InvalidSpec, nothing else claimed. */
+export function invalidSpecStatus(cr: CrossAccountApi, message: string, now: Date): CrossAccountApiStatus {
+  const gen = cr.metadata.generation;
+  const conditions = [cond(CONDITION.Ready, false, 'InvalidSpec', message, gen, now), cond(CONDITION.Degraded, true, 'InvalidSpec', message, gen, now)];
+  const status: CrossAccountApiStatus = { ...(cr.status ?? {}), conditions: mergeConditions(cr.status?.conditions, conditions), layers: '0/4' };
+  if (gen !== undefined) status.observedGeneration = gen;
+  return status;
+}
+
+/** Deep equality on JSON values, key order ignored; decides whether status needs a write. */
+export function jsonEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== typeof b || a === null || b === null || typeof a !== 'object') return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  if (Array.isArray(a)) {
+    const bb = b as unknown[];
+    return a.length === bb.length && a.every((v, i) => jsonEqual(v, bb[i]));
+  }
+  const ao = a as Record<string, unknown>;
+  const bo = b as Record<string, unknown>;
+  const ak = Object.keys(ao).filter((k) => ao[k] !== undefined);
+  const bk = Object.keys(bo).filter((k) => bo[k] !== undefined);
+  return ak.length === bk.length && ak.every((k) => jsonEqual(ao[k], bo[k]));
+}
+
+export function statusChanged(previous: CrossAccountApiStatus | undefined, next: CrossAccountApiStatus): boolean {
+  return !jsonEqual(previous ?? {}, next);
+}
+
+/** The condition whose status flipped between two statuses (for Events). */
+export function transitions(previous: CrossAccountApiStatus | undefined, next: CrossAccountApiStatus): Condition[] {
+  return (next.conditions ?? []).filter((c) => previous?.conditions?.find((p) => p.type === c.type)?.status !== c.status);
+}

@@ -1,0 +1,39 @@
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+import { observedIds } from '../../../src/reconciler/observed.js';
+import { objectNames } from '../../../src/charts/names.js';
+import type { CrossAccountApi } from '../../../src/api/types.js';
+
+const cr = parse(readFileSync(new URL('../../../examples/orders.yaml', import.meta.url), 'utf8')) as CrossAccountApi;
+const names = objectNames(cr);
+
+describe('observedIds', () => {
+  it('reads every ID from the ACK statuses it belongs to', () => {
+    const consumer = [
+      { kind: 'SecurityGroup', metadata: { name: names.callerSecurityGroup }, status: { id: 'sg-caller' } },
+      { kind: 'SecurityGroup', metadata: { name: names.endpointSecurityGroup }, status: { id: 'sg-endpoint' } },
+      { kind: 'VPCEndpoint', metadata: { name: names.vpcEndpoint }, status: { vpcEndpointID: 'vpce-1', state: 'available', dnsEntries: [{ dnsName: 'a.example' }, { dnsName: 'b.example' }] } },
+      { kind: 'Role', metadata: { name: names.role }, status: { ackResourceMetadata: { arn: 'arn:aws:iam::111111111111:role/x' } } },
+    ];
+    const provider = [{ kind: 'RestAPI', metadata: { name: names.restApi }, status: { id: 'abc123', rootResourceID: 'root1' } }];
+    expect(observedIds(cr, consumer, provider)).toEqual({
+      ids: {
+        callerSecurityGroupId: 'sg-caller',
+        endpointSecurityGroupId: 'sg-endpoint',
+        restApiId: 'abc123',
+        rootResourceId: 'root1',
+        roleArn: 'arn:aws:iam::111111111111:role/x',
+      },
+      endpoint: { id: 'vpce-1', state: 'available', dnsNames: ['a.example', 'b.example'] },
+    });
+  });
+
+  it('leaves out what ACK has not reported and ignores objects of other names', () => {
+    const consumer = [
+      { kind: 'SecurityGroup', metadata: { name: 'someone-else-sg' }, status: { id: 'sg-x' } },
+      { kind: 'SecurityGroup', metadata: { name: names.callerSecurityGroup }, status: { id: '' } },
+      { kind: 'VPCEndpoint', metadata: { name: names.vpcEndpoint } },
+    ];
+    expect(observedIds(cr, consumer, [])).toEqual({ ids: {}, endpoint: {} });
+  });
+});

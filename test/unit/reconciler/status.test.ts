@@ -1,0 +1,74 @@
+import { computeStatus, statusChanged, transitions, invalidSpecStatus, type Expected } from '../../../src/reconciler/status.js';
+import type { CrossAccountApi } from '../../../src/api/types.js';
+
+const cr = { apiVersion: 'xapi.dev/v1alpha1', kind: 'CrossAccountApi', metadata: { name: 'o', namespace: 'n', generation: 3 }, spec: {} } as unknown as CrossAccountApi;
+const expected: Expected[] = [
+  { kind: 'SecurityGroup', name: 'sg1' },
+  { kind: 'SecurityGroup', name: 'sg2' },
+  { kind: 'VPCEndpoint', name: 'vpce' },
+  { kind: 'RestAPI', name: 'api' },
+  { kind: 'Role', name: 'role' },
+  { kind: 'Method', name: 'm' },
+];
+const ready = (kind: string, name: string) => ({ kind, metadata: { name }, status: { conditions: [{ type: 'Ready', status: 'True' }] } });
+const allLive = () => expected.map((e) => ready(e.kind, e.name));
+const t1 = new Date('2026-01-01T00:00:00Z');
+const t2 = new Date('2026-01-01T00:01:00Z');
+const base = { cr, expected, endpoint: { id: 'vpce-1', state: 'available' }, allowed: [{ id: 'vpce-1' }], problems: [], now: t1 };
+const get = (s: ReturnType<typeof computeStatus>, type: string) => s.conditions!.find((c) => c.type === type)!;
+
+describe('computeStatus', () => {
+  it('is Ready with 4/4 when every object reports Ready', () => {
+    const s = computeStatus({ ...base, live: allLive() });
+    expect(s.layers).toBe('4/4');
+    expect(get(s, 'Ready')).toMatchObject({ status: 'True', observedGeneration: 3 });
+    expect(get(s, 'Degraded').status).toBe('False');
+    expect(s.observedGeneration).toBe(3);
+  });
+
+  it('names the missing or pending object per layer', () => {
+    const live = allLive().filter((o) => o.kind !== 'VPCEndpoint');
+    const s = computeStatus({ ...base, live });
+    expect(s.layers).toBe('3/4');
+    expect(get(s, 'EndpointPolicyReady')).toMatchObject({ status: 'False', reason: 'Pending', message: 'VPCEndpoint/vpce not created yet' });
+    expect(get(s, 'Ready')).toMatchObject({ status: 'False', reason: 'Pending' });
+    expect(get(s, 'Ready').message).toContain('EndpointPolicyReady');
+  });
+
+  it('reports an ACK.Terminal object as Degraded with its message', () => {
+    const live = allLive();
+    live[3] = { kind: 'RestAPI', metadata: { name: 'api' }, status: { conditions: [{ type: 'ACK.Terminal', status: 'True', message: 'InvalidParameter: policy' }] } } as never;
+    const s = computeStatus({ ...base, live });
+    expect(get(s, 'Ready')).toMatchObject({ status: 'False', reason: 'Terminal', message: 'RestAPI/api: InvalidParameter: policy' });
+    expect(get(s, 'Degraded')).toMatchObject({ status: 'True', reason: 'Terminal' });
+    expect(get(s, 'ResourcePolicyReady').status).toBe('False');
+  });
+
+  it('reports cluster problems as Degraded', () => {
+    const s = computeStatus({ ...base, live: allLive(), problems: [{ reason: 'ClusterUnreachable', message: 'cluster-b: ECONNREFUSED' }] });
+    expect(get(s, 'Degraded')).toMatchObject({ status: 'True', reason: 'ClusterUnreachable', message: 'cluster-b: ECONNREFUSED' });
+    expect(get(s, 'Ready')).toMatchObject({ status: 'False', reason: 'ClusterUnreachable' });
+  });
+
+  it('is not resource-policy ready while the current endpoint is not allowed', () => {
+    const s = computeStatus({ ...base, live: allLive(), allowed: [{ id: 'vpce-0' }] });
+    expect(get(s, 'ResourcePolicyReady')).toMatchObject({ status: 'False', reason: 'EndpointNotAllowed' });
+  });
+
+  it('keeps lastTransitionTime when nothing changed, so no write is needed', () => {
+    const s1 = computeStatus({ ...base, live: allLive() });
+    const s2 = computeStatus({ ...base, cr: { ...cr, status: s1 }, live: allLive(), now: t2 });
+    expect(statusChanged(s1, s2)).toBe(false);
+    expect(transitions(s1, s2)).toEqual([]);
+    const s3 = computeStatus({ ...base, cr: { ...cr, status: s1 }, live: allLive().slice(1), now: t2 });
+    expect(statusChanged(s1, s3)).toBe(true);
+    expect(get(s3, 'SecurityGroupsReady').lastTransitionTime).toBe(t2.toISOString());
+    expect(get(s3, 'IamAuthReady').lastTransitionTime).toBe(t1.toISOString());
+    expect(transitions(s1, s3).map((c) => c.type).sort()).toEqual(['Ready', 'SecurityGroupsReady']);
+  });
+
+  it('invalidSpecStatus says InvalidSpec', () => {
+    const s = invalidSpecStatus(cr, 'spec.x: bad', t1);
+    expect(get(s, 'Ready')).toMatchObject({ status: 'False', reason: 'InvalidSpec', message: 'spec.x: bad' });
+  });
+});
