@@ -1,0 +1,21 @@
+// Prometheus metrics of the operator, on a registry of its own so tests can run several.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export class OperatorMetrics {
+  readonly registry = new Registry();
+  readonly reconciles = new Counter({ name: 'xapi_reconcile_total', help: 'Reconciles run', labelNames: ['result'], registers: [this.registry] });
+  readonly errors = new Counter({ name: 'xapi_reconcile_errors_total', help: 'Reconciles that failed', labelNames: ['reason'], registers: [this.registry] });
+  readonly duration = new Histogram({ name: 'xapi_reconcile_duration_seconds', help: 'Time per reconcile', buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [this.registry] });
+  readonly queueDepth = new Gauge({ name: 'xapi_workqueue_depth', help: 'Keys waiting in the work queue', registers: [this.registry] });
+  readonly rotationLatency = new Histogram({
+    name: 'xapi_rotation_latency_seconds',
+    help: 'From seeing a new endpoint ID to writing it into the provider policy',
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10],
+    registers: [this.registry],
+  });
+  readonly leader = new Gauge({ name: 'xapi_leader', help: '1 while this replica holds the lease', registers: [this.registry] });
+
+  constructor(defaults = false) {
+    if (defaults) collectDefaultMetrics({ register: this.registry });
+  }
+}

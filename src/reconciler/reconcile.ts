@@ -1,0 +1,324 @@
+// Reconcile one CrossAccountApi: finalizer, validation, render, server-side apply to both
+// clusters (skipping objects already up to date), prune, rotation, status. Level-triggered:
+// everything is recomputed from the API servers' state each time.
+
+import { createHash } from 'node:crypto';
+import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import { ACK, type AckKindName } from '../api/ack.js';
+import { validateSpec, formatErrors } from '../api/validate.js';
+import { withDefaults } from '../api/defaults.js';
+import { CONDITION, FINALIZER, GROUP, PLURAL, VERSION, type ClusterRef, type CrossAccountApi, type CrossAccountApiStatus, type KubeObject, type ObservedIds } from '../api/types.js';
+import { ownerLabelValue } from '../charts/names.js';
+import { Cluster, kubeconfigKey, upToDate } from './cluster.js';
+import { parseClusterSecret } from './cluster-secret.js';
+import { observedIds, type LiveObject } from './observed.js';
+import { rotate } from './rotation.js';
+import { computeStatus, invalidSpecStatus, statusChanged, transitions, type Expected } from './status.js';
+import type { OperatorMetrics } from './metrics.js';
+
+export type RenderFn = (cr: CrossAccountApi, observed: ObservedIds) => { consumer: KubeObject[]; provider: KubeObject[] };
+export type Logger = { info: (o: object, m?: string) => void; warn: (o: object, m?: string) => void; error: (o: object, m?: string) => void };
+
+/** Annotation holding a hash of what xapi last applied; a changed render always re-applies. */
+export const APPLIED_HASH_ANNOTATION = 'xapi.dev/applied-hash';
+
+export class ClusterProblem extends Error {
+  constructor(
+    readonly reason: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface ReconcileResult {
+  /** Re-run after this many ms (grace expiry, deletion in progress). */
+  requeueAfterMs?: number;
+}
+
+export interface ReconcilerDeps {
+  kc: KubeConfig;
+  local: Cluster;
+  render: RenderFn;
+  metrics: OperatorMetrics;
+  log: Logger;
+  /** Called when a remote Cluster is created, so its events reach the queue. */
+  makeCluster: (name: string, kc: KubeConfig) => Cluster;
+  now?: () => Date;
+}
+
+function hashOf(obj: unknown): string {
+  return createHash('sha256').update(JSON.stringify(obj)).digest('hex').slice(0, 16);
+}
+
+function ackKindOf(obj: { apiVersion?: string; kind?: string }): AckKindName | undefined {
+  return (Object.keys(ACK) as AckKindName[]).find((k) => ACK[k].kind === obj.kind && ACK[k].apiVersion === obj.apiVersion);
+}
+
+const errText = (err: unknown) => {
+  const e = err as { message?: string; code?: number; body?: unknown; cause?: { code?: string } };
+  const cause = e?.cause?.code ? ` (${e.cause.code})` : '';
+  return `${e?.message ?? String(err)}${cause}`.slice(0, 400);
+};
+
+export class Reconciler {
+  readonly core: CoreV1Api;
+  readonly custom: CustomObjectsApi;
+  private readonly remotes = new Map<string, Cluster>();
+  /** Which CR keys use which cluster, so a cluster's health change re-queues them. */
+  readonly usersOfCluster = new Map<Cluster, Set<string>>();
+  /** Last time an ACK watch event arrived for an owner (for the rotation latency metric). */
+  readonly lastOwnerEvent = new Map<string, number>();
+  private readonly knownNamespaces = new Map<Cluster, Set<string>>();
+
+  constructor(private readonly d: ReconcilerDeps) {
+    this.core = d.kc.makeApiClient(CoreV1Api);
+    this.custom = d.kc.makeApiClient(CustomObjectsApi);
+  }
+
+  private now(): Date {
+    return this.d.now ? this.d.now() : new Date();
+  }
+
+  /** The cluster a side lives in: the operator's own, or the one its Secret names. */
+  async clusterFor(cr: CrossAccountApi, ref: ClusterRef | undefined): Promise<Cluster> {
+    if (!ref) return this.d.local;
+    const namespace = ref.namespace ?? cr.metadata.namespace ?? 'default';
+    let secret;
+    try {
+      secret = await this.core.readNamespacedSecret({ name: ref.secretName, namespace });
+    } catch (err) {
+      throw new ClusterProblem('ClusterSecretUnavailable', `cannot read cluster Secret ${namespace}/${ref.secretName}: ${errText(err)}`);
+    }
+    let text: string;
+    try {
+      text = parseClusterSecret(secret, ref.key ?? 'kubeconfig').kubeconfig;
+    } catch (err) {
+      throw new ClusterProblem('InvalidClusterSecret', (err as Error).message);
+    }
+    const key = kubeconfigKey(text);
+    let cluster = this.remotes.get(key);
+    if (!cluster) {
+      const kc = new KubeConfig();
+      try {
+        kc.loadFromString(text);
+      } catch (err) {
+        throw new ClusterProblem('InvalidClusterSecret', `Secret ${namespace}/${ref.secretName}: kubeconfig does not parse: ${errText(err)}`);
+      }
+      cluster = this.d.makeCluster(`${namespace}/${ref.secretName}`, kc);
+      this.remotes.set(key, cluster);
+    }
+    return cluster;
+  }
+
+  stop(): void {
+    for (const c of this.remotes.values()) c.stop();
+  }
+
+  private use(cluster: Cluster, key: string): void {
+    let set = this.usersOfCluster.get(cluster);
+    if (!set) this.usersOfCluster.set(cluster, (set = new Set()));
+    set.add(key);
+  }
+
+  async reconcile(key: string, cr: CrossAccountApi): Promise<ReconcileResult> {
+    if (cr.metadata.deletionTimestamp) return this.finalize(cr);
+    if (!cr.metadata.finalizers?.includes(FINALIZER)) {
+      cr = await this.replaceCr({ ...cr, metadata: { ...cr.metadata, finalizers: [...(cr.metadata.finalizers ?? []), FINALIZER] } });
+    }
+    const valid = validateSpec(cr.spec);
+    if (!valid.ok) {
+      await this.writeStatus(cr, invalidSpecStatus(cr, formatErrors(valid.errors), this.now()));
+      return {};
+    }
+    const spec = withDefaults(valid.spec);
+    const crv: CrossAccountApi = { ...cr, spec };
+    const owner = ownerLabelValue(cr);
+    const problems: Array<{ reason: string; message: string }> = [];
+
+    let consumer: Cluster | undefined;
+    let provider: Cluster | undefined;
+    try {
+      consumer = await this.clusterFor(cr, spec.consumer.cluster);
+      this.use(consumer, key);
+    } catch (err) {
+      problems.push(problemOf(err, 'consumer'));
+    }
+    try {
+      provider = await this.clusterFor(cr, spec.provider.cluster);
+      this.use(provider, key);
+    } catch (err) {
+      problems.push(problemOf(err, 'provider'));
+    }
+    for (const [side, c] of [['consumer', consumer], ['provider', provider]] as const) {
+      if (c && !c.healthy) problems.push({ reason: 'ClusterUnreachable', message: `${side} cluster ${c.name} is unreachable: ${errText(c.lastError)}` });
+    }
+
+    const liveConsumer = consumer?.owned(owner) ?? [];
+    const liveProvider = provider?.owned(owner) ?? [];
+    const seen = observedIds(crv, liveConsumer, liveProvider);
+    const rotation = rotate(cr.status?.allowedEndpoints, seen.endpoint, this.now(), spec.rotation?.gracePeriodSeconds ?? 300);
+    const observed: ObservedIds = { ...seen.ids };
+    if (rotation.allowed.length > 0) observed.allowedEndpointIds = rotation.allowed.map((a) => a.id);
+    const rendered = this.d.render(crv, observed);
+
+    const expected: Expected[] = [];
+    for (const obj of [...rendered.consumer, ...rendered.provider]) {
+      const kind = ackKindOf(obj);
+      if (kind) expected.push({ kind, name: obj.metadata.name });
+    }
+    const newEndpoint = !!seen.endpoint.id && !(cr.status?.allowedEndpoints ?? []).some((a) => a.id === seen.endpoint.id);
+
+    if (problems.length === 0) {
+      for (const [cluster, objs, live] of [
+        [consumer!, rendered.consumer, liveConsumer],
+        [provider!, rendered.provider, liveProvider],
+      ] as const) {
+        try {
+          await this.applyAll(cluster, objs, live);
+          await this.prune(cluster, objs, live);
+        } catch (err) {
+          problems.push({ reason: 'ApplyFailed', message: `applying to ${cluster.name}: ${errText(err)}` });
+        }
+      }
+      if (newEndpoint && problems.length === 0) {
+        const since = this.lastOwnerEvent.get(owner);
+        if (since) this.d.metrics.rotationLatency.observe((Date.now() - since) / 1000);
+      }
+    }
+
+    const names = new Map(expected.map((e) => [`${ACK[e.kind].kind}/${e.name}`, e]));
+    const live = [...(consumer?.owned(owner) ?? []), ...(provider?.owned(owner) ?? [])].filter((o) => names.has(`${o.kind}/${o.metadata?.name}`));
+    const status = computeStatus({
+      cr,
+      expected,
+      live,
+      endpoint: seen.endpoint,
+      // The allowed set only changes once it is really in the provider's policy.
+      allowed: problems.length === 0 ? rotation.allowed : (cr.status?.allowedEndpoints ?? []),
+      api: seen.ids.restApiId ? { id: seen.ids.restApiId, stage: spec.provider.stage, invokeUrl: `https://${seen.ids.restApiId}.execute-api.${spec.region}.amazonaws.com/${spec.provider.stage}` } : { stage: spec.provider.stage },
+      securityGroups: { ...(seen.ids.callerSecurityGroupId ? { callerId: seen.ids.callerSecurityGroupId } : {}), ...(seen.ids.endpointSecurityGroupId ? { endpointId: seen.ids.endpointSecurityGroupId } : {}) },
+      problems,
+      now: this.now(),
+    });
+    await this.writeStatus(cr, status);
+    if (problems.length > 0) throw new ClusterProblem(problems[0]!.reason, problems[0]!.message);
+    if (rotation.wakeAt) return { requeueAfterMs: Math.max(0, rotation.wakeAt.getTime() - this.now().getTime()) + 50 };
+    return {};
+  }
+
+  private async ensureNamespace(cluster: Cluster, namespace: string): Promise<void> {
+    let known = this.knownNamespaces.get(cluster);
+    if (!known) this.knownNamespaces.set(cluster, (known = new Set()));
+    if (known.has(namespace)) return;
+    const core = cluster.kc.makeApiClient(CoreV1Api);
+    try {
+      await core.readNamespace({ name: namespace });
+    } catch (err) {
+      if ((err as { code?: number }).code !== 404) throw err;
+      try {
+        await core.createNamespace({ body: { metadata: { name: namespace, labels: { 'app.kubernetes.io/managed-by': 'xapi' } } } });
+      } catch (e) {
+        if ((e as { code?: number }).code !== 409) throw e;
+      }
+    }
+    known.add(namespace);
+  }
+
+  private async applyAll(cluster: Cluster, objs: readonly KubeObject[], live: readonly LiveObject[]): Promise<void> {
+    for (const obj of objs) {
+      const hash = hashOf(obj);
+      const desired: KubeObject = { ...obj, metadata: { ...obj.metadata, annotations: { ...(obj.metadata.annotations ?? {}), [APPLIED_HASH_ANNOTATION]: hash } } };
+      const current = live.find((o) => o.kind === obj.kind && o.apiVersion === obj.apiVersion && o.metadata?.name === obj.metadata.name && (o.metadata?.namespace ?? '') === (obj.metadata.namespace ?? ''));
+      if (current && ackKindOf(obj) && upToDate(current, desired)) continue;
+      if (obj.metadata.namespace) await this.ensureNamespace(cluster, obj.metadata.namespace);
+      await cluster.apply(desired);
+      this.d.log.info({ cluster: cluster.name, kind: obj.kind, name: obj.metadata.name }, 'applied');
+    }
+  }
+
+  private async prune(cluster: Cluster, objs: readonly KubeObject[], live: readonly LiveObject[]): Promise<void> {
+    const wanted = new Set(objs.map((o) => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`));
+    for (const o of live) {
+      if (wanted.has(`${o.kind}/${o.metadata?.namespace ?? ''}/${o.metadata?.name}`)) continue;
+      if ((o.metadata as { deletionTimestamp?: string } | undefined)?.deletionTimestamp) continue;
+      await cluster.delete(o);
+      this.d.log.info({ cluster: cluster.name, kind: o.kind, name: o.metadata?.name }, 'pruned');
+    }
+  }
+
+  private async finalize(cr: CrossAccountApi): Promise<ReconcileResult> {
+    if (!cr.metadata.finalizers?.includes(FINALIZER)) return {};
+    const owner = ownerLabelValue(cr);
+    const valid = validateSpec(cr.spec);
+    let remaining = 0;
+    if (valid.ok) {
+      const spec = withDefaults(valid.spec);
+      const sides = [spec.consumer.cluster, spec.provider.cluster];
+      const seen = new Set<Cluster>();
+      for (const ref of sides) {
+        const cluster = await this.clusterFor(cr, ref);
+        if (seen.has(cluster)) continue;
+        seen.add(cluster);
+        const objs = await cluster.listOwned(owner);
+        for (const o of objs) {
+          remaining++;
+          if (!(o.metadata as { deletionTimestamp?: string } | undefined)?.deletionTimestamp) await cluster.delete(o);
+        }
+      }
+    }
+    // Wait until the objects are really gone (ACK holds its own finalizers while it deletes in AWS).
+    if (remaining > 0) return { requeueAfterMs: 500 };
+    await this.replaceCr({ ...cr, metadata: { ...cr.metadata, finalizers: (cr.metadata.finalizers ?? []).filter((f) => f !== FINALIZER) } });
+    return {};
+  }
+
+  /** Hook: set by the operator so a write updates its cache at once. */
+  onCrWritten: (cr: CrossAccountApi) => void = () => {};
+
+  private async replaceCr(cr: CrossAccountApi): Promise<CrossAccountApi> {
+    const { status: _status, ...body } = cr;
+    const res = (await this.custom.replaceNamespacedCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, namespace: cr.metadata.namespace!, name: cr.metadata.name, body })) as CrossAccountApi;
+    this.onCrWritten(res);
+    return res;
+  }
+
+  private async writeStatus(cr: CrossAccountApi, status: CrossAccountApiStatus): Promise<void> {
+    if (!statusChanged(cr.status, status)) return;
+    const res = (await this.custom.replaceNamespacedCustomObjectStatus({ group: GROUP, version: VERSION, plural: PLURAL, namespace: cr.metadata.namespace!, name: cr.metadata.name, body: { ...cr, status } })) as CrossAccountApi;
+    this.onCrWritten(res);
+    for (const c of transitions(cr.status, status)) {
+      if (c.type !== CONDITION.Ready && c.type !== CONDITION.Degraded) continue;
+      const warn = (c.type === CONDITION.Ready && c.status === 'False') || (c.type === CONDITION.Degraded && c.status === 'True');
+      await this.event(res, warn ? 'Warning' : 'Normal', c.reason, `${c.type}=${c.status}: ${c.message}`);
+    }
+  }
+
+  private async event(cr: CrossAccountApi, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> {
+    const now = this.now();
+    try {
+      await this.core.createNamespacedEvent({
+        namespace: cr.metadata.namespace!,
+        body: {
+          metadata: { generateName: `${cr.metadata.name}.`, namespace: cr.metadata.namespace },
+          involvedObject: { apiVersion: cr.apiVersion, kind: cr.kind, name: cr.metadata.name, namespace: cr.metadata.namespace, uid: cr.metadata.uid },
+          type,
+          reason,
+          message: message.slice(0, 1024),
+          firstTimestamp: now,
+          lastTimestamp: now,
+          count: 1,
+          source: { component: 'xapi-operator' },
+          reportingComponent: 'xapi-operator',
+        },
+      });
+    } catch (err) {
+      this.d.log.warn({ err: errText(err) }, 'could not record event');
+    }
+  }
+}
+
+function problemOf(err: unknown, side: string): { reason: string; message: string } {
+  if (err instanceof ClusterProblem) return { reason: err.reason, message: `${side}: ${err.message}` };
+  return { reason: 'ClusterUnreachable', message: `${side}: ${errText(err)}` };
+}
