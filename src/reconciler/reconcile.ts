@@ -113,6 +113,9 @@ export class Reconciler {
 
   stop(): void {
     for (const c of this.remotes.values()) c.stop();
+    this.remotes.clear();
+    this.usersOfCluster.clear();
+    this.knownNamespaces.clear();
   }
 
   private use(cluster: Cluster, key: string): void {
