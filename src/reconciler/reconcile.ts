@@ -55,8 +55,18 @@ function ackKindOf(obj: { apiVersion?: string; kind?: string }): AckKindName | u
   return (Object.keys(ACK) as AckKindName[]).find((k) => ACK[k].kind === obj.kind && ACK[k].apiVersion === obj.apiVersion);
 }
 
-const errText = (err: unknown) => {
+export const errText = (err: unknown): string => {
   const e = err as { message?: string; code?: number; body?: unknown; cause?: { code?: string } };
+  if (typeof e?.code === 'number' && e.body !== undefined) {
+    // client-node's ApiException: the Status message says more than its generic text.
+    let detail = typeof e.body === 'string' ? e.body : JSON.stringify(e.body);
+    try {
+      detail = (JSON.parse(detail) as { message?: string }).message ?? detail;
+    } catch {
+      // not JSON
+    }
+    return `HTTP ${e.code}: ${detail}`.slice(0, 400);
+  }
   const cause = e?.cause?.code ? ` (${e.cause.code})` : '';
   return `${e?.message ?? String(err)}${cause}`.slice(0, 400);
 };
@@ -173,10 +183,12 @@ export class Reconciler {
     const newEndpoint = !!seen.endpoint.id && !(cr.status?.allowedEndpoints ?? []).some((a) => a.id === seen.endpoint.id);
 
     if (problems.length === 0) {
-      for (const [cluster, objs, live] of [
-        [consumer!, rendered.consumer, liveConsumer],
-        [provider!, rendered.provider, liveProvider],
-      ] as const) {
+      // Both sides may share one cluster: apply and prune per cluster, never per side.
+      const byCluster = new Map<Cluster, KubeObject[]>();
+      byCluster.set(consumer!, [...rendered.consumer]);
+      byCluster.set(provider!, [...(byCluster.get(provider!) ?? []), ...rendered.provider]);
+      for (const [cluster, objs] of byCluster) {
+        const live = cluster.owned(owner);
         try {
           await this.applyAll(cluster, objs, live);
           await this.prune(cluster, objs, live);
@@ -191,7 +203,7 @@ export class Reconciler {
     }
 
     const names = new Map(expected.map((e) => [`${ACK[e.kind].kind}/${e.name}`, e]));
-    const live = [...(consumer?.owned(owner) ?? []), ...(provider?.owned(owner) ?? [])].filter((o) => names.has(`${o.kind}/${o.metadata?.name}`));
+    const live = [...new Set([consumer, provider])].flatMap((c) => c?.owned(owner) ?? []).filter((o) => names.has(`${o.kind}/${o.metadata?.name}`));
     const status = computeStatus({
       cr,
       expected,
