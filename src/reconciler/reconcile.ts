@@ -167,8 +167,10 @@ export class Reconciler {
       if (c && !c.healthy) problems.push({ reason: 'ClusterUnreachable', message: `${side} cluster ${c.name} is unreachable: ${errText(c.lastError)}` });
     }
 
-    const liveConsumer = consumer?.owned(owner) ?? [];
-    const liveProvider = provider?.owned(owner) ?? [];
+    // Each side reads only its own namespace: both sides may be one cluster reached two ways.
+    const inNs = (ns: string) => (o: LiveObject) => o.metadata?.namespace === ns;
+    const liveConsumer = (consumer?.owned(owner) ?? []).filter(inNs(spec.consumer.namespace));
+    const liveProvider = (provider?.owned(owner) ?? []).filter(inNs(spec.provider.namespace));
     const seen = observedIds(crv, liveConsumer, liveProvider);
     const rotation = rotate(cr.status?.allowedEndpoints, seen.endpoint, this.now(), spec.rotation?.gracePeriodSeconds ?? 300);
     const observed: ObservedIds = { ...seen.ids };
@@ -188,12 +190,15 @@ export class Reconciler {
       byCluster.set(consumer!, [...rendered.consumer]);
       byCluster.set(provider!, [...(byCluster.get(provider!) ?? []), ...rendered.provider]);
       for (const [cluster, objs] of byCluster) {
-        const live = cluster.owned(owner);
+        const namespaces = new Set(objs.map((o) => o.metadata.namespace ?? ''));
+        const live = cluster.owned(owner).filter((o) => namespaces.has(o.metadata?.namespace ?? ''));
         try {
           await this.applyAll(cluster, objs, live);
           await this.prune(cluster, objs, live);
         } catch (err) {
-          problems.push({ reason: 'ApplyFailed', message: `applying to ${cluster.name}: ${errText(err)}` });
+          // No HTTP status means the request never got an answer: the cluster is unreachable.
+          const reason = typeof (err as { code?: unknown }).code === 'number' ? 'ApplyFailed' : 'ClusterUnreachable';
+          problems.push({ reason, message: `${reason === 'ClusterUnreachable' ? 'cannot reach' : 'applying to'} cluster ${cluster.name}: ${errText(err)}` });
         }
       }
       if (newEndpoint && problems.length === 0) {
@@ -202,8 +207,10 @@ export class Reconciler {
       }
     }
 
+    const liveConsumerNow = () => (consumer?.owned(owner) ?? []).filter(inNs(spec.consumer.namespace));
+    const liveProviderNow = () => (provider?.owned(owner) ?? []).filter(inNs(spec.provider.namespace));
     const names = new Map(expected.map((e) => [`${ACK[e.kind].kind}/${e.name}`, e]));
-    const live = [...new Set([consumer, provider])].flatMap((c) => c?.owned(owner) ?? []).filter((o) => names.has(`${o.kind}/${o.metadata?.name}`));
+    const live = [...liveConsumerNow(), ...liveProviderNow()].filter((o) => names.has(`${o.kind}/${o.metadata?.name}`));
     const status = computeStatus({
       cr,
       expected,

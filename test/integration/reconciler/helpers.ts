@@ -1,0 +1,94 @@
+// Helpers for the reconciler's integration tests: clients for the two shared API servers, the
+// test's stand-in for ACK (status writes), and polling.
+import { readFileSync } from 'node:fs';
+import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import { parse } from 'yaml';
+import { ACK, type AckKindName } from '../../../src/api/ack.js';
+import type { CrossAccountApi } from '../../../src/api/types.js';
+
+export function kubeconfigPath(which: 'A' | 'B'): string {
+  const p = process.env[`XAPI_TEST_KUBECONFIG_${which}`];
+  if (!p) throw new Error(`XAPI_TEST_KUBECONFIG_${which} is not set: the integration global setup (test/integration/global-setup.ts) must start the API servers`);
+  return p;
+}
+
+export function kubectlPath(): string {
+  const p = process.env.XAPI_TEST_KUBECTL;
+  if (!p) throw new Error('XAPI_TEST_KUBECTL is not set by the integration global setup');
+  return p;
+}
+
+export function clients(which: 'A' | 'B') {
+  const kc = new KubeConfig();
+  kc.loadFromFile(kubeconfigPath(which));
+  return { kc, core: kc.makeApiClient(CoreV1Api), custom: kc.makeApiClient(CustomObjectsApi) };
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 20_000, everyMs = 50): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${String((last as Error).message ?? last)}` : ''}`);
+    await sleep(everyMs);
+  }
+}
+
+export function exampleCr(name: string, namespace: string): CrossAccountApi {
+  const cr = parse(readFileSync(new URL('../../../examples/orders.yaml', import.meta.url), 'utf8')) as CrossAccountApi;
+  return { ...cr, metadata: { name, namespace } };
+}
+
+type Obj = { metadata: { name: string; namespace: string; resourceVersion?: string }; spec?: Record<string, unknown>; status?: Record<string, unknown> };
+
+export async function getAck(custom: CustomObjectsApi, kind: AckKindName, namespace: string, name: string): Promise<Obj> {
+  const r = ACK[kind];
+  return (await custom.getNamespacedCustomObject({ group: r.group, version: r.version, plural: r.plural, namespace, name })) as Obj;
+}
+
+export async function listAck(custom: CustomObjectsApi, kind: AckKindName, labelSelector: string): Promise<Obj[]> {
+  const r = ACK[kind];
+  return ((await custom.listClusterCustomObject({ group: r.group, version: r.version, plural: r.plural, labelSelector })) as { items: Obj[] }).items;
+}
+
+export const readyConditions = () => [
+  { type: 'ACK.ResourceSynced', status: 'True', lastTransitionTime: new Date().toISOString() },
+  { type: 'Ready', status: 'True', lastTransitionTime: new Date().toISOString() },
+];
+
+/** Play ACK: replace the object's status (status subresource), retrying on conflicts. */
+export async function setAckStatus(custom: CustomObjectsApi, kind: AckKindName, namespace: string, name: string, status: Record<string, unknown>): Promise<void> {
+  const r = ACK[kind];
+  for (let i = 0; ; i++) {
+    try {
+      const obj = await getAck(custom, kind, namespace, name);
+      await custom.replaceNamespacedCustomObjectStatus({ group: r.group, version: r.version, plural: r.plural, namespace, name, body: { ...obj, status } });
+      return;
+    } catch (err) {
+      if ((err as { code?: number }).code !== 409 || i > 30) throw err;
+    }
+  }
+}
+
+export async function ensureNamespace(core: CoreV1Api, name: string): Promise<void> {
+  try {
+    await core.createNamespace({ body: { metadata: { name } } });
+  } catch (err) {
+    if ((err as { code?: number }).code !== 409) throw err;
+  }
+}
+
+export async function deleteNamespace(core: CoreV1Api, name: string): Promise<void> {
+  try {
+    await core.deleteNamespace({ name });
+  } catch {
+    // already gone
+  }
+}

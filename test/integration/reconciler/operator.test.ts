@@ -1,0 +1,218 @@
+// The operator against the two shared real API servers. The test plays the ACK controllers by
+// writing the ACK objects' status. CRs live in cluster A; the provider side goes to cluster B
+// through a kubeconfig Secret, the consumer side stays in A.
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import { promisify } from 'node:util';
+import { parse, stringify } from 'yaml';
+import { objectNames, ownerLabelValue } from '../../../src/charts/names.js';
+import { OWNER_LABEL, type CrossAccountApi } from '../../../src/api/types.js';
+import { startOperator, type RunningOperator } from '../../../src/reconciler/operator.js';
+import type { RenderFn } from '../../../src/reconciler/reconcile.js';
+import { clients, deleteNamespace, ensureNamespace, exampleCr, getAck, kubeconfigPath, kubectlPath, listAck, readyConditions, setAckStatus, sleep, until } from './helpers.js';
+
+const run = promisify(execFile);
+// A fresh suffix per run: envtest has no namespace controller, so deleted namespaces never go away.
+const RUN = Date.now().toString(36).slice(-5);
+const NS = `rec-op-${RUN}`;
+const A_NS = `rec-op-a-${RUN}`;
+const B_NS = `rec-op-b-${RUN}`;
+const silent = { info() {}, warn() {}, error() {} };
+
+let a: ReturnType<typeof clients>;
+let b: ReturnType<typeof clients>;
+let op: RunningOperator;
+let proxy: Server | undefined;
+const sockets = new Set<Socket>();
+
+async function loadRender(): Promise<RenderFn> {
+  const path = '../../../src/charts/render.js';
+  return ((await import(path)) as { renderObjects: RenderFn }).renderObjects;
+}
+
+function crFor(name: string, secretName = 'rec-cluster-b'): CrossAccountApi {
+  const cr = exampleCr(name, NS);
+  delete cr.spec.consumer.cluster;
+  cr.spec.consumer.namespace = A_NS;
+  cr.spec.provider.namespace = B_NS;
+  cr.spec.provider.cluster = { secretName };
+  cr.spec.rotation = { gracePeriodSeconds: 2 };
+  return cr;
+}
+
+async function createCr(cr: CrossAccountApi) {
+  await a.custom.createNamespacedCustomObject({ group: 'xapi.dev', version: 'v1alpha1', plural: 'crossaccountapis', namespace: NS, body: cr });
+}
+async function getCr(name: string): Promise<CrossAccountApi> {
+  return (await a.custom.getNamespacedCustomObject({ group: 'xapi.dev', version: 'v1alpha1', plural: 'crossaccountapis', namespace: NS, name })) as CrossAccountApi;
+}
+const cond = (cr: CrossAccountApi, type: string) => cr.status?.conditions?.find((c) => c.type === type);
+
+async function kubeconfigSecret(name: string, kubeconfig: string) {
+  const body = { metadata: { name, namespace: NS }, stringData: { kubeconfig } };
+  try {
+    await a.core.createNamespacedSecret({ namespace: NS, body });
+  } catch (err) {
+    if ((err as { code?: number }).code !== 409) throw err;
+    await a.core.replaceNamespacedSecret({ name, namespace: NS, body });
+  }
+}
+
+/** Make every ACK object of a CR report Ready, with the IDs AWS would assign. */
+async function playAck(cr: CrossAccountApi, endpointId = 'vpce-0aaa') {
+  const n = objectNames(cr);
+  await setAckStatus(a.custom, 'SecurityGroup', A_NS, n.callerSecurityGroup, { id: `sg-caller-${cr.metadata.name}`, conditions: readyConditions() });
+  await setAckStatus(a.custom, 'SecurityGroup', A_NS, n.endpointSecurityGroup, { id: `sg-endpoint-${cr.metadata.name}`, conditions: readyConditions() });
+  await setAckStatus(a.custom, 'VPCEndpoint', A_NS, n.vpcEndpoint, { vpcEndpointID: endpointId, state: 'available', dnsEntries: [{ dnsName: 'x.vpce.example' }], conditions: readyConditions() });
+  await setAckStatus(b.custom, 'RestAPI', B_NS, n.restApi, { id: `api${cr.metadata.name.replace(/[^a-z0-9]/g, '')}`, rootResourceID: 'rootres1', conditions: readyConditions() });
+  // Everything else the render produced: Ready, and Role with its ARN.
+  const owner = `${OWNER_LABEL}=${ownerLabelValue(cr)}`;
+  for (const [kind, c, ns] of [['Role', a, A_NS], ['Function', a, A_NS], ['Resource', b, B_NS], ['Method', b, B_NS], ['Integration', b, B_NS], ['Deployment', b, B_NS], ['Stage', b, B_NS]] as const) {
+    for (const o of await listAck(c.custom, kind, owner)) {
+      const extra = kind === 'Role' ? { ackResourceMetadata: { arn: `arn:aws:iam::111111111111:role/${cr.spec.consumer.roleName}`, ownerAccountID: '111111111111', region: 'us-east-1' } } : kind === 'Resource' ? { id: `res-${o.metadata.name.slice(-6)}` } : {};
+      await setAckStatus(c.custom, kind, ns, o.metadata.name, { ...extra, conditions: readyConditions() });
+    }
+  }
+}
+
+beforeAll(async () => {
+  a = clients('A');
+  b = clients('B');
+  for (const ns of [NS, A_NS]) await ensureNamespace(a.core, ns);
+  await ensureNamespace(b.core, B_NS);
+  await kubeconfigSecret('rec-cluster-b', readFileSync(kubeconfigPath('B'), 'utf8'));
+  op = await startOperator({ kubeconfig: kubeconfigPath('A'), namespace: NS, render: await loadRender(), metricsPort: 0, healthPort: 0, logger: silent, baseBackoffMs: 100, maxBackoffMs: 1000 });
+});
+
+afterAll(async () => {
+  await op?.stop();
+  for (const s of sockets) s.destroy();
+  proxy?.close();
+  if (a) for (const ns of [NS, A_NS]) await deleteNamespace(a.core, ns);
+  if (b) await deleteNamespace(b.core, B_NS);
+  await sleep(100);
+});
+
+describe('operator on two real API servers', () => {
+  const cr = crFor('rec-orders');
+  const n = objectNames(cr);
+
+  it('applies the objects to both clusters and wires every ID where it belongs', async () => {
+    await createCr(cr);
+    await until('ACK objects in A', async () => (await listAck(a.custom, 'VPCEndpoint', `${OWNER_LABEL}=${ownerLabelValue(cr)}`)).length === 1);
+    await until('ACK objects in B', async () => (await listAck(b.custom, 'RestAPI', `${OWNER_LABEL}=${ownerLabelValue(cr)}`)).length === 1);
+    await playAck(cr);
+    await until('SG IDs in each other rules', async () => {
+      const caller = JSON.stringify((await getAck(a.custom, 'SecurityGroup', A_NS, n.callerSecurityGroup)).spec);
+      const endpoint = JSON.stringify((await getAck(a.custom, 'SecurityGroup', A_NS, n.endpointSecurityGroup)).spec);
+      return caller.includes('sg-endpoint-rec-orders') && endpoint.includes('sg-caller-rec-orders');
+    });
+    await until('endpoint ID in B resource policy', async () => String((await getAck(b.custom, 'RestAPI', B_NS, n.restApi)).spec?.policy).includes('vpce-0aaa'));
+    await until('API ID in A endpoint policy', async () => String((await getAck(a.custom, 'VPCEndpoint', A_NS, n.vpcEndpoint)).spec?.policyDocument).includes('apirecorders'));
+    await until('root resource ID in Resources', async () => (await listAck(b.custom, 'Resource', `${OWNER_LABEL}=${ownerLabelValue(cr)}`)).some((r) => JSON.stringify(r.spec).includes('rootres1')));
+    // Resources created after the first pass need their own status too.
+    await playAck(cr);
+    const { stdout } = await run(kubectlPath(), ['--kubeconfig', kubeconfigPath('A'), '-n', NS, 'wait', '--for=condition=Ready', `xapi/${cr.metadata.name}`, '--timeout=30s']);
+    expect(stdout).toContain('condition met');
+    const live = await getCr(cr.metadata.name);
+    expect(live.status?.layers).toBe('4/4');
+    expect(live.status?.allowedEndpoints).toEqual([{ id: 'vpce-0aaa' }]);
+    expect(live.status?.api?.id).toBe('apirecorders');
+  });
+
+  it('rotates: old + new endpoint, then only the new after the grace', async () => {
+    await setAckStatus(a.custom, 'VPCEndpoint', A_NS, n.vpcEndpoint, { vpcEndpointID: 'vpce-0bbb', state: 'available', conditions: readyConditions() });
+    const both = await until('old and new in policy', async () => {
+      const p = String((await getAck(b.custom, 'RestAPI', B_NS, n.restApi)).spec?.policy);
+      return p.includes('vpce-0bbb') && p.includes('vpce-0aaa') && p;
+    });
+    expect(both).toBeTruthy();
+    await sleep(500);
+    expect(String((await getAck(b.custom, 'RestAPI', B_NS, n.restApi)).spec?.policy)).toContain('vpce-0aaa');
+    await until('old dropped after grace', async () => !String((await getAck(b.custom, 'RestAPI', B_NS, n.restApi)).spec?.policy).includes('vpce-0aaa'), 10_000);
+    expect(String((await getAck(b.custom, 'RestAPI', B_NS, n.restApi)).spec?.policy)).toContain('vpce-0bbb');
+    expect((await getCr(cr.metadata.name)).status?.allowedEndpoints).toEqual([{ id: 'vpce-0bbb' }]);
+  });
+
+  it('reports an ACK.Terminal object with a useful reason', async () => {
+    await setAckStatus(b.custom, 'RestAPI', B_NS, n.restApi, {
+      id: 'apirecorders',
+      rootResourceID: 'rootres1',
+      conditions: [{ type: 'ACK.Terminal', status: 'True', message: 'BadRequestException: Invalid policy document', lastTransitionTime: new Date().toISOString() }],
+    });
+    await expect(run(kubectlPath(), ['--kubeconfig', kubeconfigPath('A'), '-n', NS, 'wait', '--for=condition=Ready', `xapi/${cr.metadata.name}`, '--timeout=2s'])).rejects.toThrow();
+    const live = await until('Terminal reason', async () => {
+      const c = await getCr(cr.metadata.name);
+      return cond(c, 'Ready')?.reason === 'Terminal' && c;
+    });
+    expect(cond(live, 'Ready')?.message).toContain('Invalid policy document');
+    expect(cond(live, 'Degraded')?.status).toBe('True');
+    await playAck(cr, 'vpce-0bbb');
+    await until('Ready again', async () => cond(await getCr(cr.metadata.name), 'Ready')?.status === 'True');
+  });
+
+  it('marks a spec only code rejects InvalidSpec and writes nothing', async () => {
+    const bad = crFor('rec-invalid');
+    bad.spec.consumer.roleArn = 'arn:aws:iam::333333333333:role/orders-caller';
+    await createCr(bad);
+    const live = await until('InvalidSpec', async () => {
+      const c = await getCr('rec-invalid');
+      return cond(c, 'Ready')?.reason === 'InvalidSpec' && c;
+    });
+    expect(cond(live, 'Ready')?.status).toBe('False');
+    expect(cond(live, 'Ready')?.message).toContain('roleArn');
+    const sel = `${OWNER_LABEL}=${ownerLabelValue(bad)}`;
+    expect(await listAck(a.custom, 'SecurityGroup', sel)).toEqual([]);
+    expect(await listAck(b.custom, 'RestAPI', sel)).toEqual([]);
+  });
+
+  it('goes Degraded while the remote cluster is unreachable and recovers', async () => {
+    const target = new URL(parse(readFileSync(kubeconfigPath('B'), 'utf8')).clusters[0].cluster.server as string);
+    let open = true;
+    proxy = createServer((client) => {
+      if (!open) return client.destroy();
+      const up = connect(Number(target.port), target.hostname);
+      sockets.add(client).add(up);
+      client.pipe(up).pipe(client);
+      client.on('error', () => up.destroy());
+      up.on('error', () => client.destroy());
+    });
+    await new Promise<void>((r) => proxy!.listen(0, '127.0.0.1', () => r()));
+    const port = (proxy.address() as { port: number }).port;
+    const kc = parse(readFileSync(kubeconfigPath('B'), 'utf8'));
+    kc.clusters[0].cluster.server = `https://127.0.0.1:${port}`;
+    await kubeconfigSecret('rec-cluster-b-proxy', stringify(kc));
+    const flaky = crFor('rec-flaky', 'rec-cluster-b-proxy');
+    await createCr(flaky);
+    await until('objects in B via proxy', async () => (await listAck(b.custom, 'RestAPI', `${OWNER_LABEL}=${ownerLabelValue(flaky)}`)).length === 1);
+    open = false;
+    for (const s of sockets) s.destroy();
+    sockets.clear();
+    const degraded = await until('Degraded', async () => {
+      const c = await getCr('rec-flaky');
+      return cond(c, 'Degraded')?.status === 'True' && c;
+    });
+    expect(cond(degraded, 'Degraded')?.reason).toBe('ClusterUnreachable');
+    expect(cond(degraded, 'Degraded')?.message).toContain('rec-cluster-b-proxy');
+    open = true;
+    await until('recovered', async () => cond(await getCr('rec-flaky'), 'Degraded')?.status === 'False', 30_000);
+  });
+
+  it('deletes the objects in both clusters, then the CR', async () => {
+    for (const name of ['rec-orders', 'rec-flaky', 'rec-invalid']) await a.custom.deleteNamespacedCustomObject({ group: 'xapi.dev', version: 'v1alpha1', plural: 'crossaccountapis', namespace: NS, name });
+    await until('CRs gone', async () => {
+      try {
+        await getCr('rec-orders');
+        return false;
+      } catch (err) {
+        return (err as { code?: number }).code === 404;
+      }
+    });
+    const sel = `${OWNER_LABEL}=${ownerLabelValue(cr)}`;
+    expect(await listAck(a.custom, 'VPCEndpoint', sel)).toEqual([]);
+    expect(await listAck(a.custom, 'SecurityGroup', sel)).toEqual([]);
+    expect(await listAck(b.custom, 'RestAPI', sel)).toEqual([]);
+    expect(await listAck(b.custom, 'Method', sel)).toEqual([]);
+  });
+});
