@@ -1,6 +1,6 @@
 // Leader election on a coordination.k8s.io/v1 Lease: acquire when free or expired, renew while
 // held, step down when a renew fails past the lease duration.
-import { CoordinationV1Api, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
+import { CoordinationV1Api, V1MicroTime, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
 
 export interface LeaderOptions {
   kc: KubeConfig;
@@ -49,6 +49,8 @@ export class LeaderElector {
         if (lease.spec?.holderIdentity === this.o.identity) {
           lease.spec.holderIdentity = undefined;
           lease.spec.leaseDurationSeconds = 1;
+          if (lease.spec.renewTime) lease.spec.renewTime = new V1MicroTime(lease.spec.renewTime);
+          if (lease.spec.acquireTime) lease.spec.acquireTime = new V1MicroTime(lease.spec.acquireTime);
           await this.api.replaceNamespacedLease({ name: this.o.name, namespace: this.o.namespace, body: lease });
         }
       } catch {
@@ -81,7 +83,8 @@ export class LeaderElector {
   }
 
   private async tryAcquireOrRenew(): Promise<boolean> {
-    const now = new Date();
+    // Lease times are MicroTime: the API server wants six fractional digits.
+    const now = new V1MicroTime();
     const { namespace, name, identity } = this.o;
     let lease: V1Lease | undefined;
     try {
@@ -98,7 +101,7 @@ export class LeaderElector {
     const renewed = lease.spec?.renewTime ? new Date(lease.spec.renewTime).getTime() : 0;
     const expired = renewed + (lease.spec?.leaseDurationSeconds ?? this.duration) * 1000 < now.getTime();
     if (holder && holder !== identity && !expired) return false;
-    if (holder === identity) spec.acquireTime = lease.spec?.acquireTime ?? now;
+    if (holder === identity) spec.acquireTime = lease.spec?.acquireTime ? new V1MicroTime(lease.spec.acquireTime) : now;
     else spec.leaseTransitions = (lease.spec?.leaseTransitions ?? 0) + 1;
     try {
       await this.api.replaceNamespacedLease({ name, namespace, body: { ...lease, spec: { ...lease.spec, ...spec } } });
