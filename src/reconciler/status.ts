@@ -103,8 +103,8 @@ export function computeStatus(input: StatusInput): CrossAccountApiStatus {
     const states = byLayer.get(layer)!;
     const bad = states.find((s) => s.terminal) ?? states.find((s) => !s.ready);
     let ok = states.length > 0 && !bad;
-    let reason = bad?.reason ?? 'Ready';
-    let message = bad?.message ?? `${states.length} object(s) ready`;
+    let reason = states.length === 0 ? 'NotRendered' : (bad?.reason ?? 'Ready');
+    let message = states.length === 0 ? 'no objects rendered for this layer yet' : (bad?.message ?? `${states.length} object(s) ready`);
     if (ok && layer === CONDITION.ResourcePolicyReady && input.endpoint.id && !input.allowed.some((a) => a.id === input.endpoint.id)) {
       ok = false;
       reason = 'EndpointNotAllowed';
