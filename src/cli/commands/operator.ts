@@ -16,7 +16,12 @@ function positive(value: string): number {
 /** The charts' render, loaded at run time so the operator and `synth` share one implementation. */
 async function loadRender(): Promise<RenderFn> {
   const path = '../../charts/render.js';
-  const mod = (await import(path)) as { renderObjects?: RenderFn };
+  let mod: { renderObjects?: RenderFn };
+  try {
+    mod = (await import(path)) as { renderObjects?: RenderFn };
+  } catch (err) {
+    throw new Error(`xapi operator cannot load the charts' renderObjects (src/charts/render.ts): ${(err as Error).message}`);
+  }
   if (typeof mod.renderObjects !== 'function') throw new Error(`src/charts/render.ts does not export renderObjects`);
   return mod.renderObjects;
 }
@@ -26,7 +31,7 @@ export function registerOperator(program: Command): void {
   program
     .command('operator')
     .description('Run the controller: reconcile CrossAccountApi objects into ACK resources in both clusters')
-    .option('--kubeconfig <path>', 'kubeconfig of the cluster holding the CrossAccountApi objects (env KUBECONFIG; in-cluster when unset)', env.XAPI_KUBECONFIG)
+    .option('--kubeconfig <path>', 'kubeconfig of the cluster holding the CrossAccountApi objects (env XAPI_KUBECONFIG, else KUBECONFIG, else in-cluster)', env.XAPI_KUBECONFIG)
     .option('--namespace <ns>', 'watch CrossAccountApi objects in this namespace only (env XAPI_NAMESPACE; default all)', env.XAPI_NAMESPACE)
     .option('--metrics-port <port>', 'Prometheus /metrics port, -1 to disable (env XAPI_METRICS_PORT)', port, env.XAPI_METRICS_PORT ? port(env.XAPI_METRICS_PORT) : 8080)
     .option('--health-port <port>', '/healthz and /readyz port, -1 to disable (env XAPI_HEALTH_PORT)', port, env.XAPI_HEALTH_PORT ? port(env.XAPI_HEALTH_PORT) : 8081)
