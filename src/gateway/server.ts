@@ -1,0 +1,110 @@
+// A local stand-in for a private API Gateway REST API: SigV4 (layer 4) and the resource policy
+// with aws:sourceVpce (layer 3), answering with API Gateway's default gateway responses.
+import { createServer, type Server } from 'node:http';
+import { pino } from 'pino';
+import type { KubeObject } from '../api/types.js';
+import { ROUTE_ANNOTATION } from '../api/types.js';
+import type { PolicyDocument, Statement } from '../policy/documents.js';
+import { verifySigV4, type CredentialEntry } from './sigv4.js';
+
+export interface Route { method: string; pattern: RegExp; template: string; mock: unknown }
+export interface GatewayConfig {
+  region: string; accountId: string; apiId: string; stages: string[]; policy: PolicyDocument; routes: Route[];
+}
+
+const REGION_ANNOTATION = 'services.k8s.aws/region';
+type Obj = KubeObject & { spec?: Record<string, unknown>; metadata: { annotations?: Record<string, string> } };
+
+export function configFromManifests(objects: KubeObject[]): GatewayConfig {
+  const all = objects as Obj[];
+  const api = all.find((o) => o.kind === 'RestAPI');
+  if (!api) throw new Error('no RestAPI in the manifests');
+  const region = api.metadata.annotations?.[REGION_ANNOTATION];
+  if (!region) throw new Error(`RestAPI ${api.metadata.name} has no ${REGION_ANNOTATION} annotation`);
+  const policy = JSON.parse(String(api.spec?.policy ?? 'null')) as PolicyDocument | null;
+  if (!policy) throw new Error(`RestAPI ${api.metadata.name} has no spec.policy`);
+  const arn = policy.Statement.flatMap((s) => [s.Resource ?? []].flat()).find((r) => r.startsWith('arn:aws:execute-api:'));
+  const m = arn ? /^arn:aws:execute-api:[^:]+:(\d{12}):([^/]+)\//.exec(arn) : null;
+  if (!m) throw new Error('resource policy names no execute-api ARN with an API ID');
+  const stages = all.filter((o) => o.kind === 'Stage').map((o) => String(o.spec?.stageName ?? '')).filter(Boolean);
+  const routes = all
+    .filter((o) => o.kind === 'Method')
+    .map((o) => {
+      const route = o.metadata.annotations?.[ROUTE_ANNOTATION] ?? '';
+      const [method = '', template = ''] = route.split(' ');
+      const integ = all.find((i) => i.kind === 'Integration' && i.metadata.annotations?.[ROUTE_ANNOTATION] === route);
+      const tpl = (integ?.spec?.requestTemplates as Record<string, string> | undefined) ?? {};
+      const pattern = new RegExp(`^${template.split('/').map((s) => (/^\{.+\}$/.test(s) ? '[^/]+' : s.replace(/[.*+?^$()|[\]\\]/g, '\\$&'))).join('/')}$`);
+      return { method, template, pattern, mock: { route, requestTemplates: tpl } };
+    });
+  return { region, accountId: m[1]!, apiId: m[2]!, stages, policy, routes };
+}
+
+const glob = (p: string, s: string) =>
+  new RegExp(`^${p.split('*').map((x) => x.replace(/[.+?^$()|[\]\\{}]/g, '\\$&')).join('.*')}$`).test(s);
+const list = (v: string | string[] | undefined) => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+
+// Minimal stand-in until src/policy/evaluate.ts lands: Principal, Action, Resource, StringEquals/StringNotEquals.
+function matches(s: Statement, principal: string, resource: string, context: Record<string, string>): boolean {
+  const p = s.Principal as unknown;
+  const principals = p === '*' ? ['*'] : list((p as { AWS?: string | string[] } | undefined)?.AWS);
+  if (!principals.some((x) => x === '*' || x === principal)) return false;
+  if (!list(s.Action as string | string[]).some((a) => glob(a, 'execute-api:Invoke'))) return false;
+  if (!list(s.Resource as string | string[]).some((r) => glob(r, resource))) return false;
+  for (const [op, block] of Object.entries(s.Condition ?? {})) {
+    for (const [key, want] of Object.entries(block)) {
+      const hit = list(want as string | string[]).includes(context[key] ?? '');
+      if (op === 'StringEquals' && !hit) return false;
+      if (op === 'StringNotEquals' && hit) return false;
+      if (op !== 'StringEquals' && op !== 'StringNotEquals') return false;
+    }
+  }
+  return true;
+}
+export function decide(doc: PolicyDocument, principal: string, resource: string, context: Record<string, string>) {
+  const hits = doc.Statement.map((s, index) => ({ s, index })).filter(({ s }) => matches(s, principal, resource, context));
+  const deny = hits.find(({ s }) => s.Effect === 'Deny');
+  if (deny) return { effect: 'Deny' as const, index: deny.index, sid: deny.s.Sid };
+  const allow = hits.find(({ s }) => s.Effect === 'Allow');
+  return allow ? { effect: 'Allow' as const, index: allow.index, sid: allow.s.Sid } : { effect: 'NotApplicable' as const };
+}
+
+export function createGateway(cfg: GatewayConfig, credentials: CredentialEntry[], opts: { now?: () => Date; log?: pino.Logger } = {}): Server {
+  const log = opts.log ?? pino();
+  const now = opts.now ?? (() => new Date());
+  return createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const answer = (status: number, layer: string, body: unknown, errorType?: string, extra: object = {}) => {
+        res.writeHead(status, { 'content-type': 'application/json', ...(errorType ? { 'x-amzn-ErrorType': errorType } : {}) });
+        res.end(JSON.stringify(body));
+        log.info({ method: req.method, url: req.url, status, layer, errorType, ...extra }, 'request');
+      };
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(',') : v;
+      const target = req.url ?? '/';
+      const path = target.split('?')[0]!;
+      const [, stage = '', ...rest] = path.split('/');
+      const resourcePath = `/${rest.join('/')}`;
+      const route = cfg.routes.find((r) => r.method === req.method && r.pattern.test(resourcePath));
+      // API Gateway answers an unknown route with the same type as a missing signature.
+      if ((cfg.stages.length && !cfg.stages.includes(stage)) || !route) {
+        return answer(403, 'routing', { message: 'Missing Authentication Token' }, 'MissingAuthenticationTokenException');
+      }
+      const sig = verifySigV4({ method: req.method ?? 'GET', target, headers, body: Buffer.concat(chunks) }, { region: cfg.region, credentials, now: now() });
+      if (!sig.ok) return answer(403, 'sigv4', { message: sig.message }, sig.errorType);
+      const resource = `arn:aws:execute-api:${cfg.region}:${cfg.accountId}:${cfg.apiId}/${stage}/${req.method}${resourcePath}`;
+      const context: Record<string, string> = { 'aws:PrincipalArn': sig.credential.arn };
+      if (headers['x-amzn-vpce-id']) context['aws:sourceVpce'] = headers['x-amzn-vpce-id'];
+      const d = decide(cfg.policy, sig.credential.arn, resource, context);
+      if (d.effect !== 'Allow') {
+        const message = d.effect === 'Deny'
+          ? `User: ${sig.credential.arn} is not authorized to perform: execute-api:Invoke on resource: ${resource} with an explicit deny`
+          : `User: ${sig.credential.arn} is not authorized to perform: execute-api:Invoke on resource: ${resource}`;
+        return answer(403, 'resource-policy', { Message: message }, 'AccessDeniedException', { statement: d.effect === 'Deny' ? { index: d.index, sid: d.sid } : undefined });
+      }
+      answer(200, 'integration', route.mock, undefined, { statement: { index: d.index, sid: d.sid } });
+    });
+  });
+}
