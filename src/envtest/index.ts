@@ -1,0 +1,5 @@
+// Local Kubernetes control planes (etcd + kube-apiserver) for integration tests and `xapi dev`.
+export { envtestAssets, type EnvtestAssets } from './assets.js';
+export { startControlPlane, type ControlPlane, type ControlPlaneProcess, type StartOptions } from './control-plane.js';
+export { readCrdDir, installCrds } from './crds.js';
+export { isAlive, stopGroup, commandLine } from './processes.js';
