@@ -1,9 +1,10 @@
 // Installing CustomResourceDefinitions into a fresh control plane: create each (server-side
 // create, no client-side apply annotation, so the large ACK CRDs fit), then wait until every one
-// reports Established so that the first request for its kind does not race discovery.
+// reports Established and its resource answers a list (its storage may still be initializing
+// right after Established, answering 429 "storage is (re)initializing").
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { ApiextensionsV1Api, KubeConfig, type V1CustomResourceDefinition } from '@kubernetes/client-node';
+import { ApiextensionsV1Api, CustomObjectsApi, KubeConfig, type V1CustomResourceDefinition } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 
 type Crd = V1CustomResourceDefinition & { metadata: { name: string } };
@@ -59,8 +60,25 @@ export async function installCrds(kc: KubeConfig, crds: object[], timeoutMs: num
       const crd = list.items.find((c) => c.metadata?.name === n);
       return !crd?.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True');
     });
-    if (pending.length === 0) return;
+    if (pending.length === 0) break;
     if (Date.now() > end) throw new Error(`CRDs not Established after ${timeoutMs} ms: ${pending.join(', ')}`);
+    await sleep(100);
+  }
+
+  const custom = kc.makeApiClient(CustomObjectsApi);
+  let unserved = (crds as Crd[]).map((c) => ({
+    name: c.metadata.name,
+    group: c.spec.group,
+    plural: c.spec.names.plural,
+    version: (c.spec.versions.find((v) => v.storage) ?? c.spec.versions[0])!.name,
+  }));
+  for (;;) {
+    const results = await Promise.all(
+      unserved.map((r) => custom.listClusterCustomObject({ group: r.group, version: r.version, plural: r.plural, limit: 1 }).then(() => true, () => false)),
+    );
+    unserved = unserved.filter((_, i) => !results[i]);
+    if (unserved.length === 0) return;
+    if (Date.now() > end) throw new Error(`CRDs Established but not serving lists after ${timeoutMs} ms: ${unserved.map((r) => r.name).join(', ')}`);
     await sleep(100);
   }
 }
