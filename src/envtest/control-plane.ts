@@ -3,13 +3,11 @@
 // in system:masters, RBAC on, CRDs installed and Established before it is handed out.
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
 import { envtestAssets, type EnvtestAssets } from './assets.js';
 import { installCrds, readCrdDir } from './crds.js';
+import { apiRequest, httpGet } from './http.js';
 import { writeKubeconfig } from './kubeconfig.js';
 import { freePort } from './ports.js';
 import { killGroupNow, logTail, startLogged, stopGroup, type Started } from './processes.js';
@@ -154,14 +152,17 @@ async function startOnce(opts: StartOptions, assets: EnvtestAssets, crds: object
     const caPath = join(certDir, 'apiserver.crt');
     await waitFor(`${opts.name}: ${caPath}`, apiserver, timeoutMs, async () => existsSync(caPath) && readFileSync(caPath, 'utf8').includes('END CERTIFICATE'));
     const ca = readFileSync(caPath, 'utf8');
-    await waitFor(`${opts.name}: ${server}/readyz`, apiserver, timeoutMs, async () => (await httpsGet(`${server}/readyz`, ca, token)) === 'ok');
+    const ep = { server, ca, token };
+    await waitFor(`${opts.name}: ${server}/readyz`, apiserver, timeoutMs, async () => {
+      const res = await apiRequest(ep, 'GET', '/readyz', undefined, 5000);
+      if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${res.body.slice(0, 200)}`);
+      return true;
+    });
 
     const kubeconfigPath = join(dir, 'kubeconfig');
     writeKubeconfig(kubeconfigPath, opts.name, server, ca, token);
-    const kc = new KubeConfig();
-    kc.loadFromFile(kubeconfigPath);
     try {
-      await installCrds(kc, crds, timeoutMs);
+      await installCrds(ep, crds, timeoutMs);
     } catch (err) {
       throw new Error(`${opts.name}: ${(err as Error).message}\n--- kube-apiserver log (last lines) ---\n${logTail(apiserver.logPath)}`);
     }
@@ -212,32 +213,4 @@ async function waitFor(what: string, proc: Started, timeoutMs: number, check: ()
     }
     await sleep(100);
   }
-}
-
-function httpGet(url: string): Promise<string> {
-  return new Promise((res, rej) => {
-    const req = httpRequest(url, { timeout: 2000 }, (r) => {
-      let body = '';
-      r.setEncoding('utf8');
-      r.on('data', (c: string) => (body += c));
-      r.on('end', () => res(body));
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', rej);
-    req.end();
-  });
-}
-
-function httpsGet(url: string, ca: string, token: string): Promise<string> {
-  return new Promise((res, rej) => {
-    const req = httpsRequest(url, { ca, headers: { authorization: `Bearer ${token}` }, timeout: 5000 }, (r) => {
-      let body = '';
-      r.setEncoding('utf8');
-      r.on('data', (c: string) => (body += c));
-      r.on('end', () => res(r.statusCode === 200 ? body : `HTTP ${r.statusCode}: ${body.slice(0, 200)}`));
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', rej);
-    req.end();
-  });
 }

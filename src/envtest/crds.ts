@@ -1,15 +1,20 @@
-// Installing CustomResourceDefinitions into a fresh control plane: create each (server-side
-// create, no client-side apply annotation, so the large ACK CRDs fit), then wait until every one
-// reports Established and its resource answers a list (its storage may still be initializing
-// right after Established, answering 429 "storage is (re)initializing").
+// Installing CustomResourceDefinitions into a fresh control plane: create each (a plain create,
+// no client-side apply annotation, so the large ACK CRDs fit), then wait until every one reports
+// Established and its resource answers a list (right after Established its storage may still
+// answer 429 "storage is (re)initializing").
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { ApiextensionsV1Api, CustomObjectsApi, KubeConfig, type V1CustomResourceDefinition } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
+import { apiRequest, type Endpoint } from './http.js';
 
-type Crd = V1CustomResourceDefinition & { metadata: { name: string } };
+interface Crd {
+  kind: string;
+  metadata: { name: string };
+  spec: { group: string; names: { plural: string }; versions: { name: string; storage?: boolean }[] };
+  status?: { conditions?: { type: string; status: string }[] };
+}
 
-export function readCrdDir(dir: string): Crd[] {
+export function readCrdDir(dir: string): object[] {
   let files: string[];
   try {
     files = readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort();
@@ -17,47 +22,43 @@ export function readCrdDir(dir: string): Crd[] {
     throw new Error(`CRD folder ${dir} cannot be read: ${(err as Error).message}`);
   }
   if (files.length === 0) throw new Error(`CRD folder ${dir} holds no .yaml files`);
-  const out: Crd[] = [];
+  const out: object[] = [];
   for (const f of files) {
     const path = join(dir, f);
     if (!statSync(path).isFile()) continue;
     for (const doc of parseAllDocuments(readFileSync(path, 'utf8'))) {
       if (doc.errors.length > 0) throw new Error(`${path}: ${doc.errors[0]!.message}`);
       const obj = doc.toJS() as Crd | null;
-      if (!obj) continue;
-      if (obj.kind !== 'CustomResourceDefinition') continue;
-      out.push(obj);
+      if (obj?.kind === 'CustomResourceDefinition') out.push(obj);
     }
   }
   return out;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const CRDS = '/apis/apiextensions.k8s.io/v1/customresourcedefinitions';
 
-export async function installCrds(kc: KubeConfig, crds: object[], timeoutMs: number): Promise<void> {
+export async function installCrds(ep: Endpoint, objects: object[], timeoutMs: number): Promise<void> {
+  const crds = objects as Crd[];
   if (crds.length === 0) return;
-  const api = kc.makeApiClient(ApiextensionsV1Api);
-  const names = new Set<string>();
   // A few at a time: the API server compiles each schema, and the machine may have 2 cores.
-  const queue = [...(crds as Crd[])];
+  const queue = [...crds];
   const worker = async () => {
     for (let crd = queue.shift(); crd; crd = queue.shift()) {
-      names.add(crd.metadata.name);
-      try {
-        await api.createCustomResourceDefinition({ body: crd });
-      } catch (err) {
-        if ((err as { code?: number }).code === 409) continue; // already there (dir reused)
-        throw new Error(`installing CRD ${crd.metadata.name} failed: ${(err as Error).message}`);
-      }
+      const res = await apiRequest(ep, 'POST', CRDS, crd);
+      if (res.status === 409) continue; // already there
+      if (res.status >= 300) throw new Error(`installing CRD ${crd.metadata?.name} failed: HTTP ${res.status}: ${res.body.slice(0, 500)}`);
     }
   };
   await Promise.all([worker(), worker(), worker(), worker()]);
 
   const end = Date.now() + timeoutMs;
+  const names = new Set(crds.map((c) => c.metadata.name));
   for (;;) {
-    const list = await api.listCustomResourceDefinition();
+    const res = await apiRequest(ep, 'GET', CRDS);
+    const items = res.status === 200 ? (JSON.parse(res.body) as { items: Crd[] }).items : [];
     const pending = [...names].filter((n) => {
-      const crd = list.items.find((c) => c.metadata?.name === n);
+      const crd = items.find((c) => c.metadata.name === n);
       return !crd?.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True');
     });
     if (pending.length === 0) break;
@@ -65,18 +66,13 @@ export async function installCrds(kc: KubeConfig, crds: object[], timeoutMs: num
     await sleep(100);
   }
 
-  const custom = kc.makeApiClient(CustomObjectsApi);
-  let unserved = (crds as Crd[]).map((c) => ({
-    name: c.metadata.name,
-    group: c.spec.group,
-    plural: c.spec.names.plural,
-    version: (c.spec.versions.find((v) => v.storage) ?? c.spec.versions[0])!.name,
-  }));
+  let unserved = crds.map((c) => {
+    const version = (c.spec.versions.find((v) => v.storage) ?? c.spec.versions[0])!.name;
+    return { name: c.metadata.name, path: `/apis/${c.spec.group}/${version}/${c.spec.names.plural}?limit=1` };
+  });
   for (;;) {
-    const results = await Promise.all(
-      unserved.map((r) => custom.listClusterCustomObject({ group: r.group, version: r.version, plural: r.plural, limit: 1 }).then(() => true, () => false)),
-    );
-    unserved = unserved.filter((_, i) => !results[i]);
+    const ok = await Promise.all(unserved.map((r) => apiRequest(ep, 'GET', r.path).then((res) => res.status === 200, () => false)));
+    unserved = unserved.filter((_, i) => !ok[i]);
     if (unserved.length === 0) return;
     if (Date.now() > end) throw new Error(`CRDs Established but not serving lists after ${timeoutMs} ms: ${unserved.map((r) => r.name).join(', ')}`);
     await sleep(100);

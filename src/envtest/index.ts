@@ -2,4 +2,5 @@
 export { envtestAssets, type EnvtestAssets } from './assets.js';
 export { startControlPlane, type ControlPlane, type ControlPlaneProcess, type StartOptions } from './control-plane.js';
 export { readCrdDir, installCrds } from './crds.js';
+export { apiRequest, type Endpoint } from './http.js';
 export { isAlive, stopGroup, commandLine } from './processes.js';

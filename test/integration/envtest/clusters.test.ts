@@ -1,8 +1,11 @@
 // Two control planes side by side (account A's and account B's clusters), isolated from each
 // other: distinct servers and etcds, an object created in one is absent in the other.
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { CoreV1Api, KubeConfig, VersionApi } from '@kubernetes/client-node';
 import { parse } from 'yaml';
+import { crossAccountApiCrd } from '../../../src/api/crd.js';
+import { kubectl } from './helpers.js';
 
 const RUN = Date.now().toString(36).slice(-5);
 const NS = `envtest-clusters-${RUN}`;
@@ -57,5 +60,18 @@ describe('two envtest clusters', () => {
         expect(names).toContain(n);
       }
     }
+  });
+
+  it('store the CRD schemas unchanged (x-kubernetes-* extensions included)', async () => {
+    const ours = JSON.parse((await kubectl('B', ['get', 'crd', 'crossaccountapis.xapi.dev', '-o', 'json'])).stdout) as { spec: unknown };
+    // the API server omits empty `required` lists; everything else comes back as sent
+    const sent = JSON.parse(JSON.stringify(crossAccountApiCrd(), (k, v: unknown) => (k === 'required' && Array.isArray(v) && v.length === 0 ? undefined : v))) as { spec: { versions: object[] } };
+    expect((ours.spec as { versions: unknown[] }).versions[0]).toMatchObject(sent.spec.versions[0]!);
+    const crdDir = process.env.XAPI_CRDS_DIR;
+    if (!crdDir) throw new Error('XAPI_CRDS_DIR is not set');
+    const file = parse(readFileSync(join(crdDir, 'ec2.services.k8s.aws_vpcendpoints.yaml'), 'utf8')) as { spec: { versions: { schema: unknown }[] } };
+    const stored = JSON.parse((await kubectl('B', ['get', 'crd', 'vpcendpoints.ec2.services.k8s.aws', '-o', 'json'])).stdout) as typeof file;
+    expect(stored.spec.versions[0]!.schema).toEqual(file.spec.versions[0]!.schema);
+    expect(JSON.stringify(stored.spec.versions[0]!.schema)).toContain('x-kubernetes-');
   });
 });
