@@ -132,6 +132,8 @@ describe('operator on two real API servers', () => {
     expect(String((await getAck(b.custom, 'RestAPI', B_NS, n.restApi)).spec?.policy)).toContain('vpce-0aaa');
     await until('old dropped after grace', async () => !String((await getAck(b.custom, 'RestAPI', B_NS, n.restApi)).spec?.policy).includes('vpce-0aaa'), 10_000);
     expect(String((await getAck(b.custom, 'RestAPI', B_NS, n.restApi)).spec?.policy)).toContain('vpce-0bbb');
+    // status is written after the apply that dropped the old ID
+    await until('status lists only the new endpoint', async () => (await getCr(cr.metadata.name)).status?.allowedEndpoints?.length === 1);
     expect((await getCr(cr.metadata.name)).status?.allowedEndpoints).toEqual([{ id: 'vpce-0bbb' }]);
   });
 
