@@ -1,0 +1,370 @@
+// The four-layer access model behind `xapi explain`: given the rendered objects of both accounts
+// and one request, say what API Gateway would answer and which layer (and statement) decided.
+// Pure: plain objects in, a verdict out. The order follows the path of a request: the security
+// groups decide whether a connection exists at all; API Gateway then matches the route, checks
+// the SigV4 signature (AWS_IAM methods), and evaluates the endpoint policy, the resource policy
+// and the caller's identity policy together.
+import type { KubeObject } from '../api/types.js';
+import { ROUTE_ANNOTATION } from '../api/types.js';
+import { INVOKE, SOURCE_VPCE_KEY, type PolicyDocument } from './documents.js';
+import { accountOf, authorize, evaluatePolicy, type PolicyResult, type StatementRef } from './evaluate.js';
+
+export type SignatureState = 'valid' | 'invalid' | 'missing' | 'expired-token';
+
+export interface CallRequest {
+  /** ARN of the caller's role (or an assumed-role session). */
+  roleArn: string;
+  method: string;
+  /** Resource path without the stage, e.g. "/items/42". */
+  path: string;
+  /** Defaults to the (first) Stage in the manifests. */
+  stage?: string;
+  /** The interface endpoint the request arrives through; defaults to the first one the resource policy allows. */
+  vpceId?: string;
+  /** Whether the caller runs in the caller security group (default true). */
+  viaCallerSecurityGroup?: boolean;
+  signature?: SignatureState;
+  /** Caller clock minus true time, in seconds (positive: the caller's clock is ahead). */
+  clockSkewSeconds?: number;
+  /** "Now" for the signature messages; default the current time. */
+  now?: Date;
+}
+
+export type ResponseType = 'ACCESS_DENIED' | 'INVALID_SIGNATURE' | 'EXPIRED_TOKEN' | 'MISSING_AUTHENTICATION_TOKEN';
+
+export interface LayerReport {
+  layer: 1 | 2 | 3 | 4;
+  name: string;
+  allowed: boolean;
+  reason: string;
+  statement?: StatementRef;
+}
+
+export interface Verdict {
+  /** HTTP status; null when no response arrives at all (security groups drop the connection). */
+  status: number | null;
+  /** API Gateway gateway response type; null when the call is allowed or never answered. */
+  responseType: ResponseType | null;
+  /** x-amzn-ErrorType header API Gateway sends with it. */
+  errorType: string | null;
+  /** The message body API Gateway would send, or a description of the timeout. */
+  message: string;
+  allowed: boolean;
+  /** "response" or "timeout" (no HTTP answer: the TCP connection never opens). */
+  outcome: 'response' | 'timeout';
+  /** Which layer decided a denial (null when allowed, or when routing decided). */
+  decidedBy: 1 | 2 | 3 | 4 | null;
+  /** The deciding statement, when a policy decided. */
+  statement?: StatementRef;
+  resourceArn: string;
+  vpceId: string | null;
+  stage: string | null;
+  layers: LayerReport[];
+  notes: string[];
+}
+
+export const LAYER_NAMES = {
+  1: 'security groups',
+  2: 'VPC endpoint policy',
+  3: 'API resource policy',
+  4: 'SigV4 / AWS_IAM',
+} as const;
+
+const MAX_SKEW_SECONDS = 300;
+const REGION_ANNOTATION = 'services.k8s.aws/region';
+
+type Spec = Record<string, unknown>;
+const specOf = (o: KubeObject): Spec => (o.spec ?? {}) as Spec;
+const statusOf = (o: KubeObject): Spec => ((o as { status?: unknown }).status ?? {}) as Spec;
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v.length > 0 ? v : undefined);
+const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
+
+function parsePolicy(text: unknown, where: string): PolicyDocument | undefined {
+  if (typeof text !== 'string' || text.trim() === '') return undefined;
+  try {
+    return JSON.parse(text) as PolicyDocument;
+  } catch {
+    throw new Error(`${where}: policy is not valid JSON`);
+  }
+}
+
+function refName(v: unknown): string | undefined {
+  return str((v as { from?: { name?: unknown } } | undefined)?.from?.name);
+}
+
+/** "20261125T210000Z" */
+export function amzDate(d: Date): string {
+  return d.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+}
+
+interface Rule {
+  ipProtocol?: string;
+  fromPort?: number;
+  toPort?: number;
+  ipRanges?: Array<{ cidrIP?: string }>;
+  userIDGroupPairs?: Array<{ groupID?: string; groupRef?: unknown }>;
+}
+
+function coversHttps(r: Rule): boolean {
+  const proto = String(r.ipProtocol ?? '');
+  if (proto === '-1' || proto === 'all') return true;
+  if (proto !== 'tcp' && proto !== '6') return false;
+  return (r.fromPort ?? -1) <= 443 && 443 <= (r.toPort ?? -1);
+}
+
+const rulesOf = (sg: KubeObject, which: 'ingressRules' | 'egressRules'): Rule[] => (Array.isArray(specOf(sg)[which]) ? (specOf(sg)[which] as Rule[]) : []);
+
+function layer1(objects: readonly KubeObject[], request: CallRequest): LayerReport {
+  const report = (allowed: boolean, reason: string): LayerReport => ({ layer: 1, name: LAYER_NAMES[1], allowed, reason });
+  if (request.viaCallerSecurityGroup === false) {
+    return report(false, 'the caller does not run in the caller security group: the endpoint security group admits only that group, so the TCP connection to port 443 is never answered');
+  }
+  const vpce = objects.find((o) => o.kind === 'VPCEndpoint');
+  const sgs = objects.filter((o) => o.kind === 'SecurityGroup');
+  if (!vpce) return report(false, 'no VPCEndpoint in the manifests: there is no private path to the API');
+  const endpointIds = strings(specOf(vpce).securityGroupIDs);
+  const endpointRefNames = (Array.isArray(specOf(vpce).securityGroupRefs) ? (specOf(vpce).securityGroupRefs as unknown[]) : []).map(refName).filter(Boolean);
+  if (endpointIds.length === 0) {
+    return report(false, `the endpoint's security group ID is not known yet (securityGroupRefs ${endpointRefNames.join(', ') || 'none'}): the group-to-group rules are not rendered, so no traffic reaches the endpoint (fail-closed)`);
+  }
+  const isEndpointSg = (sg: KubeObject) => endpointIds.includes(str(statusOf(sg).id) ?? '') || endpointRefNames.includes(sg.metadata.name);
+  const caller = sgs.find((sg) => !isEndpointSg(sg) && rulesOf(sg, 'egressRules').some((r) => coversHttps(r) && (r.userIDGroupPairs ?? []).some((p) => p.groupID && endpointIds.includes(p.groupID))));
+  if (!caller) return report(false, `no security group has an egress rule on tcp/443 to the endpoint's group ${endpointIds.join(', ')}: the caller's packets never leave`);
+  const callerId = str(statusOf(caller).id);
+  const endpointSg = sgs.find((sg) => sg !== caller && (isEndpointSg(sg) || rulesOf(sg, 'ingressRules').some((r) => (r.userIDGroupPairs ?? []).length > 0)));
+  if (!endpointSg) return report(false, `no endpoint security group with an ingress rule on tcp/443 in the manifests`);
+  const ingress = rulesOf(endpointSg, 'ingressRules').find(
+    (r) => coversHttps(r) && (r.userIDGroupPairs ?? []).some((p) => p.groupID !== undefined && (callerId === undefined || p.groupID === callerId)),
+  );
+  if (!ingress) {
+    return report(false, `${endpointSg.metadata.name} has no ingress rule on tcp/443 from ${callerId ?? `the caller group ${caller.metadata.name}`}: connections time out`);
+  }
+  const from = (ingress.userIDGroupPairs ?? []).find((p) => p.groupID)!.groupID!;
+  return report(true, `${caller.metadata.name} egress tcp/443 → ${endpointIds.join(', ')}; ${endpointSg.metadata.name} ingress tcp/443 ← ${from}`);
+}
+
+interface ApiFacts {
+  region: string;
+  apiAccount: string;
+  apiId: string;
+  apiIdKnown: boolean;
+  policy?: PolicyDocument;
+  tags: Record<string, string>;
+  name: string;
+}
+
+function apiFacts(api: KubeObject, notes: string[]): ApiFacts {
+  const spec = specOf(api);
+  const region = str(api.metadata.annotations?.[REGION_ANNOTATION]) ?? 'us-east-1';
+  const policy = parsePolicy(spec.policy, `RestAPI ${api.metadata.name}`);
+  const arns = (policy?.Statement ?? []).flatMap((s) => [s.Resource ?? [], s.NotResource ?? []].flat());
+  const m = arns.map((a) => /^arn:[^:]+:execute-api:[^:]+:(\d{12}):([^/]+)\//.exec(a)).find(Boolean);
+  const statusId = str(statusOf(api).id);
+  const apiId = statusId ?? m?.[2];
+  if (!apiId) notes.push(`the RestAPI's ID is not known yet (no status.id, no ARN in its policy)`);
+  const tagsRaw = spec.tags;
+  const tags: Record<string, string> = {};
+  if (tagsRaw && typeof tagsRaw === 'object' && !Array.isArray(tagsRaw)) for (const [k, v] of Object.entries(tagsRaw)) if (typeof v === 'string') tags[k] = v;
+  return {
+    region,
+    apiAccount: m?.[1] ?? str((statusOf(api).ackResourceMetadata as Spec | undefined)?.ownerAccountID) ?? 'UNKNOWN-ACCOUNT',
+    apiId: apiId ?? 'UNKNOWN-API-ID',
+    apiIdKnown: apiId !== undefined,
+    ...(policy && { policy }),
+    tags,
+    name: api.metadata.name,
+  };
+}
+
+/** API Gateway's "execute-api:/" shorthand means this API's ARN prefix. */
+function expandShorthand(doc: PolicyDocument, prefix: string): PolicyDocument {
+  const fix = (v: string | string[] | undefined) =>
+    v === undefined ? undefined : Array.isArray(v) ? v.map((x) => (x.startsWith('execute-api:/') ? prefix + x.slice('execute-api:/'.length) : x)) : v.startsWith('execute-api:/') ? prefix + v.slice('execute-api:/'.length) : v;
+  return {
+    ...doc,
+    Statement: doc.Statement.map((s) => {
+      const out = { ...s };
+      if (s.Resource !== undefined) out.Resource = fix(s.Resource)!;
+      if (s.NotResource !== undefined) out.NotResource = fix(s.NotResource)!;
+      return out;
+    }),
+  };
+}
+
+function routeMatches(template: string, path: string): boolean {
+  const t = template.split('/').filter(Boolean);
+  const p = path.split('/').filter(Boolean);
+  return t.length === p.length && t.every((seg, i) => /^\{.+\}$/.test(seg) || seg === p[i]);
+}
+
+function policyStatementLabel(s: StatementRef | undefined): string {
+  if (!s) return '';
+  return ` (${s.policy}, statement ${s.index}${s.sid ? ` "${s.sid}"` : ''})`;
+}
+
+function describe(result: PolicyResult, what: string): string {
+  if (result.decision === 'Deny') return `explicit deny${policyStatementLabel(result.statement)}`;
+  if (result.decision === 'Allow') return `allowed${policyStatementLabel(result.statement)}`;
+  return `no statement of the ${what} allows it (implicit deny)`;
+}
+
+/** The first endpoint ID that the resource policy admits (its StringEquals aws:sourceVpce values). */
+export function allowedEndpoints(policy: PolicyDocument | undefined): string[] {
+  const out: string[] = [];
+  for (const s of policy?.Statement ?? []) {
+    if (s.Effect !== 'Allow') continue;
+    for (const [op, keys] of Object.entries(s.Condition ?? {})) {
+      if (!/^(ForAnyValue:)?StringEquals(IgnoreCase)?$/.test(op)) continue;
+      for (const [k, v] of Object.entries(keys)) if (k.toLowerCase() === SOURCE_VPCE_KEY.toLowerCase()) out.push(...[v].flat().map(String));
+    }
+  }
+  return [...new Set(out)];
+}
+
+export function explainCall(objects: readonly KubeObject[], request: CallRequest): Verdict {
+  const notes: string[] = [];
+  const now = request.now ?? new Date();
+  const api = objects.find((o) => o.kind === 'RestAPI');
+  if (!api) throw new Error('no RestAPI in the manifests: explain needs account B\'s objects');
+  const facts = apiFacts(api, notes);
+  const stages = objects.filter((o) => o.kind === 'Stage').map((o) => str(specOf(o).stageName)).filter((s): s is string => !!s);
+  const stage = request.stage ?? stages[0] ?? null;
+  const method = request.method.toUpperCase();
+  const path = `/${request.path.split('/').filter(Boolean).join('/')}`;
+  const prefix = `arn:aws:execute-api:${facts.region}:${facts.apiAccount}:${facts.apiId}/`;
+  const resourceArn = `${prefix}${stage ?? 'STAGE-NOT-DEPLOYED'}/${method}/${path.slice(1)}`;
+  const resourcePolicy = facts.policy && expandShorthand(facts.policy, prefix);
+  const allowed = allowedEndpoints(resourcePolicy);
+  const vpceId = request.vpceId ?? allowed[0] ?? null;
+  if (!request.vpceId) notes.push(vpceId ? `--vpce not given: using ${vpceId}, the first endpoint the resource policy allows` : 'no endpoint allowed yet: the resource policy names no aws:sourceVpce');
+
+  // Route and method (API Gateway answers an unknown route before any authorization).
+  const methods = objects.filter((o) => o.kind === 'Method');
+  const methodObj = methods.find((m) => {
+    const [mm = '', tpl = ''] = (m.metadata.annotations?.[ROUTE_ANNOTATION] ?? '').split(' ');
+    return mm.toUpperCase() === method && routeMatches(tpl, path);
+  });
+  const deployed = stages.length > 0;
+  const authType = methodObj ? str(specOf(methodObj).authorizationType) ?? 'NONE' : 'AWS_IAM';
+  const iam = authType === 'AWS_IAM';
+  const principal = iam ? request.roleArn : 'anonymous';
+  if (!iam) notes.push(`method ${method} ${path} has authorizationType ${authType}: the request is not authenticated and the caller is "anonymous"`);
+
+  // Layer 1
+  const l1 = layer1(objects, request);
+
+  // Policy context. aws:resourceTag/* are the API's tags.
+  const context: Record<string, string> = { 'aws:PrincipalArn': principal, [SOURCE_VPCE_KEY]: vpceId ?? '' };
+  if (!vpceId) delete context[SOURCE_VPCE_KEY];
+  const account = accountOf(request.roleArn);
+  if (iam && account) context['aws:PrincipalAccount'] = account;
+  for (const [k, v] of Object.entries(facts.tags)) context[`aws:resourceTag/${k}`] = v;
+  const evalReq = { principal, action: INVOKE, resource: resourceArn, context };
+
+  // Layer 2: the endpoint policy of the endpoint the request goes through.
+  const endpoints = objects.filter((o) => o.kind === 'VPCEndpoint');
+  const byId = endpoints.find((e) => str(statusOf(e).vpcEndpointID) === vpceId);
+  const unknownIds = endpoints.filter((e) => !str(statusOf(e).vpcEndpointID));
+  const endpoint = byId ?? (unknownIds.length === 1 ? unknownIds[0] : undefined);
+  let l2: LayerReport;
+  if (!endpoint) {
+    l2 = { layer: 2, name: LAYER_NAMES[2], allowed: false, reason: `endpoint ${vpceId ?? '(none)'} is not among the manifests' VPCEndpoints: its policy is unknown, and the request cannot be traced` };
+  } else {
+    const doc = parsePolicy(specOf(endpoint).policyDocument, `VPCEndpoint ${endpoint.metadata.name}`);
+    if (!doc) {
+      l2 = { layer: 2, name: LAYER_NAMES[2], allowed: true, reason: `VPCEndpoint ${endpoint.metadata.name} has no policyDocument: AWS's default endpoint policy allows everything` };
+    } else {
+      const r = evaluatePolicy(doc, evalReq, 'resource', `endpoint policy of VPCEndpoint ${endpoint.metadata.name}`);
+      let reason = describe(r, 'endpoint policy');
+      if (r.decision === 'Deny' && !facts.apiIdKnown) reason += ': the endpoint carries nothing until the API ID is known';
+      l2 = { layer: 2, name: LAYER_NAMES[2], allowed: r.decision === 'Allow', reason, ...(r.statement && { statement: r.statement }) };
+    }
+  }
+
+  // Layers 3 and 4: resource policy (account B) and identity policy (account A), AWS's cross-account rule.
+  const roleName = /:role\/(?:.*\/)?([^/]+)$/.exec(request.roleArn)?.[1] ?? /:assumed-role\/([^/]+)\//.exec(request.roleArn)?.[1];
+  const role = objects.find((o) => o.kind === 'Role' && str(specOf(o).name) === roleName && accountOf(request.roleArn) !== undefined);
+  const identityPolicies = role && iam
+    ? Object.entries((specOf(role).inlinePolicies ?? {}) as Record<string, unknown>).flatMap(([name, text]) => {
+        const d = parsePolicy(text, `Role ${role.metadata.name} inline policy ${name}`);
+        return d ? [{ name: `inline policy ${name} of Role ${role.metadata.name}`, document: d }] : [];
+      })
+    : [];
+  if (!role && iam) notes.push(`role ${request.roleArn} is not among the manifests' Roles: no identity policy is known for it`);
+  if (role && strings(specOf(role).policies).length > 0) notes.push(`managed policies of Role ${role.metadata.name} (${strings(specOf(role).policies).join(', ')}) are not evaluated`);
+  const authz = authorize({
+    request: evalReq,
+    identityPolicies,
+    ...(resourcePolicy && { resourcePolicy: { name: `resource policy of RestAPI ${facts.name}`, document: resourcePolicy } }),
+    resourceAccount: facts.apiAccount,
+  });
+  let l3reason = resourcePolicy ? describe(authz.resource, 'resource policy') : 'the RestAPI has no resource policy: a private API cannot be deployed without one';
+  if (resourcePolicy && allowed.length === 0) l3reason = `no endpoint allowed yet: ${l3reason}`;
+  else if (authz.resource.decision !== 'Allow' && vpceId && !allowed.includes(vpceId)) l3reason += `; ${vpceId} is not an allowed endpoint (allowed: ${allowed.join(', ')})`;
+  const l3: LayerReport = { layer: 3, name: LAYER_NAMES[3], allowed: authz.resource.decision === 'Allow', reason: l3reason, ...(authz.resource.statement && { statement: authz.resource.statement }) };
+
+  // Layer 4: method authorization, signature, and the identity side of the IAM decision.
+  const skew = request.clockSkewSeconds ?? 0;
+  const signature = request.signature ?? 'valid';
+  let sigFailure: { responseType: ResponseType; errorType: string; message: string; reason: string } | undefined;
+  if (iam) {
+    if (signature === 'missing') sigFailure = { responseType: 'MISSING_AUTHENTICATION_TOKEN', errorType: 'MissingAuthenticationTokenException', message: 'Missing Authentication Token', reason: 'the request carries no SigV4 signature but the method requires AWS_IAM' };
+    else if (signature === 'invalid') sigFailure = {
+      responseType: 'INVALID_SIGNATURE',
+      errorType: 'InvalidSignatureException',
+      message: 'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.',
+      reason: 'the SigV4 signature does not match the request (wrong secret key, or the request changed after signing)',
+    };
+    else if (signature === 'expired-token') sigFailure = { responseType: 'EXPIRED_TOKEN', errorType: 'ExpiredTokenException', message: 'The security token included in the request is expired', reason: 'the session token of the temporary credentials has expired' };
+    else if (Math.abs(skew) > MAX_SKEW_SECONDS) {
+      const signed = new Date(now.getTime() + skew * 1000);
+      const message = skew > 0
+        ? `Signature not yet current: ${amzDate(signed)} is still later than ${amzDate(new Date(now.getTime() + MAX_SKEW_SECONDS * 1000))} (${amzDate(now)} + 5 min.)`
+        : `Signature expired: ${amzDate(signed)} is now earlier than ${amzDate(new Date(now.getTime() - MAX_SKEW_SECONDS * 1000))} (${amzDate(now)} - 5 min.)`;
+      sigFailure = { responseType: 'INVALID_SIGNATURE', errorType: 'InvalidSignatureException', message, reason: `the signing time is ${Math.round(Math.abs(skew))} s ${skew > 0 ? 'ahead of' : 'behind'} the server clock; SigV4 allows 5 minutes` };
+    }
+  }
+  let l4: LayerReport;
+  if (!methodObj && methods.length > 0) l4 = { layer: 4, name: LAYER_NAMES[4], allowed: false, reason: `no Method for ${method} ${path}` };
+  else if (!iam) l4 = { layer: 4, name: LAYER_NAMES[4], allowed: false, reason: `authorizationType is ${authType}, not AWS_IAM: the caller is anonymous and the resource policy cannot match its role` };
+  else if (sigFailure) l4 = { layer: 4, name: LAYER_NAMES[4], allowed: false, reason: sigFailure.reason };
+  else if (authz.identity.decision !== 'Allow' && (authz.crossAccount || authz.resource.decision !== 'Allow')) {
+    l4 = { layer: 4, name: LAYER_NAMES[4], allowed: false, reason: `${describe(authz.identity, "caller's identity policy")}${authz.crossAccount ? ' — cross-account: the identity policy in the caller\'s account must allow too' : ''}`, ...(authz.identity.statement && { statement: authz.identity.statement }) };
+  } else {
+    l4 = { layer: 4, name: LAYER_NAMES[4], allowed: true, reason: `AWS_IAM, valid signature; ${describe(authz.identity, "caller's identity policy")}`, ...(authz.identity.statement && { statement: authz.identity.statement }) };
+  }
+  const layers = [l1, l2, l3, l4];
+  const base = { resourceArn, vpceId, stage, layers, notes };
+  const denied = (status: number, responseType: ResponseType, errorType: string, message: string, decidedBy: Verdict['decidedBy'], statement?: StatementRef): Verdict => ({
+    ...base,
+    status,
+    responseType,
+    errorType,
+    message,
+    allowed: false,
+    outcome: 'response',
+    decidedBy,
+    ...(statement && { statement }),
+  });
+
+  // 1. No connection at all.
+  if (!l1.allowed) {
+    return { ...base, status: null, responseType: null, errorType: null, message: 'no HTTP response: the connection to the endpoint times out (security groups drop the packets)', allowed: false, outcome: 'timeout', decidedBy: 1 };
+  }
+  // 2. Routing: an unknown stage or route is answered like a missing token.
+  if (deployed && (!stage || !stages.includes(stage) || !methodObj)) {
+    return denied(403, 'MISSING_AUTHENTICATION_TOKEN', 'MissingAuthenticationTokenException', 'Missing Authentication Token', null);
+  }
+  // 3. SigV4.
+  if (sigFailure) return denied(403, sigFailure.responseType, sigFailure.errorType, sigFailure.message, 4);
+  // 4. Policies: endpoint policy, then the resource + identity decision.
+  const notAuthorized = (explicit: boolean) => `User: ${principal} is not authorized to perform: ${INVOKE} on resource: ${resourceArn}${explicit ? ' with an explicit deny' : ''}`;
+  if (!l2.allowed) return denied(403, 'ACCESS_DENIED', 'AccessDeniedException', notAuthorized(l2.statement?.effect === 'Deny'), 2, l2.statement);
+  if (authz.decision !== 'Allow') {
+    const by = authz.decision === 'ExplicitDeny' ? (authz.resource.decision === 'Deny' ? 3 : 4) : !l3.allowed ? 3 : 4;
+    const stmt = authz.decision === 'ExplicitDeny' ? authz.statement : by === 3 ? l3.statement : l4.statement;
+    return denied(403, 'ACCESS_DENIED', 'AccessDeniedException', notAuthorized(authz.decision === 'ExplicitDeny'), by, stmt);
+  }
+  if (!deployed) return denied(403, 'MISSING_AUTHENTICATION_TOKEN', 'MissingAuthenticationTokenException', 'Missing Authentication Token', null);
+  return { ...base, status: 200, responseType: null, errorType: null, message: 'allowed: API Gateway passes the request to the integration', allowed: true, outcome: 'response', decidedBy: null, ...(authz.statement && { statement: authz.statement }) };
+}

@@ -1,0 +1,138 @@
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+import type { CrossAccountApi, KubeObject, ObservedIds } from '../../../src/api/types.js';
+import { renderObjects } from '../../../src/charts/render.js';
+import { explainCall, type CallRequest } from '../../../src/policy/layers.js';
+
+const cr = parse(readFileSync(new URL('../../../examples/orders.yaml', import.meta.url), 'utf8')) as CrossAccountApi;
+const VPCE = 'vpce-0123456789abcdef0';
+const ROLE = 'arn:aws:iam::111111111111:role/orders-caller';
+const FULL: ObservedIds = {
+  callerSecurityGroupId: 'sg-0caller000000000001',
+  endpointSecurityGroupId: 'sg-0endpoint0000000002',
+  restApiId: 'a1b2c3d4e5',
+  rootResourceId: 'rootid0001',
+  allowedEndpointIds: [VPCE],
+};
+const objects = (ids: ObservedIds): KubeObject[] => {
+  const r = renderObjects(cr, ids);
+  return [...r.consumer, ...r.provider];
+};
+const full = objects(FULL);
+const NOW = new Date('2026-11-25T21:00:00Z');
+const call = (over: Partial<CallRequest> = {}, objs = full) => explainCall(objs, { roleArn: ROLE, method: 'GET', path: '/items', now: NOW, ...over });
+
+describe('explainCall on the rendered example', () => {
+  it('allows the named role through the allowed endpoint: 200 and all four layers allowed', () => {
+    const v = call();
+    expect([v.status, v.responseType, v.allowed]).toEqual([200, null, true]);
+    expect(v.layers.map((l) => [l.layer, l.allowed])).toEqual([[1, true], [2, true], [3, true], [4, true]]);
+    expect(v.vpceId).toBe(VPCE);
+    expect(v.resourceArn).toBe('arn:aws:execute-api:us-east-1:222222222222:a1b2c3d4e5/prod/GET/items');
+    expect(v.layers[2]!.statement?.sid).toBe('AllowCallerRoleFromAllowedEndpoints');
+    expect(v.layers[3]!.statement?.sid).toBe('InvokeDeclaredRoutes');
+  });
+  it('path parameters are matched against the route template and the ARN wildcard', () => {
+    expect(call({ path: '/items/42' }).status).toBe(200);
+  });
+  it('another endpoint: ACCESS_DENIED with an explicit deny from the resource policy (layer 3)', () => {
+    const v = call({ vpceId: 'vpce-0ffffffffffffffff' });
+    expect([v.status, v.responseType, v.decidedBy]).toEqual([403, 'ACCESS_DENIED', 3]);
+    expect(v.statement).toMatchObject({ sid: 'DenyUnlessFromAllowedEndpoints', effect: 'Deny' });
+    expect(v.message).toBe(`User: ${ROLE} is not authorized to perform: execute-api:Invoke on resource: ${v.resourceArn} with an explicit deny`);
+    expect(v.layers[2]!.reason).toMatch(/vpce-0ffffffffffffffff is not an allowed endpoint/);
+  });
+  it('a role the policies do not name: ACCESS_DENIED by the endpoint policy (layer 2)', () => {
+    const other = 'arn:aws:iam::111111111111:role/intruder';
+    const v = call({ roleArn: other });
+    expect([v.status, v.responseType, v.decidedBy]).toEqual([403, 'ACCESS_DENIED', 2]);
+    expect(v.statement?.sid).toBe('DenyAllOtherPrincipals');
+    expect(v.message).toMatch(/^User: arn:aws:iam::111111111111:role\/intruder is not authorized to perform: execute-api:Invoke on resource: /);
+    expect(v.layers[2]!.allowed).toBe(false); // the resource policy does not name it either
+  });
+  it('invalid signature: 403 INVALID_SIGNATURE, decided by layer 4', () => {
+    const v = call({ signature: 'invalid' });
+    expect([v.status, v.responseType, v.errorType, v.decidedBy]).toEqual([403, 'INVALID_SIGNATURE', 'InvalidSignatureException', 4]);
+    expect(v.message).toMatch(/^The request signature we calculated does not match the signature you provided\./);
+  });
+  it('clock 6 minutes behind: signature expired message', () => {
+    const v = call({ clockSkewSeconds: -360 });
+    expect([v.status, v.responseType]).toEqual([403, 'INVALID_SIGNATURE']);
+    expect(v.message).toBe('Signature expired: 20261125T205400Z is now earlier than 20261125T205500Z (20261125T210000Z - 5 min.)');
+  });
+  it('clock 6 minutes ahead: signature not yet current', () => {
+    expect(call({ clockSkewSeconds: 360 }).message).toMatch(/^Signature not yet current: 20261125T210600Z is still later than 20261125T210500Z/);
+  });
+  it('4 minutes of skew is within SigV4 tolerance', () => {
+    expect(call({ clockSkewSeconds: -240 }).status).toBe(200);
+  });
+  it('expired session token: EXPIRED_TOKEN', () => {
+    expect(call({ signature: 'expired-token' }).responseType).toBe('EXPIRED_TOKEN');
+  });
+  it('missing signature: MISSING_AUTHENTICATION_TOKEN', () => {
+    const v = call({ signature: 'missing' });
+    expect([v.status, v.responseType, v.message]).toEqual([403, 'MISSING_AUTHENTICATION_TOKEN', 'Missing Authentication Token']);
+  });
+  it('a route without a method: MISSING_AUTHENTICATION_TOKEN before any signature check', () => {
+    const v = call({ method: 'DELETE', signature: 'invalid' });
+    expect([v.status, v.responseType, v.decidedBy]).toEqual([403, 'MISSING_AUTHENTICATION_TOKEN', null]);
+  });
+  it('an unknown stage: MISSING_AUTHENTICATION_TOKEN', () => {
+    expect(call({ stage: 'test' }).responseType).toBe('MISSING_AUTHENTICATION_TOKEN');
+  });
+  it('not in the caller security group: no response at all (timeout)', () => {
+    const v = call({ viaCallerSecurityGroup: false });
+    expect([v.status, v.outcome, v.responseType, v.decidedBy]).toEqual([null, 'timeout', null, 1]);
+    expect(v.layers[0]!.allowed).toBe(false);
+  });
+  it('an endpoint SG rule on another port: timeout', () => {
+    const broken = structuredClone(full);
+    const sg = broken.find((o) => o.kind === 'SecurityGroup' && o.metadata.name === 'orders-endpoint-sg')!;
+    (sg.spec!.ingressRules as Array<{ fromPort: number; toPort: number }>)[0]!.fromPort = 8443;
+    (sg.spec!.ingressRules as Array<{ fromPort: number; toPort: number }>)[0]!.toPort = 8443;
+    const v = call({}, broken);
+    expect([v.outcome, v.decidedBy]).toEqual(['timeout', 1]);
+    expect(v.layers[0]!.reason).toMatch(/no ingress rule on tcp\/443/);
+  });
+  it('a method with authorizationType NONE: the caller is anonymous and the policies deny', () => {
+    const broken = structuredClone(full);
+    for (const m of broken.filter((o) => o.kind === 'Method')) m.spec!.authorizationType = 'NONE';
+    const v = call({}, broken);
+    expect(v.responseType).toBe('ACCESS_DENIED');
+    expect(v.message).toMatch(/^User: anonymous is not authorized/);
+    expect(v.layers[3]!.allowed).toBe(false);
+  });
+  it('cross-account: without the role\'s identity policy the resource policy alone does not allow', () => {
+    const broken = structuredClone(full);
+    const role = broken.find((o) => o.kind === 'Role')!;
+    delete role.spec!.inlinePolicies;
+    const v = call({}, broken);
+    expect([v.status, v.responseType, v.decidedBy]).toEqual([403, 'ACCESS_DENIED', 4]);
+    expect(v.layers[2]!.allowed).toBe(true);
+    expect(v.layers[3]!.reason).toMatch(/cross-account/);
+    expect(v.message).not.toMatch(/explicit deny/);
+  });
+  it('a route the role policy does not list (POST /items/{id} not declared) is refused at routing', () => {
+    expect(call({ method: 'POST', path: '/items/42' }).responseType).toBe('MISSING_AUTHENTICATION_TOKEN');
+  });
+});
+
+describe('explainCall on the fail-closed static render (no IDs observed)', () => {
+  const statics = objects({});
+  it('no connection (SG rules wait for the IDs), and every layer says why: no endpoint allowed yet', () => {
+    const v = call({}, statics);
+    expect([v.status, v.outcome, v.decidedBy]).toEqual([null, 'timeout', 1]);
+    expect(v.layers[0]!.reason).toMatch(/security group ID is not known yet/);
+    expect(v.layers[1]!.statement?.sid).toBe('DenyAllUntilApiIsKnown');
+    expect(v.vpceId).toBeNull();
+    expect(v.notes.join('\n')).toMatch(/no endpoint allowed yet/);
+    expect(v.layers[0]!.allowed).toBe(false);
+    expect(v.layers[2]!.reason).toMatch(/^no endpoint allowed yet/);
+    expect(v.layers[2]!.allowed).toBe(false);
+  });
+  it('with the SG IDs known the connection exists and the endpoint policy denies everything', () => {
+    const v = call({ vpceId: VPCE }, objects({ callerSecurityGroupId: 'sg-1', endpointSecurityGroupId: 'sg-2' }));
+    expect([v.status, v.responseType, v.decidedBy]).toEqual([403, 'ACCESS_DENIED', 2]);
+    expect(v.statement?.sid).toBe('DenyAllUntilApiIsKnown');
+  });
+});
