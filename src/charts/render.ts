@@ -1,10 +1,18 @@
-// The objects one CrossAccountApi needs in each account's cluster, as plain manifests. Pure: the
-// same function serves synth, the operator and the tests. An ID AWS has not assigned yet makes
-// the output narrower (no SG rule, no Resource under the root, a deny-all policy), never wider.
+// The objects one CrossAccountApi needs in each account's cluster, built with the constructs that
+// `cdk8s import` generated from the pinned ACK CRDs (imports/), so a misspelled field is a type
+// error. Pure: the same function serves synth, the operator and the tests. An ID AWS has not
+// assigned yet makes the output narrower (no SG rule, no Resource under the root, a deny-all
+// policy), never wider.
 import { createHash } from 'node:crypto';
-import { ACK, ACK_ANNOTATION, type KindRef } from '../api/ack.js';
+import { App, Chart, type ApiObjectMetadata } from 'cdk8s';
+import type { Construct } from 'constructs';
+import { Deployment, Integration, Method, Resource, RestApi, Stage } from '../../imports/apigateway.services.k8s.aws.js';
+import { SecurityGroup, VpcEndpoint, type SecurityGroupSpecEgressRules } from '../../imports/ec2.services.k8s.aws.js';
+import { Role } from '../../imports/iam.services.k8s.aws.js';
+import { Function as LambdaFunction } from '../../imports/lambda.services.k8s.aws.js';
+import { ACK_ANNOTATION } from '../api/ack.js';
 import { withDefaults } from '../api/defaults.js';
-import { PATH_ANNOTATION, ROUTE_ANNOTATION, type CrossAccountApi, type KubeObject, type ObservedIds, type Route } from '../api/types.js';
+import { PATH_ANNOTATION, ROUTE_ANNOTATION, type CrossAccountApi, type CrossAccountApiSpec, type KubeObject, type ObservedIds, type Route } from '../api/types.js';
 import {
   LAMBDA_VPC_ACCESS_POLICY_ARN,
   endpointPolicy,
@@ -13,7 +21,7 @@ import {
   resourcePolicy,
   roleInvokePolicy,
 } from '../policy/documents.js';
-import { objectNames, ownerLabels, resourcePaths } from './names.js';
+import { objectNames, ownerLabels, resourcePaths, type ObjectNames } from './names.js';
 
 export interface RenderedObjects {
   consumer: KubeObject[];
@@ -23,76 +31,101 @@ export interface RenderedObjects {
 const HTTPS = 443;
 const ref = (name: string) => ({ from: { name } });
 
-export function renderObjects(cr: CrossAccountApi, observed: ObservedIds): RenderedObjects {
-  const spec = withDefaults(cr.spec);
-  const names = objectNames(cr);
+interface Context {
+  spec: Required<CrossAccountApiSpec> & CrossAccountApiSpec;
+  names: ObjectNames;
+  observed: ObservedIds;
+  meta: (namespace: string, name: string, annotations?: Record<string, string>) => ApiObjectMetadata;
+  project: { key: string; value: string }[];
+}
+
+function context(cr: CrossAccountApi, observed: ObservedIds): Context {
+  const spec = withDefaults(cr.spec) as Context['spec'];
   const labels = ownerLabels(cr);
-  const project = [{ key: 'Project', value: spec.project }];
+  return {
+    spec,
+    names: objectNames(cr),
+    observed,
+    project: [{ key: 'Project', value: spec.project }],
+    meta: (namespace, name, annotations = {}) => ({
+      name,
+      namespace,
+      labels: { ...labels },
+      annotations: { [ACK_ANNOTATION.region]: spec.region, ...annotations },
+    }),
+  };
+}
 
-  const make = (kind: KindRef, namespace: string, name: string, body: Record<string, unknown>, annotations: Record<string, string> = {}): KubeObject => ({
-    apiVersion: kind.apiVersion,
-    kind: kind.kind,
-    metadata: { name, namespace, labels: { ...labels }, annotations: { [ACK_ANNOTATION.region]: spec.region, ...annotations } },
-    spec: body,
-  });
-
-  // Layer 1: each group's single rule names the other group by ID; until both IDs are known the
-  // rules stay out (ACK cannot resolve two groups that reference each other, ACK community #2119).
+/** Account A: layer 1 (security groups), layer 2 (endpoint and its policy), the caller's Role, optionally the Function. */
+export function addConsumerObjects(scope: Construct, ctx: Context): void {
+  const { spec, names, observed, meta, project } = ctx;
+  const a = spec.consumer.namespace;
+  // Each group's single rule names the other group by ID; until both IDs are known the rules stay
+  // out (ACK cannot resolve two groups that reference each other, ACK community #2119). Egress is
+  // always declared: ACK removes AWS's default allow-all egress and keeps the spec's rules only.
   const bothSgIds = observed.callerSecurityGroupId && observed.endpointSecurityGroupId;
-  const rule = (groupID: string, description: string) => ({
+  const rule = (groupId: string, description: string): SecurityGroupSpecEgressRules => ({
     ipProtocol: 'tcp',
     fromPort: HTTPS,
     toPort: HTTPS,
-    userIDGroupPairs: [{ groupID, description }],
+    userIdGroupPairs: [{ groupId, description }],
   });
-  const a = spec.consumer.namespace;
-  const consumer: KubeObject[] = [
-    make(ACK.SecurityGroup, a, names.callerSecurityGroup, {
+  new SecurityGroup(scope, names.callerSecurityGroup, {
+    metadata: meta(a, names.callerSecurityGroup),
+    spec: {
       name: names.callerSecurityGroup,
       description: `xapi ${spec.project}: caller, egress 443 to the execute-api endpoint only`,
-      vpcID: spec.consumer.vpcId,
+      vpcId: spec.consumer.vpcId,
       ingressRules: [],
       egressRules: bothSgIds ? [rule(observed.endpointSecurityGroupId!, 'to the execute-api endpoint')] : [],
       tags: project,
-    }),
-    make(ACK.SecurityGroup, a, names.endpointSecurityGroup, {
+    },
+  });
+  new SecurityGroup(scope, names.endpointSecurityGroup, {
+    metadata: meta(a, names.endpointSecurityGroup),
+    spec: {
       name: names.endpointSecurityGroup,
       description: `xapi ${spec.project}: execute-api endpoint, ingress 443 from the caller only`,
-      vpcID: spec.consumer.vpcId,
+      vpcId: spec.consumer.vpcId,
       ingressRules: bothSgIds ? [rule(observed.callerSecurityGroupId!, 'from the caller')] : [],
       egressRules: [],
       tags: project,
-    }),
-    make(ACK.VPCEndpoint, a, names.vpcEndpoint, {
+    },
+  });
+  new VpcEndpoint(scope, names.vpcEndpoint, {
+    metadata: meta(a, names.vpcEndpoint),
+    spec: {
       serviceName: `com.amazonaws.${spec.region}.execute-api`,
       vpcEndpointType: 'Interface',
-      vpcID: spec.consumer.vpcId,
+      vpcId: spec.consumer.vpcId,
       subnetIDs: [...spec.consumer.subnetIds],
-      privateDNSEnabled: true,
+      privateDnsEnabled: true,
       ...(observed.endpointSecurityGroupId
         ? { securityGroupIDs: [observed.endpointSecurityGroupId] }
         : { securityGroupRefs: [ref(names.endpointSecurityGroup)] }),
       policyDocument: policyJson(endpointPolicy(spec, observed)),
       tags: project,
-    }),
-  ];
+    },
+  });
   if (!spec.consumer.roleArn) {
     const invoke = roleInvokePolicy(spec, observed);
-    consumer.push(
-      make(ACK.Role, a, names.role, {
-        name: spec.consumer.roleName,
+    new Role(scope, names.role, {
+      metadata: meta(a, names.role),
+      spec: {
+        name: spec.consumer.roleName!,
         description: `xapi ${spec.project}: Lambda caller of ${spec.provider.apiName}`,
         assumeRolePolicyDocument: policyJson(lambdaTrustPolicy()),
         policies: [LAMBDA_VPC_ACCESS_POLICY_ARN],
         ...(invoke && { inlinePolicies: { 'xapi-invoke': policyJson(invoke) } }),
         tags: project,
-      }),
-    );
+      },
+    });
   }
   const fn = spec.consumer.function;
   if (fn) {
-    consumer.push(
-      make(ACK.Function, a, names.function, {
+    new LambdaFunction(scope, names.function, {
+      metadata: meta(a, names.function),
+      spec: {
         name: fn.name,
         code: { s3Bucket: fn.code.s3Bucket, s3Key: fn.code.s3Key },
         ...(spec.consumer.roleArn ? { role: spec.consumer.roleArn } : { roleRef: ref(names.role) }),
@@ -107,28 +140,34 @@ export function renderObjects(cr: CrossAccountApi, observed: ObservedIds): Rende
             ? { securityGroupIDs: [observed.callerSecurityGroupId] }
             : { securityGroupRefs: [ref(names.callerSecurityGroup)] }),
         },
-      }),
-    );
+      },
+    });
   }
+}
 
-  // Account B. The resource policy changes only take effect after a redeploy, so the Deployment's
-  // name carries a hash of everything it snapshots.
+/** Account B: the PRIVATE RestAPI with its resource policy (layer 3), AWS_IAM methods (layer 4), deployment. */
+export function addProviderObjects(scope: Construct, ctx: Context): void {
+  const { spec, names, observed, meta } = ctx;
   const b = spec.provider.namespace;
+  // Resource policy changes take effect only after a redeploy, so the Deployment's name carries a
+  // hash of everything it snapshots.
   const policy = policyJson(resourcePolicy(spec, observed));
   const integration = spec.provider.integration!;
   const revision = createHash('sha256')
     .update(JSON.stringify({ routes: spec.provider.routes, integration, policy, root: observed.rootResourceId ?? null }))
     .digest('hex')
     .slice(0, 8);
-  const provider: KubeObject[] = [
-    make(ACK.RestAPI, b, names.restApi, {
+  new RestApi(scope, names.restApi, {
+    metadata: meta(b, names.restApi),
+    spec: {
       name: spec.provider.apiName,
       description: `xapi ${spec.project}: private API reached from account ${spec.consumer.accountId} over PrivateLink`,
       endpointConfiguration: { types: ['PRIVATE'] },
       policy,
       tags: { Project: spec.project },
-    }),
-  ];
+    },
+  });
+  const restApiRef = ref(names.restApi);
   // Resources: top-level segments hang off the root, whose ID only the RestAPI's status gives.
   const rendered = new Set<string>();
   for (const path of resourcePaths(spec.provider.routes)) {
@@ -138,57 +177,69 @@ export function renderObjects(cr: CrossAccountApi, observed: ObservedIds): Rende
     if (topLevel && !observed.rootResourceId) continue;
     if (!topLevel && !rendered.has(parent)) continue;
     rendered.add(path);
-    provider.push(
-      make(
-        ACK.Resource,
-        b,
-        names.resource(path),
-        {
-          restAPIRef: ref(names.restApi),
-          ...(topLevel ? { parentID: observed.rootResourceId } : { parentRef: ref(names.resource(parent)) }),
-          pathPart: segments[segments.length - 1],
-        },
-        { [PATH_ANNOTATION]: path },
-      ),
-    );
+    new Resource(scope, names.resource(path), {
+      metadata: meta(b, names.resource(path), { [PATH_ANNOTATION]: path }),
+      spec: {
+        restApiRef,
+        ...(topLevel ? { parentId: observed.rootResourceId } : { parentRef: ref(names.resource(parent)) }),
+        pathPart: segments[segments.length - 1]!,
+      },
+    });
   }
-  const routeResource = (route: Route) => {
+  const routeResource = (route: Route): { resourceId: string } | { resourceRef: { from: { name: string } } } | undefined => {
     const path = `/${route.path.split('/').filter(Boolean).join('/')}`;
-    if (path === '/') return observed.rootResourceId ? { resourceID: observed.rootResourceId } : undefined;
+    if (path === '/') return observed.rootResourceId ? { resourceId: observed.rootResourceId } : undefined;
     return rendered.has(path) ? { resourceRef: ref(names.resource(path)) } : undefined;
   };
-  const methods: string[] = [];
+  let methods = 0;
   for (const route of spec.provider.routes) {
     const resource = routeResource(route);
     if (!resource) continue; // its Resource waits for the root ID
     const annotation = { [ROUTE_ANNOTATION]: `${route.method} ${route.path}` };
-    methods.push(names.method(route));
-    provider.push(
-      make(ACK.Method, b, names.method(route), { restAPIRef: ref(names.restApi), ...resource, httpMethod: route.method, authorizationType: 'AWS_IAM' }, annotation),
-      make(
-        ACK.Integration,
-        b,
-        names.integration(route),
-        {
-          restAPIRef: ref(names.restApi),
-          ...resource,
-          httpMethod: route.method,
-          type: integration.type,
-          ...(integration.type === 'MOCK'
-            ? { requestTemplates: { 'application/json': JSON.stringify({ statusCode: 200 }) } }
-            : { uri: integration.uri, integrationHTTPMethod: integration.type === 'AWS_PROXY' ? 'POST' : route.method }),
-        },
-        annotation,
-      ),
-    );
+    methods += 1;
+    new Method(scope, names.method(route), {
+      metadata: meta(b, names.method(route), annotation),
+      spec: { restApiRef, ...resource, httpMethod: route.method, authorizationType: 'AWS_IAM' },
+    });
+    new Integration(scope, names.integration(route), {
+      metadata: meta(b, names.integration(route), annotation),
+      spec: {
+        restApiRef,
+        ...resource,
+        httpMethod: route.method,
+        type: integration.type,
+        ...(integration.type === 'MOCK'
+          ? { requestTemplates: { 'application/json': JSON.stringify({ statusCode: 200 }) } }
+          : { uri: integration.uri, integrationHttpMethod: integration.type === 'AWS_PROXY' ? 'POST' : route.method }),
+      },
+    });
   }
   // Deploying needs every method in place and a policy that admits an endpoint.
-  if (methods.length === spec.provider.routes.length && (observed.allowedEndpointIds?.length ?? 0) > 0) {
+  if (methods === spec.provider.routes.length && (observed.allowedEndpointIds?.length ?? 0) > 0) {
     const deployment = names.deployment(revision);
-    provider.push(
-      make(ACK.Deployment, b, deployment, { restAPIRef: ref(names.restApi), description: `xapi revision ${revision}` }),
-      make(ACK.Stage, b, names.stage, { restAPIRef: ref(names.restApi), stageName: spec.provider.stage, deploymentRef: ref(deployment) }),
-    );
+    new Deployment(scope, deployment, {
+      metadata: meta(b, deployment),
+      spec: { restApiRef, description: `xapi revision ${revision}` },
+    });
+    new Stage(scope, names.stage, {
+      metadata: meta(b, names.stage),
+      spec: { restApiRef, stageName: spec.provider.stage, deploymentRef: ref(deployment) },
+    });
   }
-  return { consumer, provider };
+}
+
+/** Adds the objects of one CR to the two given charts (synth puts many CRs into one chart per cluster). */
+export function addCrossAccountApi(consumer: Construct, provider: Construct, cr: CrossAccountApi, observed: ObservedIds): void {
+  const ctx = context(cr, observed);
+  addConsumerObjects(consumer, ctx);
+  addProviderObjects(provider, ctx);
+}
+
+/** Plain manifests of one CR for each cluster; what the operator applies. */
+export function renderObjects(cr: CrossAccountApi, observed: ObservedIds): RenderedObjects {
+  const app = new App({ outdir: '/nonexistent' }); // never synthesized to disk
+  const consumer = new Chart(app, 'consumer', { disableResourceNameHashes: true });
+  const provider = new Chart(app, 'provider', { disableResourceNameHashes: true });
+  addCrossAccountApi(consumer, provider, cr, observed);
+  return { consumer: consumer.toJson() as KubeObject[], provider: provider.toJson() as KubeObject[] };
 }

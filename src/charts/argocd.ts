@@ -1,0 +1,63 @@
+// Argo CD Applications for the synthesized folders. CRDs sync first (wave -2), then the operator
+// (-1), the CrossAccountApi objects (0), then each cluster's ACK objects (1). RestAPI /spec/policy is left to the operator: it
+// rotates endpoint IDs into that one string, and Argo CD must neither diff nor revert it.
+import type { Construct } from 'constructs';
+import { Application } from '../../imports/argoproj.io.js';
+import { ACK } from '../api/ack.js';
+import { FIELD_MANAGER } from '../api/types.js';
+
+export const SYNC_WAVE = 'argocd.argoproj.io/sync-wave';
+export const IN_CLUSTER = 'https://kubernetes.default.svc';
+
+export interface ArgoSource {
+  repoUrl: string;
+  targetRevision: string;
+  /** Folder of the synthesized manifests inside the repository, e.g. `manifests`. */
+  basePath: string;
+  /** Namespace Argo CD runs in (the Applications live there). */
+  namespace: string;
+  project: string;
+}
+
+export interface ArgoApp {
+  name: string;
+  folder: string;
+  wave: number;
+  /** An Argo CD cluster name; undefined = the cluster Argo CD runs in. */
+  cluster?: string;
+  /** Whether the folder holds ACK objects the operator completes (IDs) and rotates (RestAPI policy). */
+  ackObjects: boolean;
+}
+
+export function addApplication(scope: Construct, src: ArgoSource, app: ArgoApp): void {
+  const syncOptions = ['ServerSideApply=true', 'CreateNamespace=false'];
+  if (app.ackObjects) syncOptions.push('RespectIgnoreDifferences=true');
+  new Application(scope, `app-${app.name}`, {
+    metadata: {
+      name: app.name,
+      namespace: src.namespace,
+      annotations: { [SYNC_WAVE]: String(app.wave) },
+      labels: { 'app.kubernetes.io/part-of': 'xapi' },
+    },
+    spec: {
+      project: src.project,
+      source: {
+        repoUrl: src.repoUrl,
+        targetRevision: src.targetRevision,
+        path: `${src.basePath}/${app.folder}`,
+        directory: { recurse: true },
+      },
+      destination: app.cluster ? { name: app.cluster } : { server: IN_CLUSTER },
+      syncPolicy: { automated: { prune: true, selfHeal: true }, syncOptions },
+      ...(app.ackObjects && {
+        // The static render leaves unknown IDs out (fail-closed); the operator fills them in with
+        // field manager `xapi`. Argo CD ignores exactly those fields, and RestAPI /spec/policy,
+        // which the operator rotates.
+        ignoreDifferences: [
+          { group: ACK.RestAPI.group, kind: ACK.RestAPI.kind, jsonPointers: ['/spec/policy'] },
+          ...Object.values(ACK).map((k) => ({ group: k.group, kind: k.kind, managedFieldsManagers: [FIELD_MANAGER] })),
+        ],
+      }),
+    },
+  });
+}

@@ -1,0 +1,9 @@
+// Our own CRD as a chart, so that it is synthesized (and synced) like everything else.
+import { ApiObject } from 'cdk8s';
+import type { Construct } from 'constructs';
+import { crossAccountApiCrd } from '../api/crd.js';
+
+export function addCrossAccountApiCrd(scope: Construct): void {
+  const crd = crossAccountApiCrd() as { apiVersion: string; kind: string; metadata: Record<string, unknown> };
+  new ApiObject(scope, 'crd', crd as ConstructorParameters<typeof ApiObject>[2]);
+}

@@ -1,0 +1,98 @@
+// The operator's own install (cdk8s-plus-28): namespace, ServiceAccount, least-privilege RBAC (no
+// `*` anywhere: every verb, group and resource is named), a hardened Deployment with probes and
+// resources, and the metrics Service.
+import { Size } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
+import type { Construct } from 'constructs';
+import { ACK } from '../api/ack.js';
+import { GROUP, PLURAL } from '../api/types.js';
+import { SYNC_WAVE } from './argocd.js';
+
+export interface OperatorOptions {
+  namespace: string;
+  image: string;
+  replicas: number;
+  /** Cluster Secrets the CRs name, as namespace → secret names: the only Secrets it may read. */
+  clusterSecrets: Record<string, string[]>;
+}
+
+export const OPERATOR_NAME = 'xapi-operator';
+export const METRICS_PORT = 8080;
+export const HEALTH_PORT = 8081;
+const UID = 65532; // "nonroot" in distroless-style images
+
+export function addOperator(scope: Construct, o: OperatorOptions): void {
+  const labels = { 'app.kubernetes.io/name': OPERATOR_NAME, 'app.kubernetes.io/part-of': 'xapi' };
+  const meta = (name: string, namespace?: string) => ({ name, ...(namespace && { namespace }), labels: { ...labels } });
+  new kplus.Namespace(scope, 'namespace', { metadata: { ...meta(o.namespace), annotations: { [SYNC_WAVE]: '-1' } } });
+  const sa = new kplus.ServiceAccount(scope, 'service-account', { metadata: meta(OPERATOR_NAME, o.namespace), automountToken: true });
+
+  const cluster = new kplus.ClusterRole(scope, 'cluster-role', { metadata: meta(OPERATOR_NAME) });
+  const custom = (apiGroup: string, resourceType: string) => kplus.ApiResource.custom({ apiGroup, resourceType });
+  cluster.allow(['get', 'list', 'watch', 'update', 'patch'], custom(GROUP, PLURAL));
+  cluster.allow(['get', 'update', 'patch'], custom(GROUP, `${PLURAL}/status`));
+  cluster.allow(['update'], custom(GROUP, `${PLURAL}/finalizers`));
+  const ackKinds = Object.values(ACK);
+  for (const group of [...new Set(ackKinds.map((k) => k.group))]) {
+    const resources = ackKinds.filter((k) => k.group === group).map((k) => custom(group, k.plural));
+    cluster.allow(['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'], ...resources);
+  }
+  cluster.allow(['create', 'patch'], custom('', 'events'));
+  new kplus.ClusterRoleBinding(scope, 'cluster-role-binding', { metadata: meta(OPERATOR_NAME), role: cluster }).addSubjects(sa);
+
+  // Leader election: one Lease, in its own namespace only.
+  const lease = new kplus.Role(scope, 'lease-role', { metadata: meta(`${OPERATOR_NAME}-leader-election`, o.namespace) });
+  lease.allow(['get', 'create', 'update'], custom('coordination.k8s.io', 'leases'));
+  new kplus.RoleBinding(scope, 'lease-role-binding', { metadata: meta(`${OPERATOR_NAME}-leader-election`, o.namespace), role: lease }).addSubjects(sa);
+
+  // Kubeconfig Secrets of remote clusters: read access to the named Secrets only.
+  for (const [ns, names] of Object.entries(o.clusterSecrets).sort(([x], [y]) => x.localeCompare(y))) {
+    const role = new kplus.Role(scope, `secrets-role-${ns}`, { metadata: meta(`${OPERATOR_NAME}-cluster-secrets`, ns) });
+    role.allow(['get'], ...[...new Set(names)].sort().map((n) => kplus.Secret.fromSecretName(scope, `secret-${ns}-${n}`, n)));
+    new kplus.RoleBinding(scope, `secrets-role-binding-${ns}`, { metadata: meta(`${OPERATOR_NAME}-cluster-secrets`, ns), role }).addSubjects(sa);
+  }
+
+  const deployment = new kplus.Deployment(scope, 'deployment', {
+    metadata: meta(OPERATOR_NAME, o.namespace),
+    replicas: o.replicas,
+    serviceAccount: sa,
+    automountServiceAccountToken: true,
+    podMetadata: { labels },
+    securityContext: { ensureNonRoot: true, user: UID, group: UID, fsGroup: UID },
+    containers: [
+      {
+        name: 'operator',
+        image: o.image,
+        args: ['operator', '--leader-elect', `--metrics-port=${METRICS_PORT}`, `--health-port=${HEALTH_PORT}`],
+        envVariables: {
+          POD_NAME: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.POD_NAME),
+          POD_NAMESPACE: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.POD_NAMESPACE),
+        },
+        ports: [
+          { number: METRICS_PORT, name: 'metrics' },
+          { number: HEALTH_PORT, name: 'health' },
+        ],
+        liveness: kplus.Probe.fromHttpGet('/healthz', { port: HEALTH_PORT }),
+        readiness: kplus.Probe.fromHttpGet('/readyz', { port: HEALTH_PORT }),
+        resources: {
+          cpu: { request: kplus.Cpu.millis(50), limit: kplus.Cpu.millis(500) },
+          memory: { request: Size.mebibytes(128), limit: Size.mebibytes(256) },
+        },
+        securityContext: {
+          ensureNonRoot: true,
+          user: UID,
+          group: UID,
+          readOnlyRootFilesystem: true,
+          allowPrivilegeEscalation: false,
+          privileged: false,
+          capabilities: { drop: [kplus.Capability.ALL] },
+        },
+      },
+    ],
+  });
+  new kplus.Service(scope, 'metrics-service', {
+    metadata: meta(`${OPERATOR_NAME}-metrics`, o.namespace),
+    selector: deployment,
+    ports: [{ name: 'metrics', port: METRICS_PORT, targetPort: METRICS_PORT }],
+  });
+}
