@@ -4,7 +4,8 @@ import { createServer, type Server } from 'node:http';
 import { pino } from 'pino';
 import type { KubeObject } from '../api/types.js';
 import { ROUTE_ANNOTATION } from '../api/types.js';
-import type { PolicyDocument, Statement } from '../policy/documents.js';
+import { INVOKE, type PolicyDocument } from '../policy/documents.js';
+import { evaluatePolicy } from '../policy/evaluate.js';
 import { verifySigV4, type CredentialEntry } from './sigv4.js';
 
 export interface Route { method: string; pattern: RegExp; template: string; mock: unknown }
@@ -40,33 +41,14 @@ export function configFromManifests(objects: KubeObject[]): GatewayConfig {
   return { region, accountId: m[1]!, apiId: m[2]!, stages, policy, routes };
 }
 
-const glob = (p: string, s: string) =>
-  new RegExp(`^${p.split('*').map((x) => x.replace(/[.+?^$()|[\]\\{}]/g, '\\$&')).join('.*')}$`).test(s);
-const list = (v: string | string[] | undefined) => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
-
-// Minimal stand-in until src/policy/evaluate.ts lands: Principal, Action, Resource, StringEquals/StringNotEquals.
-function matches(s: Statement, principal: string, resource: string, context: Record<string, string>): boolean {
-  const p = s.Principal as unknown;
-  const principals = p === '*' ? ['*'] : list((p as { AWS?: string | string[] } | undefined)?.AWS);
-  if (!principals.some((x) => x === '*' || x === principal)) return false;
-  if (!list(s.Action as string | string[]).some((a) => glob(a, 'execute-api:Invoke'))) return false;
-  if (!list(s.Resource as string | string[]).some((r) => glob(r, resource))) return false;
-  for (const [op, block] of Object.entries(s.Condition ?? {})) {
-    for (const [key, want] of Object.entries(block)) {
-      const hit = list(want as string | string[]).includes(context[key] ?? '');
-      if (op === 'StringEquals' && !hit) return false;
-      if (op === 'StringNotEquals' && hit) return false;
-      if (op !== 'StringEquals' && op !== 'StringNotEquals') return false;
-    }
-  }
-  return true;
-}
+/**
+ * The resource policy's verdict for one signed request (layer 3), by the IAM evaluator. The
+ * gateway stands in for account B only, so the caller's identity policy is not part of it.
+ */
 export function decide(doc: PolicyDocument, principal: string, resource: string, context: Record<string, string>) {
-  const hits = doc.Statement.map((s, index) => ({ s, index })).filter(({ s }) => matches(s, principal, resource, context));
-  const deny = hits.find(({ s }) => s.Effect === 'Deny');
-  if (deny) return { effect: 'Deny' as const, index: deny.index, sid: deny.s.Sid };
-  const allow = hits.find(({ s }) => s.Effect === 'Allow');
-  return allow ? { effect: 'Allow' as const, index: allow.index, sid: allow.s.Sid } : { effect: 'NotApplicable' as const };
+  const r = evaluatePolicy(doc, { principal, action: INVOKE, resource, context }, 'resource');
+  if (r.decision === 'NotApplicable') return { effect: 'NotApplicable' as const };
+  return { effect: r.decision, index: r.statement!.index, sid: r.statement!.sid };
 }
 
 export function createGateway(cfg: GatewayConfig, credentials: CredentialEntry[], opts: { now?: () => Date; log?: pino.Logger } = {}): Server {
@@ -97,7 +79,13 @@ export function createGateway(cfg: GatewayConfig, credentials: CredentialEntry[]
       const resource = `arn:aws:execute-api:${cfg.region}:${cfg.accountId}:${cfg.apiId}/${stage}/${req.method}${resourcePath}`;
       const context: Record<string, string> = { 'aws:PrincipalArn': sig.credential.arn };
       if (headers['x-amzn-vpce-id']) context['aws:sourceVpce'] = headers['x-amzn-vpce-id'];
-      const d = decide(cfg.policy, sig.credential.arn, resource, context);
+      let d: ReturnType<typeof decide>;
+      try {
+        d = decide(cfg.policy, sig.credential.arn, resource, context);
+      } catch (err) {
+        // A policy the evaluator cannot read is a configuration error, never an allow.
+        return answer(500, 'resource-policy', { message: `Internal server error: ${(err as Error).message}` }, 'InternalServerErrorException');
+      }
       if (d.effect !== 'Allow') {
         const message = d.effect === 'Deny'
           ? `User: ${sig.credential.arn} is not authorized to perform: execute-api:Invoke on resource: ${resource} with an explicit deny`
