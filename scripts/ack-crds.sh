@@ -7,6 +7,9 @@
 #   4. the Go module proxy (`go mod download`; each module has helm/crds/)
 #   5. local git snapshots of the controllers' repositories under XAPI_ACK_SOURCE_ROOT
 #      (folders named aws-controllers-k8s+<name>-controller/repo), read at the tag
+#   6. otherwise, unless XAPI_CRDS_STRICT=1: stand-ins rebuilt from the committed imports/ by
+#      scripts/derive-crds.mjs (same spec fields and types; no enums, CEL rules or status schema),
+#      announced loudly. `npm run import` checks them against the real CRDs field for field.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 CONTROLLERS=(ec2:v1.20.0 apigateway:v1.8.1 iam:v1.8.1 lambda:v1.14.1)
@@ -31,6 +34,7 @@ if complete "$here/../../shared/ack-crds"; then (cd "$here/../../shared/ack-crds
 tmp="$CACHE.tmp.$$"
 rm -rf "$tmp"; mkdir -p "$tmp"
 trap 'rm -rf "$tmp"' EXIT
+missing=""
 for c in "${CONTROLLERS[@]}"; do
   name="${c%%:*}"; tag="${c##*:}"; module="github.com/aws-controllers-k8s/$name-controller"
   got=""
@@ -50,10 +54,25 @@ for c in "${CONTROLLERS[@]}"; do
   if [ -z "$got" ]; then
     log "cannot get the CRDs of $module@$tag: the Go module proxy did not serve it and no snapshot was"
     log "found (set XAPI_ACK_SOURCE_ROOT, ACK_CRDS_DIR, or put the CRDs in ../shared/ack-crds)"
-    exit 1
+    missing="$missing $name"
+    continue
   fi
   log "$name-controller $tag: CRDs from $got"
 done
+if [ -n "$missing" ]; then
+  [ "${XAPI_CRDS_STRICT:-0}" != 1 ] || { log "XAPI_CRDS_STRICT=1: no stand-ins"; exit 1; }
+  command -v node >/dev/null 2>&1 && [ -d "$here/../node_modules/yaml" ] || { log "stand-ins need node and npm ci"; exit 1; }
+  rm -f "$tmp"/*.yaml
+  node "$here/derive-crds.mjs" "$tmp"
+  imports_hash=$(cat "$here"/../imports/*.k8s.aws.ts | sha256sum | cut -c1-12)
+  CACHE="$(dirname "$CACHE")/standin-$imports_hash-argocd-$ARGOCD_TAG"
+  log "################################################################################"
+  log "WARNING: the real ACK CRDs of${missing} are out of reach; using STAND-INS rebuilt from"
+  log "imports/ (spec fields, types and required fields as imported; no enums, CEL rules or"
+  log "status schema). Tests validate against these. Real CRDs: see README, 'Where the ACK"
+  log "CRDs come from'."
+  log "################################################################################"
+fi
 # Argo CD's CRDs, only so that the generated Applications can be validated by a real API server
 argo_dir=$(cd "$tmp" && go mod download -json "github.com/argoproj/argo-cd/v3@$ARGOCD_TAG" 2>/dev/null | sed -n 's/.*"Dir": "\(.*\)".*/\1/p' || true)
 argo_src="${XAPI_ACK_SOURCE_ROOT:-}/argoproj+argo-cd/repo"

@@ -6,7 +6,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
-crds="$(bash scripts/ack-crds.sh | tail -n 1)"
+crds="$(XAPI_CRDS_STRICT=1 bash scripts/ack-crds.sh | tail -n 1)" # the real CRDs, never stand-ins
 rm -rf .ack-crds && mkdir -p .ack-crds
 gather() { # gather OUT FILE... — one multi-document YAML per API group
   local out=".ack-crds/$1"; shift
@@ -28,3 +28,5 @@ rm -rf imports.tmp
 npx cdk8s import --language typescript --output imports.tmp --no-save >&2
 rm -rf imports && mv imports.tmp imports
 echo "[import] wrote $(ls imports | tr '\n' ' ')" >&2
+# The stand-in CRDs (scripts/derive-crds.mjs) come from these imports: prove they match the real ones.
+node scripts/derive-crds.mjs --check "$crds"
