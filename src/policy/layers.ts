@@ -4,6 +4,7 @@
 // groups decide whether a connection exists at all; API Gateway then matches the route, checks
 // the SigV4 signature (AWS_IAM methods), and evaluates the endpoint policy, the resource policy
 // and the caller's identity policy together.
+import { ACK_ANNOTATION } from '../api/ack.js';
 import type { KubeObject } from '../api/types.js';
 import { ROUTE_ANNOTATION } from '../api/types.js';
 import { INVOKE, SOURCE_VPCE_KEY, type PolicyDocument } from './documents.js';
@@ -71,7 +72,8 @@ export const LAYER_NAMES = {
 } as const;
 
 const MAX_SKEW_SECONDS = 300;
-const REGION_ANNOTATION = 'services.k8s.aws/region';
+const REGION_ANNOTATION = ACK_ANNOTATION.region;
+const OWNER_ACCOUNT_ANNOTATION = ACK_ANNOTATION.ownerAccountId;
 
 type Spec = Record<string, unknown>;
 const specOf = (o: KubeObject): Spec => (o.spec ?? {}) as Spec;
@@ -153,8 +155,10 @@ interface ApiFacts {
   name: string;
 }
 
-function apiFacts(api: KubeObject, notes: string[]): ApiFacts {
+function apiFacts(api: KubeObject, objects: readonly KubeObject[], notes: string[]): ApiFacts {
   const spec = specOf(api);
+  // ACK's CARM annotation on the namespace names the account that owns the API.
+  const nsAccount = str(objects.find((o) => o.kind === 'Namespace' && o.metadata.name === api.metadata.namespace)?.metadata.annotations?.[OWNER_ACCOUNT_ANNOTATION]);
   const region = str(api.metadata.annotations?.[REGION_ANNOTATION]) ?? 'us-east-1';
   const policy = parsePolicy(spec.policy, `RestAPI ${api.metadata.name}`);
   const arns = (policy?.Statement ?? []).flatMap((s) => [s.Resource ?? [], s.NotResource ?? []].flat());
@@ -167,7 +171,7 @@ function apiFacts(api: KubeObject, notes: string[]): ApiFacts {
   if (tagsRaw && typeof tagsRaw === 'object' && !Array.isArray(tagsRaw)) for (const [k, v] of Object.entries(tagsRaw)) if (typeof v === 'string') tags[k] = v;
   return {
     region,
-    apiAccount: m?.[1] ?? str((statusOf(api).ackResourceMetadata as Spec | undefined)?.ownerAccountID) ?? 'UNKNOWN-ACCOUNT',
+    apiAccount: m?.[1] ?? str((statusOf(api).ackResourceMetadata as Spec | undefined)?.ownerAccountID) ?? nsAccount ?? 'UNKNOWN-ACCOUNT',
     apiId: apiId ?? 'UNKNOWN-API-ID',
     apiIdKnown: apiId !== undefined,
     ...(policy && { policy }),
@@ -226,7 +230,7 @@ export function explainCall(objects: readonly KubeObject[], request: CallRequest
   const now = request.now ?? new Date();
   const api = objects.find((o) => o.kind === 'RestAPI');
   if (!api) throw new Error('no RestAPI in the manifests: explain needs account B\'s objects');
-  const facts = apiFacts(api, notes);
+  const facts = apiFacts(api, objects, notes);
   const stages = objects.filter((o) => o.kind === 'Stage').map((o) => str(specOf(o).stageName)).filter((s): s is string => !!s);
   const stage = request.stage ?? stages[0] ?? null;
   const method = request.method.toUpperCase();

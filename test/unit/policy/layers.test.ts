@@ -136,3 +136,11 @@ describe('explainCall on the fail-closed static render (no IDs observed)', () =>
     expect(v.statement?.sid).toBe('DenyAllUntilApiIsKnown');
   });
 });
+
+describe('explainCall account of the API', () => {
+  it('takes the API account from the CARM annotation of its namespace when no ARN names it', () => {
+    const ns: KubeObject = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'account-b', annotations: { 'services.k8s.aws/owner-account-id': '222222222222' } } };
+    const v = explainCall([...objects({}), ns], { roleArn: ROLE, method: 'GET', path: '/items', now: NOW });
+    expect(v.resourceArn).toMatch(/^arn:aws:execute-api:us-east-1:222222222222:UNKNOWN-API-ID\//);
+  });
+});
