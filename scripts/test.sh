@@ -9,8 +9,8 @@ KUBEBUILDER_ASSETS="$(bash scripts/envtest-assets.sh | tail -n 1)"
 XAPI_CRDS_DIR="$(bash scripts/ack-crds.sh | tail -n 1)"
 export KUBEBUILDER_ASSETS XAPI_CRDS_DIR
 
-echo "== typecheck"
-npx tsc -p tsconfig.json --noEmit
+echo "== typecheck and build (dist/ is what bin/xapi.js runs; CLI tests spawn it)"
+npx tsc -p tsconfig.json
 
 echo "== jest"
 report="$(mktemp)"

@@ -4,3 +4,5 @@ export { startControlPlane, type ControlPlane, type ControlPlaneProcess, type St
 export { readCrdDir, installCrds } from './crds.js';
 export { apiRequest, type Endpoint } from './http.js';
 export { isAlive, stopGroup, commandLine } from './processes.js';
+export { provisionAssets, provisionCrdDir } from './provision.js';
+export { allRunning, devCluster, readState, runningProcesses, tearDown, writeState, CLUSTER_LETTERS, STATE_FILE, type DevCluster, type DevState } from './dev-state.js';
