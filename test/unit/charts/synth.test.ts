@@ -100,7 +100,7 @@ describe('Argo CD', () => {
   const wave = (a: any) => Number(a.metadata.annotations['argocd.argoproj.io/sync-wave']);
 
   it('syncs CRDs first, then the operator, the CRs, then the ACK objects', () => {
-    const byName = new Map(apps().map((a) => [a.metadata.name, a]));
+    const byName = new Map<string, any>(apps().map((a) => [a.metadata.name, a]));
     expect(wave(byName.get('xapi-crds'))).toBeLessThan(wave(byName.get('xapi-operator')));
     expect(wave(byName.get('xapi-operator'))).toBeLessThan(wave(byName.get('xapi-apis')));
     expect(wave(byName.get('xapi-apis'))).toBeLessThan(wave(byName.get('xapi-cluster-a')));
@@ -110,7 +110,7 @@ describe('Argo CD', () => {
 
   it('never reverts the operator: RestAPI /spec/policy and the fields xapi owns are ignored and respected', () => {
     for (const name of ['xapi-cluster-a', 'xapi-cluster-b']) {
-      const app = apps().find((a) => a.metadata.name === name);
+      const app = apps().find((a) => a.metadata.name === name)!;
       expect(app.spec.syncPolicy.syncOptions).toEqual(expect.arrayContaining(['RespectIgnoreDifferences=true', 'ServerSideApply=true']));
       expect(app.spec.ignoreDifferences).toContainEqual({ group: 'apigateway.services.k8s.aws', kind: 'RestAPI', jsonPointers: ['/spec/policy'] });
       expect(app.spec.ignoreDifferences).toContainEqual({ group: 'ec2.services.k8s.aws', kind: 'SecurityGroup', managedFieldsManagers: ['xapi'] });
