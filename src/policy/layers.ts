@@ -132,6 +132,9 @@ function layer1(objects: readonly KubeObject[], request: CallRequest): LayerRepo
   const isEndpointSg = (sg: KubeObject) => endpointIds.includes(str(statusOf(sg).id) ?? '') || endpointRefNames.includes(sg.metadata.name);
   const caller = sgs.find((sg) => !isEndpointSg(sg) && rulesOf(sg, 'egressRules').some((r) => coversHttps(r) && (r.userIDGroupPairs ?? []).some((p) => p.groupID && endpointIds.includes(p.groupID))));
   if (!caller) return report(false, `no security group has an egress rule on tcp/443 to the endpoint's group ${endpointIds.join(', ')}: the caller's packets never leave`);
+  // The caller group's ID from ACK's status when known; the Lambda's vpcConfig is checked below.
+  const fn = objects.find((o) => o.kind === 'Function');
+  const fnGroups = strings((specOf(fn ?? ({} as KubeObject)).vpcConfig as Spec | undefined)?.securityGroupIDs);
   const callerId = str(statusOf(caller).id);
   const endpointSg = sgs.find((sg) => sg !== caller && (isEndpointSg(sg) || rulesOf(sg, 'ingressRules').some((r) => (r.userIDGroupPairs ?? []).length > 0)));
   if (!endpointSg) return report(false, `no endpoint security group with an ingress rule on tcp/443 in the manifests`);
@@ -142,6 +145,9 @@ function layer1(objects: readonly KubeObject[], request: CallRequest): LayerRepo
     return report(false, `${endpointSg.metadata.name} has no ingress rule on tcp/443 from ${callerId ?? `the caller group ${caller.metadata.name}`}: connections time out`);
   }
   const from = (ingress.userIDGroupPairs ?? []).find((p) => p.groupID)!.groupID!;
+  if (fn && fnGroups.length > 0 && !fnGroups.includes(from)) {
+    return report(false, `Function ${fn.metadata.name} runs in ${fnGroups.join(', ')}, but ${endpointSg.metadata.name} admits tcp/443 only from ${from}: connections time out`);
+  }
   return report(true, `${caller.metadata.name} egress tcp/443 → ${endpointIds.join(', ')}; ${endpointSg.metadata.name} ingress tcp/443 ← ${from}`);
 }
 

@@ -144,3 +144,23 @@ describe('explainCall account of the API', () => {
     expect(v.resourceArn).toMatch(/^arn:aws:execute-api:us-east-1:222222222222:UNKNOWN-API-ID\//);
   });
 });
+
+describe('explainCall layer 1 with a Function', () => {
+  const withFn = (): KubeObject[] => {
+    const c = structuredClone(cr);
+    c.spec.consumer.function = { name: 'orders-caller', code: { s3Bucket: 'b', s3Key: 'k.zip' } };
+    const r = renderObjects(c, FULL);
+    return [...r.consumer, ...r.provider];
+  };
+  it('the Function in the caller group reaches the endpoint', () => {
+    expect(call({}, withFn()).status).toBe(200);
+  });
+  it('the Function in another group: timeout, and the reason names both groups', () => {
+    const objs = withFn();
+    const fn = objs.find((o) => o.kind === 'Function')!;
+    (fn.spec!.vpcConfig as { securityGroupIDs: string[] }).securityGroupIDs = ['sg-0somethingelse00003'];
+    const v = call({}, objs);
+    expect([v.outcome, v.decidedBy]).toEqual(['timeout', 1]);
+    expect(v.layers[0]!.reason).toMatch(/runs in sg-0somethingelse00003, but orders-endpoint-sg admits tcp\/443 only from sg-0caller000000000001/);
+  });
+});
