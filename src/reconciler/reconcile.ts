@@ -4,7 +4,7 @@
 
 import { createHash } from 'node:crypto';
 import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
-import { ACK, type AckKindName } from '../api/ack.js';
+import { ACK, ACK_ANNOTATION, type AckKindName } from '../api/ack.js';
 import { validateSpec, formatErrors } from '../api/validate.js';
 import { withDefaults } from '../api/defaults.js';
 import { CONDITION, FINALIZER, GROUP, PLURAL, VERSION, type ClusterRef, type CrossAccountApi, type CrossAccountApiStatus, type KubeObject, type ObservedIds } from '../api/types.js';
@@ -80,6 +80,8 @@ export class Reconciler {
   /** Last time an ACK watch event arrived for an owner (for the rotation latency metric). */
   readonly lastOwnerEvent = new Map<string, number>();
   private readonly knownNamespaces = new Map<Cluster, Set<string>>();
+  /** Account and region of each side's namespace, for the CARM annotations of a namespace it creates. */
+  private readonly namespaceAccounts = new Map<string, { accountId: string; region: string }>();
 
   constructor(private readonly d: ReconcilerDeps) {
     this.core = d.kc.makeApiClient(CoreV1Api);
@@ -189,12 +191,20 @@ export class Reconciler {
       const byCluster = new Map<Cluster, KubeObject[]>();
       byCluster.set(consumer!, [...rendered.consumer]);
       byCluster.set(provider!, [...(byCluster.get(provider!) ?? []), ...rendered.provider]);
+      // Objects of this CR in a namespace neither side uses any more (the spec moved a side) are
+      // stale and pruned too; a namespace of the other side is left alone, as the same cluster may
+      // be reached two ways.
+      const sideNamespaces = new Set([spec.consumer.namespace, spec.provider.namespace]);
       for (const [cluster, objs] of byCluster) {
         const namespaces = new Set(objs.map((o) => o.metadata.namespace ?? ''));
-        const live = cluster.owned(owner).filter((o) => namespaces.has(o.metadata?.namespace ?? ''));
+        const owned = cluster.owned(owner);
+        const live = owned.filter((o) => namespaces.has(o.metadata?.namespace ?? ''));
+        const stale = owned.filter((o) => !sideNamespaces.has(o.metadata?.namespace ?? ''));
         try {
+          this.namespaceAccounts.set(spec.consumer.namespace, { accountId: spec.consumer.accountId, region: spec.region });
+          this.namespaceAccounts.set(spec.provider.namespace, { accountId: spec.provider.accountId, region: spec.region });
           await this.applyAll(cluster, objs, live);
-          await this.prune(cluster, objs, live);
+          await this.prune(cluster, objs, [...live, ...stale]);
         } catch (err) {
           // No HTTP status means the request never got an answer: the cluster is unreachable.
           const reason = typeof (err as { code?: unknown }).code === 'number' ? 'ApplyFailed' : 'ClusterUnreachable';
@@ -239,7 +249,10 @@ export class Reconciler {
     } catch (err) {
       if ((err as { code?: number }).code !== 404) throw err;
       try {
-        await core.createNamespace({ body: { metadata: { name: namespace, labels: { 'app.kubernetes.io/managed-by': 'xapi' } } } });
+        // CARM: the owner-account annotation routes ACK to the right account (ACK.md).
+        const account = this.namespaceAccounts.get(namespace);
+        const annotations = account ? { [ACK_ANNOTATION.ownerAccountId]: account.accountId, [ACK_ANNOTATION.defaultRegion]: account.region } : undefined;
+        await core.createNamespace({ body: { metadata: { name: namespace, labels: { 'app.kubernetes.io/managed-by': 'xapi' }, ...(annotations && { annotations }) } } });
       } catch (e) {
         if ((e as { code?: number }).code !== 409) throw e;
       }

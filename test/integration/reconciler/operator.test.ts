@@ -201,8 +201,28 @@ describe('operator on two real API servers', () => {
     await until('recovered', async () => cond(await getCr('rec-flaky'), 'Degraded')?.status === 'False', 30_000);
   });
 
+  it('moves a side to another namespace: objects follow, the old ones are pruned, the new namespace gets CARM', async () => {
+    const moving = crFor('rec-move');
+    const sel = `${OWNER_LABEL}=${ownerLabelValue(moving)}`;
+    await createCr(moving);
+    await until('SGs in the first namespace', async () => (await listAck(a.custom, 'SecurityGroup', sel)).filter((o) => o.metadata?.namespace === A_NS).length === 2);
+    const moved = `${A_NS}-moved`;
+    const live = await getCr('rec-move');
+    live.spec.consumer.namespace = moved;
+    await a.custom.replaceNamespacedCustomObject({ group: 'xapi.dev', version: 'v1alpha1', plural: 'crossaccountapis', namespace: NS, name: 'rec-move', body: live });
+    await until('objects only in the new namespace', async () => {
+      const sgs = await listAck(a.custom, 'SecurityGroup', sel);
+      const vpces = await listAck(a.custom, 'VPCEndpoint', sel);
+      return sgs.length === 2 && vpces.length === 1 && [...sgs, ...vpces].every((o) => o.metadata?.namespace === moved);
+    });
+    const ns = await a.core.readNamespace({ name: moved });
+    expect(ns.metadata?.annotations).toMatchObject({ 'services.k8s.aws/owner-account-id': moving.spec.consumer.accountId, 'services.k8s.aws/default-region': moving.spec.region });
+    // the provider side, in the other cluster, is untouched
+    expect((await listAck(b.custom, 'RestAPI', sel)).map((o) => o.metadata?.namespace)).toEqual([B_NS]);
+  });
+
   it('deletes the objects in both clusters, then the CR', async () => {
-    for (const name of ['rec-orders', 'rec-flaky', 'rec-invalid']) await a.custom.deleteNamespacedCustomObject({ group: 'xapi.dev', version: 'v1alpha1', plural: 'crossaccountapis', namespace: NS, name });
+    for (const name of ['rec-orders', 'rec-flaky', 'rec-invalid', 'rec-move']) await a.custom.deleteNamespacedCustomObject({ group: 'xapi.dev', version: 'v1alpha1', plural: 'crossaccountapis', namespace: NS, name });
     await until('CRs gone', async () => {
       try {
         await getCr('rec-orders');
