@@ -13,7 +13,7 @@ import { Cluster, kubeconfigKey, upToDate } from './cluster.js';
 import { parseClusterSecret } from './cluster-secret.js';
 import { observedIds, type LiveObject } from './observed.js';
 import { rotate } from './rotation.js';
-import { computeStatus, invalidSpecStatus, statusChanged, transitions, type Expected } from './status.js';
+import { computeStatus, deletionBlockedStatus, invalidSpecStatus, statusChanged, transitions, type Expected } from './status.js';
 import type { OperatorMetrics } from './metrics.js';
 
 export type RenderFn = (cr: CrossAccountApi, observed: ObservedIds) => { consumer: KubeObject[]; provider: KubeObject[] };
@@ -291,11 +291,26 @@ export class Reconciler {
       const spec = withDefaults(valid.spec);
       const sides = [spec.consumer.cluster, spec.provider.cluster];
       const seen = new Set<Cluster>();
-      for (const ref of sides) {
-        const cluster = await this.clusterFor(cr, ref);
-        if (seen.has(cluster)) continue;
-        seen.add(cluster);
-        const objs = await cluster.listOwned(owner);
+      const abandon = cr.metadata.annotations?.[ABANDON_ANNOTATION] === 'true';
+      for (const [side, ref] of [['consumer', sides[0]], ['provider', sides[1]]] as const) {
+        let cluster: Cluster;
+        let objs: LiveObject[];
+        try {
+          cluster = await this.clusterFor(cr, ref);
+          if (seen.has(cluster)) continue;
+          seen.add(cluster);
+          objs = await cluster.listOwned(owner);
+        } catch (err) {
+          // Never drop the finalizer silently: the objects (and the AWS resources behind them)
+          // would be orphaned. Say why and how to proceed, and retry with backoff.
+          const why = `${problemOf(err, side).message}`;
+          if (abandon) {
+            this.d.log.warn({ cr: cr.metadata.name, side, reason: why }, `deleting without the ${side} side's objects (${ABANDON_ANNOTATION}=true)`);
+            continue;
+          }
+          await this.writeStatus(cr, deletionBlockedStatus(cr, `cannot delete the ${side} side's objects: ${why}. Restore access to that cluster, or set the annotation ${ABANDON_ANNOTATION}=true to finish the deletion and leave them behind`, this.now()));
+          throw err;
+        }
         for (const o of objs) {
           remaining++;
           if (!(o.metadata as { deletionTimestamp?: string } | undefined)?.deletionTimestamp) await cluster.delete(o);
@@ -352,6 +367,9 @@ export class Reconciler {
     }
   }
 }
+
+/** Set to "true" on a CR being deleted to finish without a side whose cluster is gone for good. */
+export const ABANDON_ANNOTATION = 'xapi.dev/abandon-unreachable-objects';
 
 function problemOf(err: unknown, side: string): { reason: string; message: string } {
   if (err instanceof ClusterProblem) return { reason: err.reason, message: `${side}: ${err.message}` };

@@ -174,3 +174,14 @@ export function statusChanged(previous: CrossAccountApiStatus | undefined, next:
 export function transitions(previous: CrossAccountApiStatus | undefined, next: CrossAccountApiStatus): Condition[] {
   return (next.conditions ?? []).filter((c) => previous?.conditions?.find((p) => p.type === c.type)?.status !== c.status);
 }
+
+/** Deleting, but a cluster holding the CR's objects cannot be reached: Ready=False and Degraded=True say why. */
+export function deletionBlockedStatus(cr: CrossAccountApi, message: string, now: Date): CrossAccountApiStatus {
+  const previous = cr.status?.conditions ?? [];
+  const at = now.toISOString();
+  const gen = cr.metadata.generation;
+  const set = (type: string, status: Condition['status']): Condition => ({ type, status, reason: 'DeletionBlocked', message, lastTransitionTime: at, ...(gen !== undefined && { observedGeneration: gen }) });
+  const replaced = [set(CONDITION.Ready, 'False'), set(CONDITION.Degraded, 'True')];
+  const others = previous.filter((c) => c.type !== CONDITION.Ready && c.type !== CONDITION.Degraded);
+  return { ...(cr.status ?? {}), conditions: mergeConditions(previous, [...replaced, ...others]) };
+}

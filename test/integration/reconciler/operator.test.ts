@@ -221,6 +221,31 @@ describe('operator on two real API servers', () => {
     expect((await listAck(b.custom, 'RestAPI', sel)).map((o) => o.metadata?.namespace)).toEqual([B_NS]);
   });
 
+  it('keeps the finalizer with a clear reason while a cluster is gone, and lets go when told to abandon', async () => {
+    const lost = crFor('rec-lost', 'rec-no-such-secret');
+    await createCr(lost);
+    await until('finalizer', async () => (await getCr('rec-lost')).metadata.finalizers?.includes('xapi.dev/finalizer'));
+    await a.custom.deleteNamespacedCustomObject({ group: 'xapi.dev', version: 'v1alpha1', plural: 'crossaccountapis', namespace: NS, name: 'rec-lost' });
+    const blocked = await until('DeletionBlocked', async () => {
+      const c = cond(await getCr('rec-lost'), 'Degraded');
+      return c?.reason === 'DeletionBlocked' ? c : undefined;
+    });
+    expect(blocked.status).toBe('True');
+    expect(blocked.message).toMatch(/cannot delete the provider side's objects: .*rec-no-such-secret/);
+    expect(blocked.message).toContain('xapi.dev/abandon-unreachable-objects=true');
+    const live = await getCr('rec-lost');
+    live.metadata.annotations = { ...(live.metadata.annotations ?? {}), 'xapi.dev/abandon-unreachable-objects': 'true' };
+    await a.custom.replaceNamespacedCustomObject({ group: 'xapi.dev', version: 'v1alpha1', plural: 'crossaccountapis', namespace: NS, name: 'rec-lost', body: live });
+    await until('CR gone', async () => {
+      try {
+        await getCr('rec-lost');
+        return false;
+      } catch (err) {
+        return (err as { code?: number }).code === 404;
+      }
+    });
+  });
+
   it('deletes the objects in both clusters, then the CR', async () => {
     for (const name of ['rec-orders', 'rec-flaky', 'rec-invalid', 'rec-move']) await a.custom.deleteNamespacedCustomObject({ group: 'xapi.dev', version: 'v1alpha1', plural: 'crossaccountapis', namespace: NS, name });
     await until('CRs gone', async () => {
