@@ -26,7 +26,12 @@ export function configFromManifests(objects: KubeObject[]): GatewayConfig {
   if (!policy) throw new Error(`RestAPI ${api.metadata.name} has no spec.policy`);
   const arn = policy.Statement.flatMap((s) => [s.Resource ?? []].flat()).find((r) => r.startsWith('arn:aws:execute-api:'));
   const m = arn ? /^arn:aws:execute-api:[^:]+:(\d{12}):([^/]+)\//.exec(arn) : null;
-  if (!m) throw new Error('resource policy names no execute-api ARN with an API ID');
+  if (!m) {
+    throw new Error(
+      `the resource policy of RestAPI ${api.metadata.name} names no API ID yet: these manifests are a fail-closed first pass ` +
+        '(IDs unknown). Render a complete set with `xapi synth --observed FILE` (docs/charts.md) and pass it with --manifests',
+    );
+  }
   const stages = all.filter((o) => o.kind === 'Stage').map((o) => String(o.spec?.stageName ?? '')).filter(Boolean);
   const routes = all
     .filter((o) => o.kind === 'Method')

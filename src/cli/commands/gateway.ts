@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
 import { loadManifests } from '../load-manifests.js';
 import { configFromManifests, createGateway } from '../../gateway/server.js';
 import type { CredentialEntry } from '../../gateway/sigv4.js';
@@ -34,6 +35,7 @@ export function registerGateway(program: Command): void {
         server.listen(port, opts.host, resolve);
       });
       const routes = cfg.routes.map((r) => `${r.method} ${r.template}`).join(', ');
-      process.stderr.write(`xapi gateway: http://${opts.host}:${port}/{stage}/… api ${cfg.apiId} region ${cfg.region}; routes: ${routes}\n`);
+      const bound = (server.address() as AddressInfo).port; // --port 0 picks a free one
+      process.stderr.write(`xapi gateway: http://${opts.host}:${bound}/{stage}/… api ${cfg.apiId} region ${cfg.region}; routes: ${routes}\n`);
     });
 }
