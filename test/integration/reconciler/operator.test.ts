@@ -47,6 +47,14 @@ async function createCr(cr: CrossAccountApi) {
 async function getCr(name: string): Promise<CrossAccountApi> {
   return (await a.custom.getNamespacedCustomObject({ group: 'xapi.dev', version: 'v1alpha1', plural: 'crossaccountapis', namespace: NS, name })) as CrossAccountApi;
 }
+async function crGone(name: string): Promise<boolean> {
+  try {
+    await getCr(name);
+    return false;
+  } catch (err) {
+    return (err as { code?: number }).code === 404;
+  }
+}
 const cond = (cr: CrossAccountApi, type: string) => cr.status?.conditions?.find((c) => c.type === type);
 
 async function kubeconfigSecret(name: string, kubeconfig: string) {
@@ -236,26 +244,12 @@ describe('operator on two real API servers', () => {
     const live = await getCr('rec-lost');
     live.metadata.annotations = { ...(live.metadata.annotations ?? {}), 'xapi.dev/abandon-unreachable-objects': 'true' };
     await a.custom.replaceNamespacedCustomObject({ group: 'xapi.dev', version: 'v1alpha1', plural: 'crossaccountapis', namespace: NS, name: 'rec-lost', body: live });
-    await until('CR gone', async () => {
-      try {
-        await getCr('rec-lost');
-        return false;
-      } catch (err) {
-        return (err as { code?: number }).code === 404;
-      }
-    });
+    await until('CR gone', () => crGone('rec-lost'));
   });
 
   it('deletes the objects in both clusters, then the CR', async () => {
     for (const name of ['rec-orders', 'rec-flaky', 'rec-invalid', 'rec-move']) await a.custom.deleteNamespacedCustomObject({ group: 'xapi.dev', version: 'v1alpha1', plural: 'crossaccountapis', namespace: NS, name });
-    await until('CRs gone', async () => {
-      try {
-        await getCr('rec-orders');
-        return false;
-      } catch (err) {
-        return (err as { code?: number }).code === 404;
-      }
-    });
+    await until('CRs gone', () => crGone('rec-orders'));
     const sel = `${OWNER_LABEL}=${ownerLabelValue(cr)}`;
     expect(await listAck(a.custom, 'VPCEndpoint', sel)).toEqual([]);
     expect(await listAck(a.custom, 'SecurityGroup', sel)).toEqual([]);

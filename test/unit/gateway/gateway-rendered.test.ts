@@ -15,6 +15,7 @@ import { renderObjects } from '../../../src/charts/render.js';
 import { loadManifests } from '../../../src/cli/load-manifests.js';
 import { configFromManifests, createGateway } from '../../../src/gateway/server.js';
 import { ApiCallError, PrivateApiClient, type Credentials } from '../../../lambda/src/client.js';
+import { failure } from './failure.js';
 
 const example = parse(readFileSync(new URL('../../../examples/orders.yaml', import.meta.url), 'utf8')) as CrossAccountApi;
 const ROLE = 'arn:aws:iam::111111111111:role/orders-caller';
@@ -59,15 +60,6 @@ function client(o: CallOpts = {}) {
     { apiUrl: `http://127.0.0.1:${port}/prod`, region: 'us-east-1', maxAttempts: 1 },
     { fetch: wrapped, now: o.now ?? (() => new Date()), credentials: () => o.creds ?? role, sleep: async () => {}, random: () => 0 },
   );
-}
-async function failure(p: Promise<unknown>): Promise<ApiCallError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof ApiCallError) return e;
-    throw e;
-  }
-  throw new Error('expected the call to fail');
 }
 /** The gateway's message, without the client's "403 Type: " prefix. */
 const said = (e: ApiCallError) => {

@@ -4,6 +4,7 @@ import { pino } from 'pino';
 import { loadManifests } from '../../../src/cli/load-manifests.js';
 import { configFromManifests, createGateway } from '../../../src/gateway/server.js';
 import { PrivateApiClient, ApiCallError, type Credentials } from '../../../lambda/src/client.js';
+import { failure } from './failure.js';
 
 const ROLE = 'arn:aws:iam::111111111111:role/orders-caller';
 const VPCE = 'vpce-0123456789abcdef0';
@@ -28,10 +29,6 @@ function call(c: Credentials, path: string, vpce: string | undefined = VPCE) {
     { apiUrl: `http://127.0.0.1:${port}/prod`, region: 'us-east-1', maxAttempts: 1 },
     { fetch: withVpce, now: () => new Date(), credentials: () => c, sleep: async () => {}, random: () => 0 },
   ).call('GET', path);
-}
-async function failure(p: Promise<unknown>): Promise<ApiCallError> {
-  try { await p; } catch (e) { if (e instanceof ApiCallError) return e; throw e; }
-  throw new Error('expected the call to fail');
 }
 const role = { accessKeyId: 'AKIDROLE', secretAccessKey: 's1', sessionToken: 't1' };
 

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import aws4 from 'aws4';
 import { verifySigV4, type CredentialEntry } from '../../../src/gateway/sigv4.js';
 import { PrivateApiClient, ApiCallError, type Credentials } from '../../../lambda/src/client.js';
+import { failure } from './failure.js';
 
 const REGION = 'us-east-1';
 const creds: CredentialEntry[] = [
@@ -49,15 +50,6 @@ function client(c: Credentials, now = () => new Date(), fetchImpl: typeof fetch 
 }
 const temp = { accessKeyId: 'AKIDTEMP', secretAccessKey: 'secret-temp', sessionToken: 'token-1' };
 
-async function failure(p: Promise<unknown>): Promise<ApiCallError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof ApiCallError) return e;
-    throw e;
-  }
-  throw new Error('expected the call to fail');
-}
 
 test('handler signer → verifier → 200, with body, query and encoded path', async () => {
   const res = await client(temp).call('POST', '/items/a%20b', JSON.stringify({ n: 1 }), { q: 'x y', a: '1' });
