@@ -38,6 +38,8 @@ export function addOperator(scope: Construct, o: OperatorOptions): void {
     cluster.allow(['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'], ...resources);
   }
   cluster.allow(['create', 'patch'], custom('', 'events'));
+  // A side's namespace that does not exist yet is created (with its CARM annotations).
+  cluster.allow(['get', 'create'], custom('', 'namespaces'));
   new kplus.ClusterRoleBinding(scope, 'cluster-role-binding', { metadata: meta(OPERATOR_NAME), role: cluster }).addSubjects(sa);
 
   // Leader election: one Lease, in its own namespace only.
