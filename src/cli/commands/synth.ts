@@ -30,7 +30,9 @@ export const DEFAULT_REPO_URL = 'https://github.com/xapi-dev/xapi.git';
 
 /** Reads and validates the CRs; throws one error naming every problem. */
 export async function readCrossAccountApis(input: string): Promise<CrossAccountApi[]> {
-  const loaded = await loadManifests(input);
+  const loaded = await loadManifests(input).catch((err: Error) => {
+    throw new Error(`--input ${input}: ${err.message.replace(/^cannot read manifests at \S+: /, '')}; nothing written`);
+  });
   const problems: string[] = [];
   const crs: CrossAccountApi[] = [];
   const seen = new Map<string, string>();

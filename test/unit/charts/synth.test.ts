@@ -132,6 +132,11 @@ describe('bad input', () => {
     expect(readdirSync(work).filter((f) => f.includes('.tmp-'))).toEqual([]);
   });
 
+  it('names a missing --input', async () => {
+    await expect(synth({ ...defaults, input: join(work, 'nope'), out: join(work, 'never') })).rejects.toThrow(/^--input \S+nope: no such file or directory; nothing written$/);
+    expect(existsSync(join(work, 'never'))).toBe(false);
+  });
+
   it('refuses an input without CrossAccountApi objects', async () => {
     const input = join(work, 'empty');
     mkdirSync(input);
