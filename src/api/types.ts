@@ -161,6 +161,15 @@ export interface ObservedIds {
   allowedEndpointIds?: string[];
   /** ARN of the caller role, when known from the Role's status (else derived from account + name). */
   roleArn?: string;
+  /**
+   * Routes ("GET /items") whose Method, and whose Integration, ACK has created in AWS. API Gateway
+   * refuses an Integration before its Method and a Deployment before every Integration, and ACK
+   * marks such a failure Terminal; so when these are observed (the operator), an Integration waits
+   * for its Method and the Deployment for every Integration. Undefined (a static render): all
+   * are rendered, and the order is left to sync waves.
+   */
+  createdMethods?: string[];
+  createdIntegrations?: string[];
 }
 
 /**

@@ -82,3 +82,6 @@ export function objectNames(cr: Pick<CrossAccountApi, 'metadata'> & { spec: { pr
     deployment: (revision) => fit(`${base}-deploy-${revision}`),
   };
 }
+
+/** Argo CD's sync-wave annotation (static syncs create lower waves first). */
+export const SYNC_WAVE = 'argocd.argoproj.io/sync-wave';

@@ -21,7 +21,7 @@ import {
   resourcePolicy,
   roleInvokePolicy,
 } from '../policy/documents.js';
-import { objectNames, ownerLabels, resourcePaths, type ObjectNames } from './names.js';
+import { SYNC_WAVE, objectNames, ownerLabels, resourcePaths, type ObjectNames } from './names.js';
 
 export interface RenderedObjects {
   consumer: KubeObject[];
@@ -29,13 +29,16 @@ export interface RenderedObjects {
 }
 
 const HTTPS = 443;
+/** Sync waves inside a cluster folder: what references or needs another object comes later (Resources by depth). */
+const WAVE = { base: 0, dependent: 1, method: 20, integration: 21, deployment: 22, stage: 23 } as const;
 const ref = (name: string) => ({ from: { name } });
 
 interface Context {
   spec: Required<CrossAccountApiSpec> & CrossAccountApiSpec;
   names: ObjectNames;
   observed: ObservedIds;
-  meta: (namespace: string, name: string, annotations?: Record<string, string>) => ApiObjectMetadata;
+  /** `wave`: Argo CD sync wave, so that a static sync creates objects in the order AWS needs. */
+  meta: (namespace: string, name: string, wave: number, annotations?: Record<string, string>) => ApiObjectMetadata;
   project: { key: string; value: string }[];
 }
 
@@ -47,11 +50,11 @@ function context(cr: CrossAccountApi, observed: ObservedIds): Context {
     names: objectNames(cr),
     observed,
     project: [{ key: 'Project', value: spec.project }],
-    meta: (namespace, name, annotations = {}) => ({
+    meta: (namespace, name, wave, annotations = {}) => ({
       name,
       namespace,
       labels: { ...labels },
-      annotations: { [ACK_ANNOTATION.region]: spec.region, ...annotations },
+      annotations: { [ACK_ANNOTATION.region]: spec.region, [SYNC_WAVE]: String(wave), ...annotations },
     }),
   };
 }
@@ -71,7 +74,7 @@ export function addConsumerObjects(scope: Construct, ctx: Context): void {
     userIdGroupPairs: [{ groupId, description }],
   });
   new SecurityGroup(scope, names.callerSecurityGroup, {
-    metadata: meta(a, names.callerSecurityGroup),
+    metadata: meta(a, names.callerSecurityGroup, WAVE.base),
     spec: {
       name: names.callerSecurityGroup,
       description: `xapi ${spec.project}: caller, egress 443 to the execute-api endpoint only`,
@@ -82,7 +85,7 @@ export function addConsumerObjects(scope: Construct, ctx: Context): void {
     },
   });
   new SecurityGroup(scope, names.endpointSecurityGroup, {
-    metadata: meta(a, names.endpointSecurityGroup),
+    metadata: meta(a, names.endpointSecurityGroup, WAVE.base),
     spec: {
       name: names.endpointSecurityGroup,
       description: `xapi ${spec.project}: execute-api endpoint, ingress 443 from the caller only`,
@@ -93,7 +96,7 @@ export function addConsumerObjects(scope: Construct, ctx: Context): void {
     },
   });
   new VpcEndpoint(scope, names.vpcEndpoint, {
-    metadata: meta(a, names.vpcEndpoint),
+    metadata: meta(a, names.vpcEndpoint, WAVE.dependent),
     spec: {
       serviceName: `com.amazonaws.${spec.region}.execute-api`,
       vpcEndpointType: 'Interface',
@@ -110,7 +113,7 @@ export function addConsumerObjects(scope: Construct, ctx: Context): void {
   if (!spec.consumer.roleArn) {
     const invoke = roleInvokePolicy(spec, observed);
     new Role(scope, names.role, {
-      metadata: meta(a, names.role),
+      metadata: meta(a, names.role, WAVE.base),
       spec: {
         name: spec.consumer.roleName!,
         description: `xapi ${spec.project}: Lambda caller of ${spec.provider.apiName}`,
@@ -124,7 +127,7 @@ export function addConsumerObjects(scope: Construct, ctx: Context): void {
   const fn = spec.consumer.function;
   if (fn) {
     new LambdaFunction(scope, names.function, {
-      metadata: meta(a, names.function),
+      metadata: meta(a, names.function, WAVE.dependent),
       spec: {
         name: fn.name,
         code: { s3Bucket: fn.code.s3Bucket, s3Key: fn.code.s3Key },
@@ -158,7 +161,7 @@ export function addProviderObjects(scope: Construct, ctx: Context): void {
     .digest('hex')
     .slice(0, 8);
   new RestApi(scope, names.restApi, {
-    metadata: meta(b, names.restApi),
+    metadata: meta(b, names.restApi, WAVE.base),
     spec: {
       name: spec.provider.apiName,
       description: `xapi ${spec.project}: private API reached from account ${spec.consumer.accountId} over PrivateLink`,
@@ -178,7 +181,7 @@ export function addProviderObjects(scope: Construct, ctx: Context): void {
     if (!topLevel && !rendered.has(parent)) continue;
     rendered.add(path);
     new Resource(scope, names.resource(path), {
-      metadata: meta(b, names.resource(path), { [PATH_ANNOTATION]: path }),
+      metadata: meta(b, names.resource(path), WAVE.base + segments.length, { [PATH_ANNOTATION]: path }),
       spec: {
         restApiRef,
         ...(topLevel ? { parentId: observed.rootResourceId } : { parentRef: ref(names.resource(parent)) }),
@@ -191,18 +194,23 @@ export function addProviderObjects(scope: Construct, ctx: Context): void {
     if (path === '/') return observed.rootResourceId ? { resourceId: observed.rootResourceId } : undefined;
     return rendered.has(path) ? { resourceRef: ref(names.resource(path)) } : undefined;
   };
+  const created = (list: string[] | undefined, key: string) => list === undefined || list.includes(key);
   let methods = 0;
+  let integrations = 0;
   for (const route of spec.provider.routes) {
     const resource = routeResource(route);
     if (!resource) continue; // its Resource waits for the root ID
-    const annotation = { [ROUTE_ANNOTATION]: `${route.method} ${route.path}` };
+    const key = `${route.method} ${route.path}`;
+    const annotation = { [ROUTE_ANNOTATION]: key };
     methods += 1;
     new Method(scope, names.method(route), {
-      metadata: meta(b, names.method(route), annotation),
+      metadata: meta(b, names.method(route), WAVE.method, annotation),
       spec: { restApiRef, ...resource, httpMethod: route.method, authorizationType: 'AWS_IAM' },
     });
+    if (!created(observed.createdMethods, key)) continue; // API Gateway: no Integration before its Method
+    integrations += 1;
     new Integration(scope, names.integration(route), {
-      metadata: meta(b, names.integration(route), annotation),
+      metadata: meta(b, names.integration(route), WAVE.integration, annotation),
       spec: {
         restApiRef,
         ...resource,
@@ -214,15 +222,16 @@ export function addProviderObjects(scope: Construct, ctx: Context): void {
       },
     });
   }
-  // Deploying needs every method in place and a policy that admits an endpoint.
-  if (methods === spec.provider.routes.length && (observed.allowedEndpointIds?.length ?? 0) > 0) {
+  // Deploying needs every method and integration in place and a policy that admits an endpoint.
+  const routesIntegrated = spec.provider.routes.every((r) => created(observed.createdIntegrations, `${r.method} ${r.path}`));
+  if (methods === spec.provider.routes.length && integrations === methods && routesIntegrated && (observed.allowedEndpointIds?.length ?? 0) > 0) {
     const deployment = names.deployment(revision);
     new Deployment(scope, deployment, {
-      metadata: meta(b, deployment),
+      metadata: meta(b, deployment, WAVE.deployment),
       spec: { restApiRef, description: `xapi revision ${revision}` },
     });
     new Stage(scope, names.stage, {
-      metadata: meta(b, names.stage),
+      metadata: meta(b, names.stage, WAVE.stage),
       spec: { restApiRef, stageName: spec.provider.stage, deploymentRef: ref(deployment) },
     });
   }

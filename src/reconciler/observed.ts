@@ -1,7 +1,7 @@
 // IDs AWS assigned, read from the live ACK objects' status, keyed by the names objectNames gives.
 
 import { ACK } from '../api/ack.js';
-import type { CrossAccountApi, ObservedIds } from '../api/types.js';
+import { ROUTE_ANNOTATION, type CrossAccountApi, type ObservedIds } from '../api/types.js';
 import { objectNames } from '../charts/names.js';
 
 export interface LiveObject {
@@ -21,6 +21,14 @@ function str(value: unknown): string | undefined {
   return typeof value === 'string' && value.length > 0 ? value : undefined;
 }
 
+/** Created in AWS: ACK wrote the owner account into its metadata, or reports Ready. */
+function existsInAws(o: LiveObject): boolean {
+  const meta = o.status?.ackResourceMetadata as { ownerAccountID?: unknown } | undefined;
+  if (str(meta?.ownerAccountID)) return true;
+  const conditions = o.status?.conditions as Array<{ type?: string; status?: string }> | undefined;
+  return !!conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+}
+
 function find(objects: readonly LiveObject[], kind: string, name: string): LiveObject | undefined {
   return objects.find((o) => o.kind === kind && o.metadata?.name === name);
 }
@@ -34,7 +42,8 @@ export function observedIds(cr: CrossAccountApi, consumer: readonly LiveObject[]
   const api = find(provider, ACK.RestAPI.kind, names.restApi)?.status;
 
   const ids: Observed['ids'] = {};
-  const set = <K extends keyof Observed['ids']>(key: K, value: string | undefined) => {
+  type StringKey = 'callerSecurityGroupId' | 'endpointSecurityGroupId' | 'restApiId' | 'rootResourceId' | 'roleArn';
+  const set = (key: StringKey, value: string | undefined) => {
     if (value) ids[key] = value;
   };
   set('callerSecurityGroupId', str(callerSg?.id));
@@ -43,6 +52,18 @@ export function observedIds(cr: CrossAccountApi, consumer: readonly LiveObject[]
   set('rootResourceId', str(api?.rootResourceID));
   const meta = role?.ackResourceMetadata as { arn?: unknown } | undefined;
   set('roleArn', str(meta?.arn));
+
+  // Which routes' Methods and Integrations exist in AWS: ACK records the owner account once it
+  // has created the resource (Ready may never come: ACK community #2926 keeps MOCK integrations
+  // from syncing after they are created).
+  const createdRoutes = (kind: string) =>
+    provider
+      .filter((o) => o.kind === kind && existsInAws(o))
+      .map((o) => (o.metadata as { annotations?: Record<string, string> } | undefined)?.annotations?.[ROUTE_ANNOTATION])
+      .filter((r): r is string => !!r)
+      .sort();
+  ids.createdMethods = createdRoutes(ACK.Method.kind);
+  ids.createdIntegrations = createdRoutes(ACK.Integration.kind);
 
   const endpoint: Observed['endpoint'] = {};
   const id = str(vpce?.vpcEndpointID);

@@ -4,16 +4,16 @@
 
 import { createHash } from 'node:crypto';
 import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
-import { ACK, ACK_ANNOTATION, type AckKindName } from '../api/ack.js';
+import { ACK, ACK_ANNOTATION, ACK_CONDITION, type AckKindName } from '../api/ack.js';
 import { validateSpec, formatErrors } from '../api/validate.js';
 import { withDefaults } from '../api/defaults.js';
-import { CONDITION, FINALIZER, GROUP, PLURAL, VERSION, type ClusterRef, type CrossAccountApi, type CrossAccountApiStatus, type KubeObject, type ObservedIds } from '../api/types.js';
+import { CONDITION, FINALIZER, GROUP, PATH_ANNOTATION, PLURAL, VERSION, type ClusterRef, type CrossAccountApi, type CrossAccountApiStatus, type KubeObject, type ObservedIds } from '../api/types.js';
 import { ownerLabelValue } from '../charts/names.js';
 import { Cluster, kubeconfigKey, upToDate } from './cluster.js';
 import { parseClusterSecret } from './cluster-secret.js';
 import { observedIds, type LiveObject } from './observed.js';
 import { rotate } from './rotation.js';
-import { computeStatus, deletionBlockedStatus, invalidSpecStatus, statusChanged, transitions, type Expected } from './status.js';
+import { computeStatus, deletionStatus, invalidSpecStatus, statusChanged, transitions, type Expected } from './status.js';
 import type { OperatorMetrics } from './metrics.js';
 
 export type RenderFn = (cr: CrossAccountApi, observed: ObservedIds) => { consumer: KubeObject[]; provider: KubeObject[] };
@@ -287,6 +287,7 @@ export class Reconciler {
     const owner = ownerLabelValue(cr);
     const valid = validateSpec(cr.spec);
     let remaining = 0;
+    const waiting: LiveObject[] = [];
     if (valid.ok) {
       const spec = withDefaults(valid.spec);
       const sides = [spec.consumer.cluster, spec.provider.cluster];
@@ -308,14 +309,36 @@ export class Reconciler {
             this.d.log.warn({ cr: cr.metadata.name, side, reason: why }, `deleting without the ${side} side's objects (${ABANDON_ANNOTATION}=true)`);
             continue;
           }
-          await this.writeStatus(cr, deletionBlockedStatus(cr, `cannot delete the ${side} side's objects: ${why}. Restore access to that cluster, or set the annotation ${ABANDON_ANNOTATION}=true to finish the deletion and leave them behind`, this.now()));
+          const message = `cannot delete the ${side} side's objects: ${why}. Restore access to that cluster, or set the annotation ${ABANDON_ANNOTATION}=true to finish the deletion and leave them behind`;
+          await this.writeStatus(cr, deletionStatus(cr, { reason: 'DeletionBlocked', message, degraded: message }, this.now()));
           throw err;
         }
+        // Dependants first (AWS refuses to delete a RestAPI's pieces once it is gone, and ACK
+        // marks that Terminal): only the lowest tier still present is deleted in this pass.
+        remaining += objs.length;
+        const tier = Math.min(...objs.map(deletionTier));
         for (const o of objs) {
-          remaining++;
+          if (deletionTier(o) !== tier) continue;
+          waiting.push(o);
           if (!(o.metadata as { deletionTimestamp?: string } | undefined)?.deletionTimestamp) await cluster.delete(o);
         }
       }
+    }
+    if (remaining > 0) {
+      const terminal = waiting.map((o) => ({ o, c: ackCondition(o, ACK_CONDITION.Terminal) })).find((x) => x.c?.status === 'True');
+      const names = waiting.map((o) => `${o.kind}/${o.metadata?.name}`).join(', ');
+      await this.writeStatus(
+        cr,
+        deletionStatus(
+          cr,
+          {
+            reason: 'Deleting',
+            message: `deleting ${remaining} object(s); waiting for ${names}`,
+            ...(terminal && { degraded: `${terminal.o.kind}/${terminal.o.metadata?.name} cannot be deleted: ${terminal.c?.message ?? 'ACK.Terminal'}` }),
+          },
+          this.now(),
+        ),
+      );
     }
     // Wait until the objects are really gone (ACK holds its own finalizers while it deletes in AWS).
     if (remaining > 0) return { requeueAfterMs: 500 };
@@ -366,6 +389,33 @@ export class Reconciler {
       this.d.log.warn({ err: errText(err) }, 'could not record event');
     }
   }
+}
+
+/** Deletion order: lower tiers go first (what references or lives inside another object). */
+export function deletionTier(o: LiveObject): number {
+  switch (o.kind) {
+    case ACK.Stage.kind:
+    case ACK.Function.kind:
+      return 0;
+    case ACK.Deployment.kind:
+    case ACK.VPCEndpoint.kind:
+      return 1;
+    case ACK.Integration.kind:
+      return 2;
+    case ACK.Method.kind:
+      return 3;
+    case ACK.Resource.kind: {
+      // deepest paths first
+      const path = (o.metadata as { annotations?: Record<string, string> } | undefined)?.annotations?.[PATH_ANNOTATION] ?? '/';
+      return 4 + Math.max(0, 64 - path.split('/').filter(Boolean).length);
+    }
+    default:
+      return 100; // RestAPI, Role, SecurityGroup: once nothing uses them
+  }
+}
+
+function ackCondition(o: LiveObject, type: string): { status?: string; message?: string } | undefined {
+  return (o.status?.conditions as Array<{ type?: string; status?: string; message?: string }> | undefined)?.find((c) => c.type === type);
 }
 
 /** Set to "true" on a CR being deleted to finish without a side whose cluster is gone for good. */

@@ -175,13 +175,26 @@ export function transitions(previous: CrossAccountApiStatus | undefined, next: C
   return (next.conditions ?? []).filter((c) => previous?.conditions?.find((p) => p.type === c.type)?.status !== c.status);
 }
 
-/** Deleting, but a cluster holding the CR's objects cannot be reached: Ready=False and Degraded=True say why. */
-export function deletionBlockedStatus(cr: CrossAccountApi, message: string, now: Date): CrossAccountApiStatus {
+/**
+ * While the CR is being deleted: Ready=False (reason `Deleting`, or `DeletionBlocked` when a
+ * cluster cannot be reached), and Degraded=True when something stops the deletion.
+ */
+export function deletionStatus(cr: CrossAccountApi, d: { reason: 'Deleting' | 'DeletionBlocked'; message: string; degraded?: string }, now: Date): CrossAccountApiStatus {
   const previous = cr.status?.conditions ?? [];
   const at = now.toISOString();
   const gen = cr.metadata.generation;
-  const set = (type: string, status: Condition['status']): Condition => ({ type, status, reason: 'DeletionBlocked', message, lastTransitionTime: at, ...(gen !== undefined && { observedGeneration: gen }) });
-  const replaced = [set(CONDITION.Ready, 'False'), set(CONDITION.Degraded, 'True')];
+  const set = (type: string, status: Condition['status'], reason: string, message: string): Condition => ({
+    type,
+    status,
+    reason,
+    message,
+    lastTransitionTime: at,
+    ...(gen !== undefined && { observedGeneration: gen }),
+  });
+  const replaced = [
+    set(CONDITION.Ready, 'False', d.reason, d.message),
+    d.degraded ? set(CONDITION.Degraded, 'True', d.reason, d.degraded) : set(CONDITION.Degraded, 'False', d.reason, 'nothing stops the deletion'),
+  ];
   const others = previous.filter((c) => c.type !== CONDITION.Ready && c.type !== CONDITION.Degraded);
   return { ...(cr.status ?? {}), conditions: mergeConditions(previous, [...replaced, ...others]) };
 }

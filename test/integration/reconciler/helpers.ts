@@ -92,3 +92,18 @@ export async function deleteNamespace(core: CoreV1Api, name: string): Promise<vo
     // already gone
   }
 }
+
+/** Read-modify-write of an ACK object's metadata/spec, retried on a write conflict. */
+export async function mutateAck(custom: CustomObjectsApi, kind: AckKindName, namespace: string, name: string, change: (o: Obj) => void): Promise<void> {
+  const r = ACK[kind];
+  for (let i = 0; ; i++) {
+    try {
+      const obj = await getAck(custom, kind, namespace, name);
+      change(obj);
+      await custom.replaceNamespacedCustomObject({ group: r.group, version: r.version, plural: r.plural, namespace, name, body: obj });
+      return;
+    } catch (err) {
+      if ((err as { code?: number }).code !== 409 || i > 30) throw err;
+    }
+  }
+}

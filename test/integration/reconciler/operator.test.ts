@@ -10,7 +10,7 @@ import { objectNames, ownerLabelValue } from '../../../src/charts/names.js';
 import { OWNER_LABEL, type CrossAccountApi } from '../../../src/api/types.js';
 import { startOperator, type RunningOperator } from '../../../src/reconciler/operator.js';
 import type { RenderFn } from '../../../src/reconciler/reconcile.js';
-import { clients, deleteNamespace, ensureNamespace, exampleCr, getAck, kubeconfigPath, kubectlPath, listAck, readyConditions, setAckStatus, sleep, until } from './helpers.js';
+import { clients, deleteNamespace, ensureNamespace, exampleCr, getAck, kubeconfigPath, kubectlPath, listAck, mutateAck, readyConditions, setAckStatus, sleep, until } from './helpers.js';
 
 const run = promisify(execFile);
 // A fresh suffix per run: envtest has no namespace controller, so deleted namespaces never go away.
@@ -118,8 +118,19 @@ describe('operator on two real API servers', () => {
     });
     await until('endpoint ID in B resource policy', async () => String((await getAck(b.custom, 'RestAPI', B_NS, n.restApi)).spec?.policy).includes('vpce-0aaa'));
     await until('API ID in A endpoint policy', async () => String((await getAck(a.custom, 'VPCEndpoint', A_NS, n.vpcEndpoint)).spec?.policyDocument).includes('apirecorders'));
-    await until('root resource ID in Resources', async () => (await listAck(b.custom, 'Resource', `${OWNER_LABEL}=${ownerLabelValue(cr)}`)).some((r) => JSON.stringify(r.spec).includes('rootres1')));
-    // Resources created after the first pass need their own status too.
+    const sel = `${OWNER_LABEL}=${ownerLabelValue(cr)}`;
+    await until('root resource ID in Resources', async () => (await listAck(b.custom, 'Resource', sel)).some((r) => JSON.stringify(r.spec).includes('rootres1')));
+    // API Gateway's order, which ACK does not enforce: no Integration before its Method exists in
+    // AWS, no Deployment before every Integration does.
+    await until('Methods', async () => (await listAck(b.custom, 'Method', sel)).length === 3);
+    expect(await listAck(b.custom, 'Integration', sel)).toEqual([]);
+    expect(await listAck(b.custom, 'Deployment', sel)).toEqual([]);
+    await playAck(cr); // Methods created
+    await until('Integrations once Methods exist', async () => (await listAck(b.custom, 'Integration', sel)).length === 3);
+    await sleep(300);
+    expect(await listAck(b.custom, 'Deployment', sel)).toEqual([]);
+    await playAck(cr); // Integrations created
+    await until('Deployment once Integrations exist', async () => (await listAck(b.custom, 'Deployment', sel)).length === 1 && (await listAck(b.custom, 'Stage', sel)).length === 1);
     await playAck(cr);
     const { stdout } = await run(kubectlPath(), ['--kubeconfig', kubeconfigPath('A'), '-n', NS, 'wait', '--for=condition=Ready', `xapi/${cr.metadata.name}`, '--timeout=30s']);
     expect(stdout).toContain('condition met');
@@ -227,6 +238,43 @@ describe('operator on two real API servers', () => {
     expect(ns.metadata?.annotations).toMatchObject({ 'services.k8s.aws/owner-account-id': moving.spec.consumer.accountId, 'services.k8s.aws/default-region': moving.spec.region });
     // the provider side, in the other cluster, is untouched
     expect((await listAck(b.custom, 'RestAPI', sel)).map((o) => o.metadata?.namespace)).toEqual([B_NS]);
+  });
+
+  it('deletes dependants first: nothing else goes while the Stage is still being deleted, and says so', async () => {
+    const del = crFor('rec-del');
+    const sel = `${OWNER_LABEL}=${ownerLabelValue(del)}`;
+    const dn = objectNames(del);
+    await createCr(del);
+    await until('Stage', async () => {
+      await playAck(del);
+      return (await listAck(b.custom, 'Stage', sel)).length === 1;
+    }, 30_000, 200);
+    // Hold the Stage as ACK does while AWS deletes it.
+    const finalizers = (list: string[]) => (o: { metadata: object }) => Object.assign(o.metadata, { finalizers: list });
+    await mutateAck(b.custom, 'Stage', B_NS, dn.stage, finalizers(['test.xapi.dev/hold']));
+    await a.custom.deleteNamespacedCustomObject({ group: 'xapi.dev', version: 'v1alpha1', plural: 'crossaccountapis', namespace: NS, name: 'rec-del' });
+
+    const deleting = await until('Deleting status', async () => {
+      const c = cond(await getCr('rec-del'), 'Ready');
+      return c?.reason === 'Deleting' && c.message.includes(`Stage/${dn.stage}`) ? c : undefined;
+    });
+    expect(deleting.status).toBe('False');
+    await sleep(500);
+    const marked = async (kind: 'RestAPI' | 'Method' | 'Resource' | 'Integration' | 'Deployment') =>
+      (await listAck(b.custom, kind, sel)).filter((o) => (o.metadata as { deletionTimestamp?: string }).deletionTimestamp).length;
+    for (const kind of ['RestAPI', 'Method', 'Resource', 'Integration', 'Deployment'] as const) expect([kind, await marked(kind)]).toEqual([kind, 0]);
+    // A Stage ACK cannot delete shows up as Degraded with ACK's message.
+    await setAckStatus(b.custom, 'Stage', B_NS, dn.stage, { conditions: [{ type: 'ACK.Terminal', status: 'True', message: 'BadRequestException: stage is in use', lastTransitionTime: new Date().toISOString() }] });
+    const degraded = await until('Degraded while deleting', async () => {
+      const c = cond(await getCr('rec-del'), 'Degraded');
+      return c?.status === 'True' ? c : undefined;
+    });
+    expect(degraded.message).toContain('BadRequestException: stage is in use');
+    // Released: the rest goes, tier by tier, and the CR with it.
+    await mutateAck(b.custom, 'Stage', B_NS, dn.stage, finalizers([]));
+    await until('CR gone', () => crGone('rec-del'), 30_000);
+    for (const kind of ['RestAPI', 'Method', 'Resource', 'Integration', 'Deployment', 'Stage'] as const) expect([kind, await listAck(b.custom, kind, sel)]).toEqual([kind, []]);
+    expect(await listAck(a.custom, 'SecurityGroup', sel)).toEqual([]);
   });
 
   it('keeps the finalizer with a clear reason while a cluster is gone, and lets go when told to abandon', async () => {

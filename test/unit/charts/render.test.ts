@@ -232,6 +232,45 @@ describe('fail-closed while IDs are unknown', () => {
   });
 });
 
+describe('the order API Gateway needs, when creation is observed (the operator)', () => {
+  const keys = example.spec.provider.routes.map((r) => `${r.method} ${r.path}`);
+
+  it('no Integration before its Method exists in AWS, no Deployment before every Integration does', () => {
+    const none = renderObjects(example, { ...FULL, createdMethods: [], createdIntegrations: [] }).provider;
+    expect(ofKind(none, 'Method')).toHaveLength(3);
+    expect(ofKind(none, 'Integration')).toHaveLength(0);
+    expect(ofKind(none, 'Deployment')).toHaveLength(0);
+
+    const some = renderObjects(example, { ...FULL, createdMethods: [keys[0]!], createdIntegrations: [] }).provider;
+    expect(ofKind(some, 'Integration').map((o) => o.metadata.annotations?.['xapi.dev/route'])).toEqual([keys[0]]);
+    expect(ofKind(some, 'Stage')).toHaveLength(0);
+
+    const notAllIntegrated = renderObjects(example, { ...FULL, createdMethods: keys, createdIntegrations: keys.slice(1) }).provider;
+    expect(ofKind(notAllIntegrated, 'Integration')).toHaveLength(3);
+    expect(ofKind(notAllIntegrated, 'Deployment')).toHaveLength(0);
+
+    const all = renderObjects(example, { ...FULL, createdMethods: keys, createdIntegrations: keys }).provider;
+    expect(ofKind(all, 'Deployment')).toHaveLength(1);
+    expect(ofKind(all, 'Stage')).toHaveLength(1);
+  });
+
+  it('a static render (creation not observed) has everything, ordered by Argo CD sync waves', () => {
+    const { consumer, provider } = renderObjects(example, FULL);
+    const wave = (o: KubeObject) => Number(o.metadata.annotations?.['argocd.argoproj.io/sync-wave']);
+    const of = (objs: KubeObject[], kind: string) => ofKind(objs, kind).map(wave);
+    const max = (xs: number[]) => Math.max(...xs);
+    const min = (xs: number[]) => Math.min(...xs);
+    expect(max(of(consumer, 'SecurityGroup'))).toBeLessThan(min(of(consumer, 'VPCEndpoint')));
+    const byPath = new Map(ofKind(provider, 'Resource').map((r) => [r.metadata.annotations?.[PATH_ANNOTATION], wave(r)]));
+    expect(max(of(provider, 'RestAPI'))).toBeLessThan(byPath.get('/items')!);
+    expect(byPath.get('/items')!).toBeLessThan(byPath.get('/items/{id}')!);
+    expect(max([...byPath.values()])).toBeLessThan(min(of(provider, 'Method')));
+    expect(max(of(provider, 'Method'))).toBeLessThan(min(of(provider, 'Integration')));
+    expect(max(of(provider, 'Integration'))).toBeLessThan(min(of(provider, 'Deployment')));
+    expect(max(of(provider, 'Deployment'))).toBeLessThan(min(of(provider, 'Stage')));
+  });
+});
+
 describe('determinism', () => {
   it('renders byte-identical output for the same input', () => {
     expect(JSON.stringify(renderObjects(example, FULL))).toBe(JSON.stringify(renderObjects(example, FULL)));

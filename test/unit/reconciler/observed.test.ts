@@ -23,6 +23,8 @@ describe('observedIds', () => {
         restApiId: 'abc123',
         rootResourceId: 'root1',
         roleArn: 'arn:aws:iam::111111111111:role/x',
+        createdMethods: [],
+        createdIntegrations: [],
       },
       endpoint: { id: 'vpce-1', state: 'available', dnsNames: ['a.example', 'b.example'] },
     });
@@ -34,6 +36,20 @@ describe('observedIds', () => {
       { kind: 'SecurityGroup', metadata: { name: names.callerSecurityGroup }, status: { id: '' } },
       { kind: 'VPCEndpoint', metadata: { name: names.vpcEndpoint } },
     ];
-    expect(observedIds(cr, consumer, [])).toEqual({ ids: {}, endpoint: {} });
+    expect(observedIds(cr, consumer, [])).toEqual({ ids: { createdMethods: [], createdIntegrations: [] }, endpoint: {} });
+  });
+
+  it('counts a Method or Integration as created once ACK reports its owner account or Ready, by route', () => {
+    const route = (r: string) => ({ annotations: { 'xapi.dev/route': r } });
+    const provider = [
+      { kind: 'Method', metadata: { name: 'm1', ...route('GET /items') }, status: { ackResourceMetadata: { ownerAccountID: '222222222222', region: 'us-east-1' } } },
+      { kind: 'Method', metadata: { name: 'm2', ...route('POST /items') }, status: { conditions: [{ type: 'Ready', status: 'True' }] } },
+      { kind: 'Method', metadata: { name: 'm3', ...route('GET /items/{id}') }, status: { conditions: [{ type: 'Ready', status: 'False' }] } },
+      { kind: 'Integration', metadata: { name: 'i1', ...route('GET /items') } },
+      { kind: 'Integration', metadata: { name: 'i2', ...route('POST /items') }, status: { ackResourceMetadata: { ownerAccountID: '222222222222' }, conditions: [{ type: 'ACK.ResourceSynced', status: 'Unknown' }] } },
+    ];
+    const { ids } = observedIds(cr, [], provider);
+    expect(ids.createdMethods).toEqual(['GET /items', 'POST /items']);
+    expect(ids.createdIntegrations).toEqual(['POST /items']);
   });
 });
