@@ -47,6 +47,20 @@ async function createCr(cr: CrossAccountApi) {
 async function getCr(name: string): Promise<CrossAccountApi> {
   return (await a.custom.getNamespacedCustomObject({ group: 'xapi.dev', version: 'v1alpha1', plural: 'crossaccountapis', namespace: NS, name })) as CrossAccountApi;
 }
+/** Read-modify-write of a CR as a user would, retried when the operator wrote in between (409). */
+async function mutateCr(name: string, change: (cr: CrossAccountApi) => void): Promise<void> {
+  for (let i = 0; ; i++) {
+    const live = await getCr(name);
+    change(live);
+    try {
+      await a.custom.replaceNamespacedCustomObject({ group: 'xapi.dev', version: 'v1alpha1', plural: 'crossaccountapis', namespace: NS, name, body: live });
+      return;
+    } catch (err) {
+      if ((err as { code?: number }).code !== 409 || i > 30) throw err;
+    }
+  }
+}
+
 async function crGone(name: string): Promise<boolean> {
   try {
     await getCr(name);
@@ -226,9 +240,9 @@ describe('operator on two real API servers', () => {
     await createCr(moving);
     await until('SGs in the first namespace', async () => (await listAck(a.custom, 'SecurityGroup', sel)).filter((o) => o.metadata?.namespace === A_NS).length === 2);
     const moved = `${A_NS}-moved`;
-    const live = await getCr('rec-move');
-    live.spec.consumer.namespace = moved;
-    await a.custom.replaceNamespacedCustomObject({ group: 'xapi.dev', version: 'v1alpha1', plural: 'crossaccountapis', namespace: NS, name: 'rec-move', body: live });
+    await mutateCr('rec-move', (live) => {
+      live.spec.consumer.namespace = moved;
+    });
     await until('objects only in the new namespace', async () => {
       const sgs = await listAck(a.custom, 'SecurityGroup', sel);
       const vpces = await listAck(a.custom, 'VPCEndpoint', sel);
@@ -289,9 +303,9 @@ describe('operator on two real API servers', () => {
     expect(blocked.status).toBe('True');
     expect(blocked.message).toMatch(/cannot delete the provider side's objects: .*rec-no-such-secret/);
     expect(blocked.message).toContain('xapi.dev/abandon-unreachable-objects=true');
-    const live = await getCr('rec-lost');
-    live.metadata.annotations = { ...(live.metadata.annotations ?? {}), 'xapi.dev/abandon-unreachable-objects': 'true' };
-    await a.custom.replaceNamespacedCustomObject({ group: 'xapi.dev', version: 'v1alpha1', plural: 'crossaccountapis', namespace: NS, name: 'rec-lost', body: live });
+    await mutateCr('rec-lost', (live) => {
+      live.metadata.annotations = { ...(live.metadata.annotations ?? {}), 'xapi.dev/abandon-unreachable-objects': 'true' };
+    });
     await until('CR gone', () => crGone('rec-lost'));
   });
 
