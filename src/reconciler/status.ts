@@ -2,7 +2,7 @@
 // "N/4" layers. Pure; lastTransitionTime is kept while a condition's status does not change, so
 // an unchanged world yields an identical status and no write.
 
-import { ACK, ACK_CONDITION, type AckKindName } from '../api/ack.js';
+import { ACK, ACK_ANNOTATION, ACK_CONDITION, CONSUMER_KINDS, type AckKindName } from '../api/ack.js';
 import { CONDITION, type AllowedEndpoint, type Condition, type CrossAccountApi, type CrossAccountApiStatus } from '../api/types.js';
 import type { LiveObject } from './observed.js';
 
@@ -93,7 +93,19 @@ export function computeStatus(input: StatusInput): CrossAccountApiStatus {
   let terminal: ObjectState | undefined;
   for (const e of input.expected) {
     const obj = input.live.find((o) => o.kind === ACK[e.kind].kind && o.metadata?.name === e.name);
-    const state: ObjectState = obj ? objectState(obj) : { ready: false, terminal: false, reason: 'Pending', message: `${ACK[e.kind].kind}/${e.name} not created yet` };
+    let state: ObjectState = obj ? objectState(obj) : { ready: false, terminal: false, reason: 'Pending', message: `${ACK[e.kind].kind}/${e.name} not created yet` };
+    // The account ACK acted in must be the side's: a wrong CARM mapping would build the
+    // architecture in the wrong account, with every policy ARN pointing elsewhere.
+    const want = CONSUMER_KINDS.includes(e.kind) ? cr.spec.consumer?.accountId : cr.spec.provider?.accountId;
+    const got = (obj?.status?.ackResourceMetadata as { ownerAccountID?: unknown } | undefined)?.ownerAccountID;
+    if (want && typeof got === 'string' && got !== '' && got !== want) {
+      state = {
+        ready: false,
+        terminal: true,
+        reason: 'WrongAccount',
+        message: `${ACK[e.kind].kind}/${e.name} was created in AWS account ${got}, not ${want}: check the namespace's ${ACK_ANNOTATION.ownerAccountId} annotation and ACK's ack-role-account-map`,
+      };
+    }
     if (state.terminal && !terminal) terminal = state;
     byLayer.get(LAYER_OF_KIND[e.kind])!.push(state);
   }
@@ -120,13 +132,13 @@ export function computeStatus(input: StatusInput): CrossAccountApiStatus {
     cond(
       CONDITION.Ready,
       allReady,
-      allReady ? 'Ready' : problem ? problem.reason : terminal ? 'Terminal' : (notReady?.reason ?? 'Pending'),
+      allReady ? 'Ready' : problem ? problem.reason : terminal ? terminal.reason : (notReady?.reason ?? 'Pending'),
       allReady ? 'all four layers are in place' : problem ? problem.message : terminal ? terminal.message : `${notReady?.type}: ${notReady?.message}`,
       gen,
       now,
     ),
   );
-  const degraded = problem ?? (terminal ? { reason: 'Terminal', message: terminal.message } : undefined);
+  const degraded = problem ?? (terminal ? { reason: terminal.reason, message: terminal.message } : undefined);
   conditions.push(cond(CONDITION.Degraded, !!degraded, degraded?.reason ?? 'AsExpected', degraded?.message ?? 'no problems', gen, now));
 
   const status: CrossAccountApiStatus = {

@@ -35,6 +35,21 @@ describe('computeStatus', () => {
     expect(get(s, 'Ready').message).toContain('EndpointPolicyReady');
   });
 
+  it('flags an object ACK created in another account than the side names (wrong CARM mapping)', () => {
+    const withAccounts = { ...cr, spec: { consumer: { accountId: '111111111111' }, provider: { accountId: '222222222222' } } } as unknown as CrossAccountApi;
+    const inAccount = (o: ReturnType<typeof ready>, account: string) => ({ ...o, status: { ...o.status, ackResourceMetadata: { ownerAccountID: account } } });
+    const live = allLive().map((o) => inAccount(o, o.kind === 'RestAPI' || o.kind === 'Method' ? '222222222222' : '111111111111'));
+    expect(get(computeStatus({ ...base, cr: withAccounts, live }), 'Ready').status).toBe('True');
+    live[3] = inAccount(ready('RestAPI', 'api'), '123456789012');
+    const s = computeStatus({ ...base, cr: withAccounts, live });
+    expect(get(s, 'Ready')).toMatchObject({ status: 'False', reason: 'WrongAccount' });
+    expect(get(s, 'Degraded')).toMatchObject({ status: 'True', reason: 'WrongAccount' });
+    expect(get(s, 'Degraded').message).toBe(
+      "RestAPI/api was created in AWS account 123456789012, not 222222222222: check the namespace's services.k8s.aws/owner-account-id annotation and ACK's ack-role-account-map",
+    );
+    expect(get(s, 'ResourcePolicyReady').status).toBe('False');
+  });
+
   it('reports an ACK.Terminal object as Degraded with its message', () => {
     const live = allLive();
     live[3] = { kind: 'RestAPI', metadata: { name: 'api' }, status: { conditions: [{ type: 'ACK.Terminal', status: 'True', message: 'InvalidParameter: policy' }] } } as never;
