@@ -23,7 +23,7 @@ export function clusterFolder(cluster: { secretName?: string } | undefined): str
   return cluster?.secretName ?? 'local';
 }
 
-/** CRs must already be validated, with defaults applied, and sorted for a stable output. */
+/** CRs must already be validated (the render applies defaults) and sorted for a stable output. */
 export function buildApp(crs: readonly CrossAccountApi[], o: SynthOptions): App {
   const app = new App({ outdir: o.outdir, yamlOutputType: YamlOutputType.FOLDER_PER_CHART_FILE_PER_RESOURCE });
   const chart = (id: string) => new Chart(app, id, { disableResourceNameHashes: true });

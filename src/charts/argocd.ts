@@ -6,7 +6,6 @@ import { Application } from '../../imports/argoproj.io.js';
 import { ACK } from '../api/ack.js';
 import { FIELD_MANAGER } from '../api/types.js';
 
-export { SYNC_WAVE } from './names.js';
 import { SYNC_WAVE } from './names.js';
 export const IN_CLUSTER = 'https://kubernetes.default.svc';
 

@@ -4,7 +4,7 @@
 import { k8s } from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
 import { ACK_ANNOTATION } from '../api/ack.js';
-import { SYNC_WAVE } from './argocd.js';
+import { SYNC_WAVE } from './names.js';
 
 export interface AccountNamespace {
   name: string;

@@ -6,7 +6,7 @@ import * as kplus from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
 import { ACK } from '../api/ack.js';
 import { GROUP, PLURAL } from '../api/types.js';
-import { SYNC_WAVE } from './argocd.js';
+import { SYNC_WAVE } from './names.js';
 
 export interface OperatorOptions {
   namespace: string;

@@ -4,7 +4,7 @@
 
 import { createHash } from 'node:crypto';
 import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
-import { ACK, ACK_ANNOTATION, ACK_CONDITION, type AckKindName } from '../api/ack.js';
+import { ACK, ACK_ANNOTATION, type AckKindName } from '../api/ack.js';
 import { validateSpec, formatErrors } from '../api/validate.js';
 import { withDefaults } from '../api/defaults.js';
 import { CONDITION, FINALIZER, GROUP, PATH_ANNOTATION, PLURAL, VERSION, type ClusterRef, type CrossAccountApi, type CrossAccountApiStatus, type KubeObject, type ObservedIds } from '../api/types.js';
@@ -13,8 +13,11 @@ import { Cluster, kubeconfigKey, upToDate } from './cluster.js';
 import { parseClusterSecret } from './cluster-secret.js';
 import { observedIds, type LiveObject } from './observed.js';
 import { rotate } from './rotation.js';
-import { computeStatus, deletionStatus, invalidSpecStatus, statusChanged, transitions, type Expected } from './status.js';
+import { computeStatus, deletionStatus, invalidSpecStatus, objectState, statusChanged, transitions, type Expected } from './status.js';
 import type { OperatorMetrics } from './metrics.js';
+
+/** Namespace → the account and region of the side that lives there. */
+type NamespaceAccounts = ReadonlyMap<string, { accountId: string; region: string }>;
 
 export type RenderFn = (cr: CrossAccountApi, observed: ObservedIds) => { consumer: KubeObject[]; provider: KubeObject[] };
 export type Logger = { info: (o: object, m?: string) => void; warn: (o: object, m?: string) => void; error: (o: object, m?: string) => void };
@@ -80,8 +83,6 @@ export class Reconciler {
   /** Last time an ACK watch event arrived for an owner (for the rotation latency metric). */
   readonly lastOwnerEvent = new Map<string, number>();
   private readonly knownNamespaces = new Map<Cluster, Set<string>>();
-  /** Account and region of each side's namespace, for the CARM annotations of a namespace it creates. */
-  private readonly namespaceAccounts = new Map<string, { accountId: string; region: string }>();
 
   constructor(private readonly d: ReconcilerDeps) {
     this.core = d.kc.makeApiClient(CoreV1Api);
@@ -195,15 +196,18 @@ export class Reconciler {
       // stale and pruned too; a namespace of the other side is left alone, as the same cluster may
       // be reached two ways.
       const sideNamespaces = new Set([spec.consumer.namespace, spec.provider.namespace]);
+      // Account and region of each side's namespace, for the CARM annotations of one it creates.
+      const carm: NamespaceAccounts = new Map([
+        [spec.consumer.namespace, { accountId: spec.consumer.accountId, region: spec.region }],
+        [spec.provider.namespace, { accountId: spec.provider.accountId, region: spec.region }],
+      ]);
       for (const [cluster, objs] of byCluster) {
         const namespaces = new Set(objs.map((o) => o.metadata.namespace ?? ''));
         const owned = cluster.owned(owner);
         const live = owned.filter((o) => namespaces.has(o.metadata?.namespace ?? ''));
         const stale = owned.filter((o) => !sideNamespaces.has(o.metadata?.namespace ?? ''));
         try {
-          this.namespaceAccounts.set(spec.consumer.namespace, { accountId: spec.consumer.accountId, region: spec.region });
-          this.namespaceAccounts.set(spec.provider.namespace, { accountId: spec.provider.accountId, region: spec.region });
-          await this.applyAll(cluster, objs, live);
+          await this.applyAll(cluster, objs, live, carm);
           await this.prune(cluster, objs, [...live, ...stale]);
         } catch (err) {
           // No HTTP status means the request never got an answer: the cluster is unreachable.
@@ -239,7 +243,7 @@ export class Reconciler {
     return {};
   }
 
-  private async ensureNamespace(cluster: Cluster, namespace: string): Promise<void> {
+  private async ensureNamespace(cluster: Cluster, namespace: string, carm: NamespaceAccounts): Promise<void> {
     let known = this.knownNamespaces.get(cluster);
     if (!known) this.knownNamespaces.set(cluster, (known = new Set()));
     if (known.has(namespace)) return;
@@ -250,7 +254,7 @@ export class Reconciler {
       if ((err as { code?: number }).code !== 404) throw err;
       try {
         // CARM: the owner-account annotation routes ACK to the right account (ACK.md).
-        const account = this.namespaceAccounts.get(namespace);
+        const account = carm.get(namespace);
         const annotations = account ? { [ACK_ANNOTATION.ownerAccountId]: account.accountId, [ACK_ANNOTATION.defaultRegion]: account.region } : undefined;
         await core.createNamespace({ body: { metadata: { name: namespace, labels: { 'app.kubernetes.io/managed-by': 'xapi' }, ...(annotations && { annotations }) } } });
       } catch (e) {
@@ -260,13 +264,13 @@ export class Reconciler {
     known.add(namespace);
   }
 
-  private async applyAll(cluster: Cluster, objs: readonly KubeObject[], live: readonly LiveObject[]): Promise<void> {
+  private async applyAll(cluster: Cluster, objs: readonly KubeObject[], live: readonly LiveObject[], carm: NamespaceAccounts): Promise<void> {
     for (const obj of objs) {
       const hash = hashOf(obj);
       const desired: KubeObject = { ...obj, metadata: { ...obj.metadata, annotations: { ...(obj.metadata.annotations ?? {}), [APPLIED_HASH_ANNOTATION]: hash } } };
       const current = live.find((o) => o.kind === obj.kind && o.apiVersion === obj.apiVersion && o.metadata?.name === obj.metadata.name && (o.metadata?.namespace ?? '') === (obj.metadata.namespace ?? ''));
       if (current && ackKindOf(obj) && upToDate(current, desired)) continue;
-      if (obj.metadata.namespace) await this.ensureNamespace(cluster, obj.metadata.namespace);
+      if (obj.metadata.namespace) await this.ensureNamespace(cluster, obj.metadata.namespace, carm);
       await cluster.apply(desired);
       this.d.log.info({ cluster: cluster.name, kind: obj.kind, name: obj.metadata.name }, 'applied');
     }
@@ -325,7 +329,7 @@ export class Reconciler {
       }
     }
     if (remaining > 0) {
-      const terminal = waiting.map((o) => ({ o, c: ackCondition(o, ACK_CONDITION.Terminal) })).find((x) => x.c?.status === 'True');
+      const terminal = waiting.map(objectState).find((s) => s.terminal);
       const names = waiting.map((o) => `${o.kind}/${o.metadata?.name}`).join(', ');
       await this.writeStatus(
         cr,
@@ -334,7 +338,7 @@ export class Reconciler {
           {
             reason: 'Deleting',
             message: `deleting ${remaining} object(s); waiting for ${names}`,
-            ...(terminal && { degraded: `${terminal.o.kind}/${terminal.o.metadata?.name} cannot be deleted: ${terminal.c?.message ?? 'ACK.Terminal'}` }),
+            ...(terminal && { degraded: `cannot delete ${terminal.message}` }),
           },
           this.now(),
         ),
@@ -412,10 +416,6 @@ export function deletionTier(o: LiveObject): number {
     default:
       return 100; // RestAPI, Role, SecurityGroup: once nothing uses them
   }
-}
-
-function ackCondition(o: LiveObject, type: string): { status?: string; message?: string } | undefined {
-  return (o.status?.conditions as Array<{ type?: string; status?: string; message?: string }> | undefined)?.find((c) => c.type === type);
 }
 
 /** Set to "true" on a CR being deleted to finish without a side whose cluster is gone for good. */
