@@ -47,10 +47,12 @@ export function addOperator(scope: Construct, o: OperatorOptions): void {
   lease.allow(['get', 'create', 'update'], custom('coordination.k8s.io', 'leases'));
   new kplus.RoleBinding(scope, 'lease-role-binding', { metadata: meta(`${OPERATOR_NAME}-leader-election`, o.namespace), role: lease }).addSubjects(sa);
 
-  // Kubeconfig Secrets of remote clusters: read access to the named Secrets only.
+  // Kubeconfig Secrets of remote clusters: read access to the named Secrets only. The operator
+  // watches each one (list/watch with a metadata.name field selector, which RBAC checks against
+  // the names), so a rotated Secret takes effect without polling.
   for (const [ns, names] of Object.entries(o.clusterSecrets).sort(([x], [y]) => x.localeCompare(y))) {
     const role = new kplus.Role(scope, `secrets-role-${ns}`, { metadata: meta(`${OPERATOR_NAME}-cluster-secrets`, ns) });
-    role.allow(['get'], ...[...new Set(names)].sort().map((n) => kplus.Secret.fromSecretName(scope, `secret-${ns}-${n}`, n)));
+    role.allow(['get', 'list', 'watch'], ...[...new Set(names)].sort().map((n) => kplus.Secret.fromSecretName(scope, `secret-${ns}-${n}`, n)));
     new kplus.RoleBinding(scope, `secrets-role-binding-${ns}`, { metadata: meta(`${OPERATOR_NAME}-cluster-secrets`, ns), role }).addSubjects(sa);
   }
 

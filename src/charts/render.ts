@@ -22,15 +22,19 @@ import {
   roleInvokePolicy,
 } from '../policy/documents.js';
 import { SYNC_WAVE, objectNames, ownerLabels, resourcePaths, type ObjectNames } from './names.js';
+import { waveOf } from './order.js';
 
 export interface RenderedObjects {
   consumer: KubeObject[];
   provider: KubeObject[];
+  /**
+   * Per side: false when an object was left out because an ID is not known yet. Only a complete
+   * render may be used to prune: what a partial one omits is "not yet", not "not wanted".
+   */
+  complete: { consumer: boolean; provider: boolean };
 }
 
 const HTTPS = 443;
-/** Sync waves inside a cluster folder: what references or needs another object comes later (Resources by depth). */
-const WAVE = { base: 0, dependent: 1, method: 20, integration: 21, deployment: 22, stage: 23 } as const;
 const ref = (name: string) => ({ from: { name } });
 
 interface Context {
@@ -74,7 +78,7 @@ export function addConsumerObjects(scope: Construct, ctx: Context): void {
     userIdGroupPairs: [{ groupId, description }],
   });
   new SecurityGroup(scope, names.callerSecurityGroup, {
-    metadata: meta(a, names.callerSecurityGroup, WAVE.base),
+    metadata: meta(a, names.callerSecurityGroup, waveOf('SecurityGroup')),
     spec: {
       name: names.callerSecurityGroup,
       description: `xapi ${spec.project}: caller, egress 443 to the execute-api endpoint only`,
@@ -85,7 +89,7 @@ export function addConsumerObjects(scope: Construct, ctx: Context): void {
     },
   });
   new SecurityGroup(scope, names.endpointSecurityGroup, {
-    metadata: meta(a, names.endpointSecurityGroup, WAVE.base),
+    metadata: meta(a, names.endpointSecurityGroup, waveOf('SecurityGroup')),
     spec: {
       name: names.endpointSecurityGroup,
       description: `xapi ${spec.project}: execute-api endpoint, ingress 443 from the caller only`,
@@ -96,7 +100,7 @@ export function addConsumerObjects(scope: Construct, ctx: Context): void {
     },
   });
   new VpcEndpoint(scope, names.vpcEndpoint, {
-    metadata: meta(a, names.vpcEndpoint, WAVE.dependent),
+    metadata: meta(a, names.vpcEndpoint, waveOf('VPCEndpoint')),
     spec: {
       serviceName: `com.amazonaws.${spec.region}.execute-api`,
       vpcEndpointType: 'Interface',
@@ -113,7 +117,7 @@ export function addConsumerObjects(scope: Construct, ctx: Context): void {
   if (!spec.consumer.roleArn) {
     const invoke = roleInvokePolicy(spec, observed);
     new Role(scope, names.role, {
-      metadata: meta(a, names.role, WAVE.base),
+      metadata: meta(a, names.role, waveOf('Role')),
       spec: {
         name: spec.consumer.roleName!,
         description: `xapi ${spec.project}: Lambda caller of ${spec.provider.apiName}`,
@@ -127,7 +131,7 @@ export function addConsumerObjects(scope: Construct, ctx: Context): void {
   const fn = spec.consumer.function;
   if (fn) {
     new LambdaFunction(scope, names.function, {
-      metadata: meta(a, names.function, WAVE.dependent),
+      metadata: meta(a, names.function, waveOf('Function')),
       spec: {
         name: fn.name,
         code: { s3Bucket: fn.code.s3Bucket, s3Key: fn.code.s3Key },
@@ -148,8 +152,11 @@ export function addConsumerObjects(scope: Construct, ctx: Context): void {
   }
 }
 
-/** Account B: the PRIVATE RestAPI with its resource policy (layer 3), AWS_IAM methods (layer 4), deployment. */
-export function addProviderObjects(scope: Construct, ctx: Context): void {
+/**
+ * Account B: the PRIVATE RestAPI with its resource policy (layer 3), AWS_IAM methods (layer 4),
+ * deployment. Returns false when something was left out for want of an ID or of ACK's report.
+ */
+export function addProviderObjects(scope: Construct, ctx: Context): boolean {
   const { spec, names, observed, meta } = ctx;
   const b = spec.provider.namespace;
   // Resource policy changes take effect only after a redeploy, so the Deployment's name carries a
@@ -161,7 +168,7 @@ export function addProviderObjects(scope: Construct, ctx: Context): void {
     .digest('hex')
     .slice(0, 8);
   new RestApi(scope, names.restApi, {
-    metadata: meta(b, names.restApi, WAVE.base),
+    metadata: meta(b, names.restApi, waveOf('RestAPI')),
     spec: {
       name: spec.provider.apiName,
       description: `xapi ${spec.project}: private API reached from account ${spec.consumer.accountId} over PrivateLink`,
@@ -181,7 +188,7 @@ export function addProviderObjects(scope: Construct, ctx: Context): void {
     if (!topLevel && !rendered.has(parent)) continue;
     rendered.add(path);
     new Resource(scope, names.resource(path), {
-      metadata: meta(b, names.resource(path), WAVE.base + segments.length, { [PATH_ANNOTATION]: path }),
+      metadata: meta(b, names.resource(path), waveOf('Resource', path), { [PATH_ANNOTATION]: path }),
       spec: {
         restApiRef,
         ...(topLevel ? { parentId: observed.rootResourceId } : { parentRef: ref(names.resource(parent)) }),
@@ -204,13 +211,13 @@ export function addProviderObjects(scope: Construct, ctx: Context): void {
     const annotation = { [ROUTE_ANNOTATION]: key };
     methods += 1;
     new Method(scope, names.method(route), {
-      metadata: meta(b, names.method(route), WAVE.method, annotation),
+      metadata: meta(b, names.method(route), waveOf('Method'), annotation),
       spec: { restApiRef, ...resource, httpMethod: route.method, authorizationType: 'AWS_IAM' },
     });
     if (!created(observed.createdMethods, key)) continue; // API Gateway: no Integration before its Method
     integrations += 1;
     new Integration(scope, names.integration(route), {
-      metadata: meta(b, names.integration(route), WAVE.integration, annotation),
+      metadata: meta(b, names.integration(route), waveOf('Integration'), annotation),
       spec: {
         restApiRef,
         ...resource,
@@ -227,21 +234,24 @@ export function addProviderObjects(scope: Construct, ctx: Context): void {
   if (methods === spec.provider.routes.length && integrations === methods && routesIntegrated && (observed.allowedEndpointIds?.length ?? 0) > 0) {
     const deployment = names.deployment(revision);
     new Deployment(scope, deployment, {
-      metadata: meta(b, deployment, WAVE.deployment),
+      metadata: meta(b, deployment, waveOf('Deployment')),
       spec: { restApiRef, description: `xapi revision ${revision}` },
     });
     new Stage(scope, names.stage, {
-      metadata: meta(b, names.stage, WAVE.stage),
+      metadata: meta(b, names.stage, waveOf('Stage')),
       spec: { restApiRef, stageName: spec.provider.stage, deploymentRef: ref(deployment) },
     });
+    return true;
   }
+  return false;
 }
 
 /** Adds the objects of one CR to the two given charts (synth puts many CRs into one chart per cluster). */
-export function addCrossAccountApi(consumer: Construct, provider: Construct, cr: CrossAccountApi, observed: ObservedIds): void {
+export function addCrossAccountApi(consumer: Construct, provider: Construct, cr: CrossAccountApi, observed: ObservedIds): RenderedObjects['complete'] {
   const ctx = context(cr, observed);
   addConsumerObjects(consumer, ctx);
-  addProviderObjects(provider, ctx);
+  // The consumer's objects are always all rendered; an unknown ID only narrows what they allow.
+  return { consumer: true, provider: addProviderObjects(provider, ctx) };
 }
 
 /** Plain manifests of one CR for each cluster; what the operator applies. */
@@ -249,6 +259,6 @@ export function renderObjects(cr: CrossAccountApi, observed: ObservedIds): Rende
   const app = new App({ outdir: '/nonexistent' }); // never synthesized to disk
   const consumer = new Chart(app, 'consumer', { disableResourceNameHashes: true });
   const provider = new Chart(app, 'provider', { disableResourceNameHashes: true });
-  addCrossAccountApi(consumer, provider, cr, observed);
-  return { consumer: consumer.toJson() as KubeObject[], provider: provider.toJson() as KubeObject[] };
+  const complete = addCrossAccountApi(consumer, provider, cr, observed);
+  return { consumer: consumer.toJson() as KubeObject[], provider: provider.toJson() as KubeObject[], complete };
 }

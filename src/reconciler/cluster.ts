@@ -1,77 +1,118 @@
-// One cluster the operator talks to: clients, ACK watches labelled with the owner label, and
-// the writes (server-side apply, delete). Remote clusters come from kubeconfig / Argo CD Secrets.
+// One cluster the operator talks to: its connections, a watch per ACK kind (objects labelled with
+// the owner label, indexed by owner) and the writes (server-side apply, delete). Its cache is
+// trusted only while every watch is live.
 
-import { createHash } from 'node:crypto';
-import { CustomObjectsApi, KubeConfig, KubernetesObjectApi, PatchStrategy, type KubernetesObject } from '@kubernetes/client-node';
-import { ACK, type AckKindName } from '../api/ack.js';
+import { CoreV1Api, CustomObjectsApi, KubernetesObjectApi, PatchStrategy, type KubernetesObject } from '@kubernetes/client-node';
+import { ACK, ACK_ANNOTATION, type AckKindName } from '../api/ack.js';
 import { FIELD_MANAGER, OWNER_LABEL, type KubeObject } from '../api/types.js';
+import { ConnectedKubeConfig, httpStatus } from './kube.js';
 import type { LiveObject } from './observed.js';
-import { ListWatch, rememberNewest } from './watch.js';
+import { ListWatch } from './watch.js';
 
 export const ACK_KINDS = Object.keys(ACK) as AckKindName[];
 
+/** Answers to a list that retrying will not change: bad credentials, no permission, CRD missing. */
+const REFUSED = new Set([401, 403, 404]);
+
+export interface ClusterOptions {
+  /** Relist period of every watch, ms. */
+  resyncMs?: number;
+  watchTimeoutSeconds?: number;
+  /** An ACK object of an owner changed (old: the cached object before). */
+  onOwnerEvent?: (owner: string, obj: LiveObject, old: LiveObject | undefined) => void;
+  /** The cluster became live or stopped being live. */
+  onState?: (cluster: Cluster) => void;
+  /** A write is about to be sent (metrics). */
+  onWrite?: (verb: 'apply' | 'delete') => void;
+}
+
+/** A namespace already annotated for another AWS account than the side that would use it. */
+export class NamespaceConflict extends Error {}
+
+/** What the reconcile pipeline needs of a cluster (a fake in unit tests). */
+export type AckCluster = Pick<Cluster, 'name' | 'owned' | 'listOwned' | 'apply' | 'delete' | 'ensureNamespace'>;
+
 export class Cluster {
   readonly objects: KubernetesObjectApi;
+  /** Namespaces known to exist with the right CARM account. */
+  private readonly namespaces = new Set<string>();
   readonly custom: CustomObjectsApi;
   private readonly watches = new Map<AckKindName, ListWatch>();
-  lastError: unknown;
+  private started = false;
 
   constructor(
     readonly name: string,
-    readonly kc: KubeConfig,
-    private readonly onOwnerEvent: (ownerValue: string, kind: string) => void,
-    private readonly onHealth: (cluster: Cluster) => void = () => {},
+    readonly kc: ConnectedKubeConfig,
+    private readonly o: ClusterOptions = {},
   ) {
     this.objects = KubernetesObjectApi.makeApiClient(kc);
     this.custom = kc.makeApiClient(CustomObjectsApi);
-  }
-
-  startWatches(): void {
     for (const kind of ACK_KINDS) {
       const ref = ACK[kind];
-      const lw = new ListWatch({
-        kc: this.kc,
-        api: this.custom,
-        group: ref.group,
-        version: ref.version,
-        plural: ref.plural,
-        kind: ref.kind,
-        labelSelector: OWNER_LABEL,
-        onEvent: (_type, obj) => {
-          const owner = obj.metadata?.labels?.[OWNER_LABEL];
-          if (owner) this.onOwnerEvent(owner, ref.kind);
-        },
-        onError: (err) => {
-          this.lastError = err;
-        },
-        onHealth: () => this.onHealth(this),
-      });
-      this.watches.set(kind, lw);
-      lw.start();
+      this.watches.set(
+        kind,
+        new ListWatch({
+          kc,
+          path: `/apis/${ref.group}/${ref.version}/${ref.plural}`,
+          list: () => this.custom.listClusterCustomObject({ group: ref.group, version: ref.version, plural: ref.plural, labelSelector: OWNER_LABEL }),
+          kind: ref.kind,
+          apiVersion: ref.apiVersion,
+          labelSelector: OWNER_LABEL,
+          indexBy: (obj) => obj.metadata?.labels?.[OWNER_LABEL],
+          resyncMs: o.resyncMs,
+          watchTimeoutSeconds: o.watchTimeoutSeconds,
+          onEvent: (_type, obj, old) => {
+            const owner = obj.metadata?.labels?.[OWNER_LABEL] ?? old?.metadata?.labels?.[OWNER_LABEL];
+            if (owner) o.onOwnerEvent?.(owner, obj, old);
+          },
+          onState: () => o.onState?.(this),
+        }),
+      );
     }
   }
 
+  startWatches(): void {
+    if (this.started) return;
+    this.started = true;
+    for (const lw of this.watches.values()) lw.start();
+  }
+
   stop(): void {
+    this.started = false;
     for (const lw of this.watches.values()) lw.stop();
+    this.kc.close();
   }
 
-  /** False while any watch cannot reach the API server. */
-  get healthy(): boolean {
-    return [...this.watches.values()].every((w) => w.healthy);
-  }
-
+  /** Every watch has listed at least once. */
   get synced(): boolean {
     return [...this.watches.values()].every((w) => w.synced);
+  }
+
+  /** Every watch is listed and connected: the cache can be acted on. */
+  get live(): boolean {
+    return [...this.watches.values()].every((w) => w.live);
+  }
+
+  /** A list the server refused (403, 401 …): waiting will not help. */
+  get refused(): { kind: string; status: number } | undefined {
+    for (const [kind, w] of this.watches) if (w.lastListStatus !== undefined && REFUSED.has(w.lastListStatus)) return { kind, status: w.lastListStatus };
+    return undefined;
+  }
+
+  /** Why the cluster is not live, for conditions and logs. */
+  get problem(): string {
+    const bad = [...this.watches.entries()].find(([, w]) => !w.live);
+    return bad ? `${bad[0]} watch: ${bad[1].describeError()}` : 'live';
   }
 
   /** Cached objects of one owner in this cluster. */
   owned(ownerValue: string): LiveObject[] {
     const out: LiveObject[] = [];
-    for (const lw of this.watches.values()) for (const o of lw.cache.values()) if (o.metadata?.labels?.[OWNER_LABEL] === ownerValue) out.push(o);
+    for (const lw of this.watches.values()) out.push(...lw.byIndex(ownerValue));
     return out;
   }
 
-  /** Current objects of one owner read from the server (for deletion, where the cache may lag). */
+  /** Current objects of one owner read from the server (deletion reads fresh, not the cache). */
   async listOwned(ownerValue: string): Promise<LiveObject[]> {
     const out: LiveObject[] = [];
     for (const kind of ACK_KINDS) {
@@ -82,32 +123,54 @@ export class Cluster {
     return out;
   }
 
-  remember(obj: LiveObject): void {
+  private watchOf(obj: { kind?: string; apiVersion?: string }): ListWatch | undefined {
     const kind = ACK_KINDS.find((k) => ACK[k].kind === obj.kind && ACK[k].apiVersion === obj.apiVersion);
-    if (!kind) return;
-    const lw = this.watches.get(kind);
-    if (lw) rememberNewest(lw.cache, obj);
+    return kind ? this.watches.get(kind) : undefined;
   }
 
   async apply(obj: KubeObject): Promise<LiveObject> {
     const body = { ...obj, metadata: { ...obj.metadata } } as KubernetesObject;
+    this.o.onWrite?.('apply');
     const res = (await this.objects.patch(body, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply)) as LiveObject;
-    this.remember(res);
+    this.watchOf(res)?.remember(res);
     return res;
   }
 
+  /**
+   * Make sure a side's namespace exists: created with the side's CARM annotations, or, when it
+   * exists, not annotated for another account (ACK would build the side's objects there).
+   */
+  async ensureNamespace(namespace: string, account: { accountId: string; region: string } | undefined): Promise<void> {
+    if (this.namespaces.has(namespace)) return;
+    const core = this.kc.makeApiClient(CoreV1Api);
+    try {
+      const ns = await core.readNamespace({ name: namespace });
+      const annotated = ns.metadata?.annotations?.[ACK_ANNOTATION.ownerAccountId];
+      if (account && annotated && annotated !== account.accountId) {
+        throw new NamespaceConflict(
+          `namespace ${namespace} in cluster ${this.name} is annotated ${ACK_ANNOTATION.ownerAccountId}=${annotated}, but this side's account is ${account.accountId}: ACK would create the objects in the wrong account; use another namespace`,
+        );
+      }
+    } catch (err) {
+      if (err instanceof NamespaceConflict || httpStatus(err) !== 404) throw err;
+      try {
+        const annotations = account ? { [ACK_ANNOTATION.ownerAccountId]: account.accountId, [ACK_ANNOTATION.defaultRegion]: account.region } : undefined;
+        await core.createNamespace({ body: { metadata: { name: namespace, labels: { 'app.kubernetes.io/managed-by': 'xapi' }, ...(annotations && { annotations }) } } });
+      } catch (e) {
+        if (httpStatus(e) !== 409) throw e;
+      }
+    }
+    this.namespaces.add(namespace);
+  }
+
   async delete(obj: LiveObject): Promise<void> {
+    this.o.onWrite?.('delete');
     try {
       await this.objects.delete({ apiVersion: obj.apiVersion, kind: obj.kind, metadata: { name: obj.metadata?.name, namespace: obj.metadata?.namespace } } as KubernetesObject);
     } catch (err) {
-      if ((err as { code?: number }).code !== 404) throw err;
+      if (httpStatus(err) !== 404) throw err;
     }
   }
-}
-
-/** Cache key for a kubeconfig: the same content gives the same Cluster. */
-export function kubeconfigKey(text: string): string {
-  return createHash('sha256').update(text).digest('hex').slice(0, 16);
 }
 
 /** True when every field in `desired` has the same value in `live` (live may have more). */

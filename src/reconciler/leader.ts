@@ -1,112 +1,176 @@
-// Leader election on a coordination.k8s.io/v1 Lease: acquire when free or expired, renew while
-// held, step down when a renew fails past the lease duration.
+// Leader election on a coordination.k8s.io/v1 Lease, as Kubernetes' own controllers do it:
+// another holder's lease is timed from when this replica saw its record change (never from the
+// holder's clock, which may be skewed); the leader renews every retry period and gives up when no
+// renewal succeeded within the renew deadline, which is shorter than the lease duration, so it
+// stops before anyone else may take over. Updates carry the resourceVersion read: of two
+// replicas racing, one gets a conflict.
 import { CoordinationV1Api, V1MicroTime, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
+import { httpStatus } from './kube.js';
+
+/** The Lease calls the elector makes (a fake in unit tests). */
+export interface LeaseApi {
+  read(name: string, namespace: string): Promise<V1Lease | undefined>;
+  create(lease: V1Lease): Promise<V1Lease>;
+  /** Must fail with HTTP 409 when `lease.metadata.resourceVersion` is not current. */
+  replace(lease: V1Lease): Promise<V1Lease>;
+}
+
+export function leaseApi(kc: KubeConfig): LeaseApi {
+  const api = kc.makeApiClient(CoordinationV1Api);
+  return {
+    async read(name, namespace) {
+      try {
+        return await api.readNamespacedLease({ name, namespace });
+      } catch (err) {
+        if (httpStatus(err) === 404) return undefined;
+        throw err;
+      }
+    },
+    create: (lease) => api.createNamespacedLease({ namespace: lease.metadata!.namespace!, body: lease }),
+    replace: (lease) => api.replaceNamespacedLease({ name: lease.metadata!.name!, namespace: lease.metadata!.namespace!, body: lease }),
+  };
+}
 
 export interface LeaderOptions {
-  kc: KubeConfig;
+  api: LeaseApi;
   namespace: string;
   name: string;
   identity: string;
+  /** Kubernetes' controllers: 15 s / 10 s / 2 s. */
   leaseDurationSeconds?: number;
-  renewEveryMs?: number;
-  onStart: () => void;
-  onStop: () => void;
+  renewDeadlineSeconds?: number;
+  retryPeriodSeconds?: number;
+  onStartedLeading: () => void;
+  /** Called once when leadership is lost (not on a release by stop()). */
+  onStoppedLeading: () => void;
   log?: (msg: string, extra?: Record<string, unknown>) => void;
+  /** Local monotonic-enough clock, ms (fake timers in tests). */
+  now?: () => number;
+}
+
+interface ObservedRecord {
+  key: string;
+  holder: string;
+  durationMs: number;
+  /** Local time at which this replica saw the record change. */
+  seenAt: number;
 }
 
 export class LeaderElector {
-  private readonly api: CoordinationV1Api;
   private timer: NodeJS.Timeout | undefined;
   private leading = false;
   private lastRenew = 0;
   private stopped = false;
+  private observed: ObservedRecord | undefined;
+  private readonly leaseMs: number;
+  private readonly deadlineMs: number;
+  private readonly retryMs: number;
 
   constructor(private readonly o: LeaderOptions) {
-    this.api = o.kc.makeApiClient(CoordinationV1Api);
+    this.leaseMs = (o.leaseDurationSeconds ?? 15) * 1000;
+    this.deadlineMs = Math.min((o.renewDeadlineSeconds ?? 10) * 1000, this.leaseMs - 1000);
+    this.retryMs = Math.min((o.retryPeriodSeconds ?? 2) * 1000, this.deadlineMs / 2);
   }
 
   get isLeader(): boolean {
     return this.leading;
   }
 
-  private get duration(): number {
-    return this.o.leaseDurationSeconds ?? 15;
+  private now(): number {
+    return this.o.now ? this.o.now() : Date.now();
   }
 
   start(): void {
+    this.stopped = false;
     void this.tick();
   }
 
+  /** Stop; a leader releases the Lease so another replica takes over at once. */
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
-    if (this.leading) {
-      this.leading = false;
-      this.o.onStop();
-      // Release so another replica takes over at once instead of waiting for expiry.
-      try {
-        const lease = await this.api.readNamespacedLease({ name: this.o.name, namespace: this.o.namespace });
-        if (lease.spec?.holderIdentity === this.o.identity) {
-          lease.spec.holderIdentity = undefined;
-          lease.spec.leaseDurationSeconds = 1;
-          if (lease.spec.renewTime) lease.spec.renewTime = new V1MicroTime(lease.spec.renewTime);
-          if (lease.spec.acquireTime) lease.spec.acquireTime = new V1MicroTime(lease.spec.acquireTime);
-          await this.api.replaceNamespacedLease({ name: this.o.name, namespace: this.o.namespace, body: lease });
-        }
-      } catch {
-        // best effort
+    if (!this.leading) return;
+    this.leading = false;
+    try {
+      const lease = await this.o.api.read(this.o.name, this.o.namespace);
+      if (lease?.spec?.holderIdentity === this.o.identity) {
+        await this.o.api.replace({ ...lease, spec: { ...this.times(lease.spec), holderIdentity: '', leaseDurationSeconds: 1, renewTime: new V1MicroTime() } });
       }
+    } catch {
+      // best effort: the lease expires on its own
     }
   }
 
   private async tick(): Promise<void> {
     if (this.stopped) return;
+    let ok = false;
     try {
-      const ok = await this.tryAcquireOrRenew();
-      if (ok) this.lastRenew = Date.now();
-      if (ok && !this.leading) {
+      ok = await this.tryAcquireOrRenew();
+    } catch (err) {
+      this.o.log?.('lease error', { err: String((err as Error)?.message ?? err) });
+    }
+    if (this.stopped) return;
+    const now = this.now();
+    if (ok) {
+      this.lastRenew = now;
+      if (!this.leading) {
         this.leading = true;
         this.o.log?.('became leader', { lease: this.o.name });
-        this.o.onStart();
-      } else if (!ok && this.leading) this.stepDown();
-    } catch (err) {
-      this.o.log?.('lease error', { err: String(err) });
-      if (this.leading && Date.now() - this.lastRenew > this.duration * 1000) this.stepDown();
+        this.o.onStartedLeading();
+      }
+    } else if (this.leading && now - this.lastRenew >= this.deadlineMs) {
+      // Past the renew deadline another replica may soon take the lease: stop working now.
+      this.leading = false;
+      this.stopped = true;
+      this.o.log?.('lost leadership: no renewal within the renew deadline', { lease: this.o.name, deadlineMs: this.deadlineMs });
+      this.o.onStoppedLeading();
+      return;
     }
-    if (!this.stopped) this.timer = setTimeout(() => void this.tick(), this.o.renewEveryMs ?? Math.max(200, (this.duration * 1000) / 3));
+    this.timer = setTimeout(() => void this.tick(), this.retryMs);
+    this.timer.unref?.();
   }
 
-  private stepDown(): void {
-    this.leading = false;
-    this.o.log?.('lost leadership', { lease: this.o.name });
-    this.o.onStop();
+  /** MicroTime fields must go back as MicroTime (six fractional digits). */
+  private times(spec: NonNullable<V1Lease['spec']>): NonNullable<V1Lease['spec']> {
+    return {
+      ...spec,
+      ...(spec.renewTime && { renewTime: new V1MicroTime(spec.renewTime) }),
+      ...(spec.acquireTime && { acquireTime: new V1MicroTime(spec.acquireTime) }),
+    };
   }
 
   private async tryAcquireOrRenew(): Promise<boolean> {
-    // Lease times are MicroTime: the API server wants six fractional digits.
-    const now = new V1MicroTime();
-    const { namespace, name, identity } = this.o;
-    let lease: V1Lease | undefined;
-    try {
-      lease = await this.api.readNamespacedLease({ name, namespace });
-    } catch (err) {
-      if ((err as { code?: number }).code !== 404) throw err;
-    }
-    const spec = { holderIdentity: identity, leaseDurationSeconds: this.duration, renewTime: now, acquireTime: now } as NonNullable<V1Lease['spec']>;
+    const { namespace, name, identity, api } = this.o;
+    const now = this.now();
+    const stamp = new V1MicroTime();
+    const lease = await api.read(name, namespace);
+    const mine = { holderIdentity: identity, leaseDurationSeconds: this.leaseMs / 1000, renewTime: stamp };
     if (!lease) {
-      await this.api.createNamespacedLease({ namespace, body: { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name, namespace }, spec } });
+      await api.create({ apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name, namespace }, spec: { ...mine, acquireTime: stamp, leaseTransitions: 0 } });
+      this.observed = { key: `${identity}|${stamp.toISOString()}`, holder: identity, durationMs: this.leaseMs, seenAt: now };
       return true;
     }
-    const holder = lease.spec?.holderIdentity;
-    const renewed = lease.spec?.renewTime ? new Date(lease.spec.renewTime).getTime() : 0;
-    const expired = renewed + (lease.spec?.leaseDurationSeconds ?? this.duration) * 1000 < now.getTime();
-    if (holder && holder !== identity && !expired) return false;
-    if (holder === identity) spec.acquireTime = lease.spec?.acquireTime ? new V1MicroTime(lease.spec.acquireTime) : now;
-    else spec.leaseTransitions = (lease.spec?.leaseTransitions ?? 0) + 1;
+    const spec = lease.spec ?? {};
+    const holder = spec.holderIdentity ?? '';
+    const key = `${holder}|${spec.renewTime ? new Date(spec.renewTime).toISOString() : ''}|${lease.metadata?.resourceVersion ?? ''}`;
+    if (!this.observed || this.observed.key !== key) {
+      this.observed = { key, holder, durationMs: (spec.leaseDurationSeconds ?? this.leaseMs / 1000) * 1000, seenAt: now };
+    }
+    const heldByOther = holder !== '' && holder !== identity;
+    if (heldByOther && now < this.observed.seenAt + this.observed.durationMs) return false;
+    const next: V1Lease = {
+      ...lease,
+      spec: {
+        ...this.times(spec),
+        ...mine,
+        acquireTime: holder === identity && spec.acquireTime ? new V1MicroTime(spec.acquireTime) : stamp,
+        leaseTransitions: (spec.leaseTransitions ?? 0) + (holder === identity ? 0 : 1),
+      },
+    };
     try {
-      await this.api.replaceNamespacedLease({ name, namespace, body: { ...lease, spec: { ...lease.spec, ...spec } } });
+      await api.replace(next);
     } catch (err) {
-      if ((err as { code?: number }).code === 409) return false; // someone else won the race
+      if (httpStatus(err) === 409) return false; // another replica wrote first
       throw err;
     }
     return true;

@@ -9,10 +9,12 @@ export class OperatorMetrics {
   readonly queueDepth = new Gauge({ name: 'xapi_workqueue_depth', help: 'Keys waiting in the work queue', registers: [this.registry] });
   readonly rotationLatency = new Histogram({
     name: 'xapi_rotation_latency_seconds',
-    help: 'From seeing a new endpoint ID to writing it into the provider policy',
+    help: 'From the ACK status change that carried a new endpoint ID to the provider policy that admits it being written',
     buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10],
     registers: [this.registry],
   });
+  readonly writes = new Counter({ name: 'xapi_api_writes_total', help: 'Writes sent to an API server, by what was written', labelNames: ['op'], registers: [this.registry] });
+  readonly watchesLive = new Gauge({ name: 'xapi_watches_live', help: '1 while every watch the operator needs is listed and connected', registers: [this.registry] });
   readonly leader = new Gauge({ name: 'xapi_leader', help: '1 while this replica holds the lease', registers: [this.registry] });
 
   constructor(defaults = false) {

@@ -1,18 +1,27 @@
-// The operator process: CR watch, ACK watches per cluster, work queue, leader election, health
-// and metrics endpoints. `startOperator` is what `xapi operator` and the integration tests run.
+// The operator process: the CR watch, the cluster registry (ACK and Secret watches), the work
+// queue, leader election, and the health and metrics endpoints. `startOperator` is what
+// `xapi operator` and the integration tests run. Workers start only once the CR list has
+// completed; each CR waits for the clusters it needs (reconcile.ts).
 
 import { createServer, type Server } from 'node:http';
 import { hostname } from 'node:os';
-import { KubeConfig, CustomObjectsApi } from '@kubernetes/client-node';
+import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
-import { GROUP, PLURAL, VERSION, KIND, type CrossAccountApi } from '../api/types.js';
+import { ACK } from '../api/ack.js';
+import { API_VERSION, GROUP, KIND, PLURAL, VERSION, type CrossAccountApi } from '../api/types.js';
 import { ownerLabelValue } from '../charts/names.js';
 import { Cluster } from './cluster.js';
-import { LeaderElector } from './leader.js';
+import { ClusterRegistry, LOCAL } from './clusters.js';
+import { CrWriter } from './cr-writes.js';
+import { ConnectedKubeConfig, DEFAULT_REQUEST_TIMEOUT_MS, errText } from './kube.js';
+import { LeaderElector, leaseApi } from './leader.js';
 import { OperatorMetrics } from './metrics.js';
+import type { LiveObject } from './observed.js';
 import { WorkQueue } from './queue.js';
 import { Reconciler, type Logger, type RenderFn } from './reconcile.js';
 import { ListWatch } from './watch.js';
+
+export const DEFAULT_RESYNC_SECONDS = 300;
 
 export interface OperatorOptions {
   /** Kubeconfig of the operator's own cluster (path); default: the usual loading rules. */
@@ -20,7 +29,7 @@ export interface OperatorOptions {
   kubeConfig?: KubeConfig;
   /** Watch CrossAccountApi objects in this namespace only; default all. */
   namespace?: string;
-  /** 0 = do not serve; undefined = defaults 8080 / 8081. */
+  /** -1 = do not serve; 0 = a free port; undefined = 8080 / 8081. */
   metricsPort?: number;
   healthPort?: number;
   leaderElect?: boolean;
@@ -28,19 +37,28 @@ export interface OperatorOptions {
   leaseNamespace?: string;
   identity?: string;
   concurrency?: number;
-  render: RenderFn;
+  /** The charts' render (default: renderObjects). */
+  render?: RenderFn;
   logger?: Logger;
   /** Retry backoff bounds, ms. */
   baseBackoffMs?: number;
   maxBackoffMs?: number;
   leaseDurationSeconds?: number;
+  renewDeadlineSeconds?: number;
+  retryPeriodSeconds?: number;
+  /** Every CR is reconciled, and every watch relisted, this often (zero writes when nothing drifted). */
+  resyncSeconds?: number;
+  /** Timeout of every API request, ms. */
+  requestTimeoutMs?: number;
+  /** Called when this replica lost the lease (the CLI exits so that its Deployment restarts it). */
+  onLostLeadership?: () => void;
 }
 
 export interface RunningOperator {
   stop(): Promise<void>;
   metrics: OperatorMetrics;
   readonly isLeader: boolean;
-  /** Ports actually bound (useful with port 0 → random in tests: pass -1 for none). */
+  /** Ports actually bound (with port 0: a free one). */
   metricsPort?: number;
   healthPort?: number;
 }
@@ -54,92 +72,123 @@ async function listen(server: Server, port: number): Promise<number> {
   return typeof addr === 'object' && addr ? addr.port : port;
 }
 
+const crKey = (cr: { metadata?: { namespace?: string; name?: string } }) => `${cr.metadata?.namespace}/${cr.metadata?.name}`;
+
 export async function startOperator(options: OperatorOptions): Promise<RunningOperator> {
   const log: Logger = options.logger ?? pino({ base: { component: 'xapi-operator' } });
-  const kc = options.kubeConfig ?? new KubeConfig();
+  const given = options.kubeConfig ?? new KubeConfig();
   if (!options.kubeConfig) {
-    if (options.kubeconfig) kc.loadFromFile(options.kubeconfig);
-    else kc.loadFromDefault();
+    if (options.kubeconfig) given.loadFromFile(options.kubeconfig);
+    else given.loadFromDefault();
   }
+  const requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  const kc = ConnectedKubeConfig.from(given, requestTimeoutMs);
+  const resyncMs = (options.resyncSeconds ?? DEFAULT_RESYNC_SECONDS) * 1000;
+  // The server ends each watch after this; the client notices a dead one a little later.
+  const watchTimeoutSeconds = Math.min(300, Math.max(10, Math.round(resyncMs / 1000)));
   const metrics = new OperatorMetrics(!options.kubeConfig);
   const newQueue = () => new WorkQueue({ baseDelayMs: options.baseBackoffMs ?? 200, maxDelayMs: options.maxBackoffMs ?? 30_000 });
   let queue = newQueue();
-  const crs = new Map<string, CrossAccountApi>();
-  const ownerToKey = new Map<string, string>();
   let working = false;
+
+  /** CR keys by what they depend on (a Secret, a cluster), from their last reconcile. */
+  const users = new Map<string, Set<string>>();
+  const depsOf = new Map<string, string[]>();
+  const ownerToKey = new Map<string, string>();
+  /** When ACK last reported a new endpoint ID, per owner (rotation latency). */
+  const endpointSeenAt = new Map<string, number>();
 
   const enqueue = (key: string) => {
     queue.add(key);
     metrics.queueDepth.set(queue.depth);
   };
-
-  let reconciler!: Reconciler;
-  const makeCluster = (name: string, ckc: KubeConfig): Cluster => {
-    const cluster = new Cluster(
-      name,
-      ckc,
-      (owner) => {
-        reconciler.lastOwnerEvent.set(owner, Date.now());
-        const key = ownerToKey.get(owner);
-        if (key) enqueue(key);
-      },
-      (c) => {
-        for (const key of reconciler.usersOfCluster.get(c) ?? []) enqueue(key);
-      },
-    );
-    if (working) cluster.startWatches();
-    return cluster;
+  const onChange = (dep: string) => {
+    for (const key of users.get(dep) ?? []) enqueue(key);
   };
-  const local = makeCluster('local', kc);
-  reconciler = new Reconciler({ kc, local, render: options.render, metrics, log, makeCluster });
-
-  const setCr = (cr: CrossAccountApi) => {
-    const key = `${cr.metadata.namespace}/${cr.metadata.name}`;
-    const old = crs.get(key);
-    if (old && Number(old.metadata.resourceVersion) > Number(cr.metadata.resourceVersion)) return key;
-    crs.set(key, cr);
-    ownerToKey.set(ownerLabelValue(cr), key);
-    return key;
+  const onOwnerEvent = (owner: string, obj: LiveObject, old: LiveObject | undefined) => {
+    if (obj.kind === ACK.VPCEndpoint.kind) {
+      const id = obj.status?.vpcEndpointID;
+      if (id && id !== old?.status?.vpcEndpointID) endpointSeenAt.set(owner, Date.now());
+    }
+    const key = ownerToKey.get(owner);
+    if (key) enqueue(key);
   };
-  reconciler.onCrWritten = (cr) => void setCr(cr);
+  const clusterOptions = {
+    resyncMs,
+    watchTimeoutSeconds,
+    onOwnerEvent,
+    onWrite: (verb: 'apply' | 'delete') => metrics.writes.inc({ op: verb }),
+  };
 
+  let registry!: ClusterRegistry;
+  const newRegistry = () => {
+    const local = new Cluster('local', kc, { ...clusterOptions, onState: () => onChange(LOCAL) });
+    return new ClusterRegistry({ ...clusterOptions, local, localKc: kc, requestTimeoutMs, onChange });
+  };
+
+  const custom = kc.makeApiClient(CustomObjectsApi);
   const crWatch = new ListWatch({
     kc,
-    api: kc.makeApiClient(CustomObjectsApi),
-    group: GROUP,
-    version: VERSION,
-    plural: PLURAL,
+    path: `/apis/${GROUP}/${VERSION}/${options.namespace ? `namespaces/${options.namespace}/` : ''}${PLURAL}`,
+    list: () =>
+      options.namespace
+        ? custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, namespace: options.namespace })
+        : custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL }),
     kind: KIND,
-    namespace: options.namespace,
+    apiVersion: API_VERSION,
+    resyncMs,
+    watchTimeoutSeconds,
     onEvent: (type, obj) => {
-      if (type === 'SYNCED') return;
       const cr = obj as unknown as CrossAccountApi;
-      const key = `${cr.metadata.namespace}/${cr.metadata.name}`;
+      const key = crKey(cr);
       if (type === 'DELETED') {
-        crs.delete(key);
         ownerToKey.delete(ownerLabelValue(cr));
+        endpointSeenAt.delete(ownerLabelValue(cr));
+        setDeps(key, []);
+        releaseUnused();
         return;
       }
-      setCr(cr);
+      ownerToKey.set(ownerLabelValue(cr), key);
       enqueue(key);
     },
-    onError: (err) => log.warn({ err: String(err) }, 'CrossAccountApi watch error'),
+    onState: (live) => {
+      if (live) startWorkers();
+    },
   });
 
+  const setDeps = (key: string, deps: string[]) => {
+    for (const dep of depsOf.get(key) ?? []) if (!deps.includes(dep)) users.get(dep)?.delete(key);
+    for (const dep of deps) {
+      let set = users.get(dep);
+      if (!set) users.set(dep, (set = new Set()));
+      set.add(key);
+    }
+    if (deps.length > 0) depsOf.set(key, deps);
+    else depsOf.delete(key);
+  };
+  const releaseUnused = () => {
+    const used = new Set<string>();
+    for (const [dep, keys] of users) if (keys.size > 0 && dep.startsWith('secret:')) used.add(dep.slice('secret:'.length));
+    registry.retain(used);
+  };
+
+  let reconciler!: Reconciler;
   const handle = async (key: string) => {
     metrics.queueDepth.set(queue.depth);
-    const cr = crs.get(key);
+    const [namespace, name] = key.split('/') as [string, string];
+    const cr = crWatch.get(namespace, name) as unknown as CrossAccountApi | undefined;
     if (!cr) return;
     const end = metrics.duration.startTimer();
     try {
-      const result = await reconciler.reconcile(key, cr);
+      const outcome = await reconciler.reconcile(cr);
+      setDeps(key, outcome.deps);
       metrics.reconciles.inc({ result: 'ok' });
-      if (result.requeueAfterMs !== undefined) queue.addAfter(key, result.requeueAfterMs);
+      if (outcome.requeueAfterMs !== undefined) queue.addAfter(key, outcome.requeueAfterMs);
     } catch (err) {
       const e = err as { reason?: string; code?: number };
       metrics.reconciles.inc({ result: 'error' });
       metrics.errors.inc({ reason: e.reason ?? (e.code ? String(e.code) : 'Error') });
-      log.warn({ key, err: (err as Error).message ?? String(err) }, 'reconcile failed');
+      log.warn({ key, err: errText(err) }, 'reconcile failed');
       throw err;
     } finally {
       end();
@@ -147,41 +196,65 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   };
 
   let running: Promise<void> | undefined;
+  let resyncTimer: NodeJS.Timeout | undefined;
+  const startWorkers = () => {
+    if (!working || running) return;
+    running = queue.run(handle, options.concurrency ?? 4);
+  };
   const startWork = () => {
     if (working) return;
     working = true;
     metrics.leader.set(1);
     queue = newQueue();
-    local.startWatches();
+    registry = newRegistry();
+    const writer = new CrWriter(kc, log, () => new Date(), (cr) => crWatch.remember(cr as unknown as LiveObject), (what) => metrics.writes.inc({ op: what }));
+    reconciler = new Reconciler({ registry, writer, render: options.render, metrics, log, endpointSeenAt: (owner) => endpointSeenAt.get(owner) });
+    registry.local.startWatches();
     crWatch.start();
-    running = queue.run(handle, options.concurrency ?? 4);
+    // A periodic pass over every CR repairs what a missed event left behind; with no drift it writes nothing.
+    resyncTimer = setInterval(() => {
+      for (const cr of crWatch.list()) enqueue(crKey(cr));
+    }, resyncMs);
+    resyncTimer.unref?.();
   };
-  const stopWork = () => {
-    if (!working) return;
+  /** Stops all work; resolves when the reconciles under way have finished. */
+  const stopWork = (): Promise<void> => {
+    if (!working) return Promise.resolve();
     working = false;
     metrics.leader.set(0);
+    if (resyncTimer) clearInterval(resyncTimer);
     crWatch.stop();
-    local.stop();
-    reconciler.stop();
+    registry.stop();
     queue.shutDown();
+    const draining = running ?? Promise.resolve();
+    running = undefined;
+    users.clear();
+    depsOf.clear();
+    return draining;
   };
 
   let elector: LeaderElector | undefined;
   if (options.leaderElect) {
     elector = new LeaderElector({
-      kc,
+      api: leaseApi(kc),
       namespace: options.leaseNamespace ?? options.namespace ?? 'default',
       name: options.leaseName ?? 'xapi-operator',
       identity: options.identity ?? `${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
       leaseDurationSeconds: options.leaseDurationSeconds,
-      onStart: startWork,
-      // A replica that lost the lease stops; its process manager restarts it as a follower.
-      onStop: stopWork,
+      renewDeadlineSeconds: options.renewDeadlineSeconds,
+      retryPeriodSeconds: options.retryPeriodSeconds,
+      onStartedLeading: startWork,
+      // Work stops at once; the process manager restarts the replica, which campaigns again.
+      onStoppedLeading: () => {
+        void stopWork();
+        options.onLostLeadership?.();
+      },
       log: (msg, extra) => log.info({ ...extra }, msg),
     });
     elector.start();
   } else startWork();
 
+  const ready = () => !working || (crWatch.live && registry.live);
   const servers: Server[] = [];
   let metricsPort: number | undefined;
   let healthPort: number | undefined;
@@ -189,6 +262,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     const s = createServer((req, res) => {
       if (req.url?.startsWith('/metrics')) {
         metrics.queueDepth.set(queue.depth);
+        metrics.watchesLive.set(working && ready() ? 1 : 0);
         metrics.registry.metrics().then(
           (text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
           (err) => res.writeHead(500).end(String(err)),
@@ -202,9 +276,9 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     const s = createServer((req, res) => {
       if (req.url === '/healthz') res.writeHead(200).end('ok\n');
       else if (req.url === '/readyz') {
-        // A follower is ready (it is waiting for the lease); a leader once its caches are filled.
-        const ready = !working || (crWatch.synced && local.synced);
-        res.writeHead(ready ? 200 : 503).end(ready ? 'ok\n' : 'caches not synced\n');
+        // A follower is ready (it waits for the lease); a leader while every watch it needs is live.
+        const ok = ready();
+        res.writeHead(ok ? 200 : 503).end(ok ? 'ok\n' : 'a watch the operator needs is not live\n');
       } else res.writeHead(404).end('not found\n');
     });
     servers.push(s);
@@ -220,8 +294,8 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     },
     async stop() {
       if (elector) await elector.stop();
-      stopWork();
-      await running;
+      await stopWork();
+      kc.close();
       await Promise.all(servers.map((s) => new Promise((r) => s.close(() => r(undefined)))));
     },
   };

@@ -1,6 +1,7 @@
 // A keyed work queue: adding a queued key again coalesces it; a key is never processed by two
 // workers at once; a key added while it runs is processed again after it finishes; failures retry
-// with capped exponential backoff; addAfter schedules timed work (grace expiry).
+// with capped exponential backoff, unless the key changed meanwhile (then at once); addAfter
+// schedules timed work (grace expiry).
 
 export interface QueueOptions {
   /** First retry delay after a failure, ms. */
@@ -95,8 +96,9 @@ export class WorkQueue {
       if (failed) {
         const n = (this.failures.get(key) ?? 0) + 1;
         this.failures.set(key, n);
-        this.dirty.delete(key);
-        this.addAfter(key, this.backoffDelay(n));
+        // Changed while it ran: the failure may be stale, so look again now, not after the backoff.
+        if (this.dirty.delete(key)) this.add(key);
+        else this.addAfter(key, this.backoffDelay(n));
       } else {
         this.failures.delete(key);
         if (this.dirty.delete(key)) this.add(key);

@@ -1,171 +1,299 @@
-// List + watch of one resource path with a local cache: watch from the list's resourceVersion,
-// relist on 410 Gone, reconnect with capped backoff after errors. Bookmarks keep the
-// resourceVersion fresh so a reconnect rarely needs a relist.
+// List + watch of one collection with a local cache. The cache is trusted only while the watch is
+// live: a list completed and no error since. After any error the state is "unknown" until a new
+// list completes (an unreachable server is never mistaken for an empty one). A 410 Gone, in the
+// stream or as the watch request's own answer, relists. A watch that stays open past its
+// server-side timeout (dead TCP, a proxy that stopped forwarding) is aborted, and a periodic
+// relist with a request timeout notices a server that stopped answering.
 
-import { Watch, type KubeConfig, type CustomObjectsApi } from '@kubernetes/client-node';
+import { Watch, type KubeConfig } from '@kubernetes/client-node';
+import { errText, httpStatus } from './kube.js';
 import type { LiveObject } from './observed.js';
 
-export type WatchEvent = 'ADDED' | 'MODIFIED' | 'DELETED' | 'SYNCED';
+export type WatchEvent = 'ADDED' | 'MODIFIED' | 'DELETED';
+
+export interface ObjectList {
+  metadata?: { resourceVersion?: string };
+  items?: LiveObject[];
+}
 
 export interface ListWatchOptions {
   kc: KubeConfig;
-  api: CustomObjectsApi;
-  group: string;
-  version: string;
-  plural: string;
+  /** Collection path, e.g. /apis/GROUP/VERSION/PLURAL or /api/v1/namespaces/NS/secrets. */
+  path: string;
+  /** The same collection, listed (with the same selectors); must time out on its own. */
+  list: () => Promise<ObjectList>;
   kind: string;
-  namespace?: string;
+  apiVersion: string;
   labelSelector?: string;
-  onEvent: (type: WatchEvent, obj: LiveObject) => void;
-  onError?: (err: unknown) => void;
-  onHealth?: (healthy: boolean) => void;
+  fieldSelector?: string;
+  /** Called for every change of the cache; `old` is the cached object it replaces. */
+  onEvent?: (type: WatchEvent, obj: LiveObject, old: LiveObject | undefined) => void;
+  /** Called when `live` flips. */
+  onState?: (live: boolean) => void;
+  /** Relist this often even when nothing fails, ms (0: never). */
+  resyncMs?: number;
+  /** Server-side watch timeout; the client gives up a little after it. */
+  watchTimeoutSeconds?: number;
   maxBackoffMs?: number;
+  /** Index the cache by this value (e.g. the owner label). */
+  indexBy?: (obj: LiveObject) => string | undefined;
 }
 
 const keyOf = (o: LiveObject) => `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
 
+/** Kubernetes resourceVersions are opaque, but etcd's are increasing integers; compare when both parse. */
+function rvNumber(o: LiveObject | undefined): number {
+  const n = Number(o?.metadata?.resourceVersion);
+  return Number.isFinite(n) ? n : NaN;
+}
+
 export class ListWatch {
-  readonly cache = new Map<string, LiveObject>();
+  private readonly cache = new Map<string, LiveObject>();
+  private readonly index = new Map<string, Map<string, LiveObject>>();
   private resourceVersion: string | undefined;
   private abort: AbortController | undefined;
-  private stopped = false;
+  private stopped = true;
   private failures = 0;
   private timer: NodeJS.Timeout | undefined;
-  /** True once the first list has completed. */
+  private resyncTimer: NodeJS.Timeout | undefined;
+  /** True once a list has completed (ever). */
   synced = false;
-  /** False after a failed list/watch until the next one succeeds. */
-  healthy = true;
+  /** True while the cache is known current: listed, and no error since. */
+  live = false;
   lastError: unknown;
+  /** HTTP status of the last failed list, if the server answered (403, 404 …). */
+  lastListStatus: number | undefined;
 
   constructor(private readonly opts: ListWatchOptions) {}
 
-  get path(): string {
-    const { group, version, plural, namespace } = this.opts;
-    return `/apis/${group}/${version}/${namespace ? `namespaces/${namespace}/` : ''}${plural}`;
-  }
-
   start(): void {
+    if (!this.stopped) return;
     this.stopped = false;
+    this.resourceVersion = undefined;
     void this.cycle();
+    const every = this.opts.resyncMs ?? 0;
+    if (every > 0) {
+      this.resyncTimer = setInterval(() => void this.resync(), every);
+      this.resyncTimer.unref?.();
+    }
   }
 
   stop(): void {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    if (this.resyncTimer) clearInterval(this.resyncTimer);
     this.abort?.abort();
+    this.setLive(false);
+  }
+
+  get(namespace: string | undefined, name: string): LiveObject | undefined {
+    return this.cache.get(`${namespace ?? ''}/${name}`);
   }
 
   list(): LiveObject[] {
     return [...this.cache.values()];
   }
 
+  byIndex(value: string): LiveObject[] {
+    return [...(this.index.get(value)?.values() ?? [])];
+  }
+
+  /** Take an object the operator just wrote, unless the cache already holds a newer one. */
+  remember(obj: LiveObject): void {
+    const withKind = this.withKind(obj);
+    const old = this.cache.get(keyOf(withKind));
+    if (rvNumber(old) > rvNumber(withKind)) return;
+    this.put(withKind);
+  }
+
+  private withKind(item: LiveObject): LiveObject {
+    // Items in a list carry no kind; restore it so consumers can match by kind.
+    return { ...item, kind: item.kind ?? this.opts.kind, apiVersion: item.apiVersion ?? this.opts.apiVersion };
+  }
+
+  private put(obj: LiveObject): LiveObject | undefined {
+    const k = keyOf(obj);
+    const old = this.cache.get(k);
+    this.cache.set(k, obj);
+    const by = this.opts.indexBy;
+    if (by) {
+      const before = old ? by(old) : undefined;
+      const after = by(obj);
+      if (before !== undefined && before !== after) this.index.get(before)?.delete(k);
+      if (after !== undefined) {
+        let m = this.index.get(after);
+        if (!m) this.index.set(after, (m = new Map()));
+        m.set(k, obj);
+      }
+    }
+    return old;
+  }
+
+  private remove(k: string): LiveObject | undefined {
+    const old = this.cache.get(k);
+    if (!old) return undefined;
+    this.cache.delete(k);
+    const v = this.opts.indexBy?.(old);
+    if (v !== undefined) {
+      const m = this.index.get(v);
+      m?.delete(k);
+      if (m?.size === 0) this.index.delete(v);
+    }
+    return old;
+  }
+
+  private setLive(live: boolean): void {
+    if (this.live === live) return;
+    this.live = live;
+    this.opts.onState?.(live);
+  }
+
+  /** List and make the cache equal to the list; objects newer than the list (from the watch) stay. */
   private async relist(): Promise<void> {
-    const { api, group, version, plural, namespace, labelSelector } = this.opts;
-    const result = (namespace
-      ? await api.listNamespacedCustomObject({ group, version, plural, namespace, labelSelector })
-      : await api.listClusterCustomObject({ group, version, plural, labelSelector })) as { metadata?: { resourceVersion?: string }; items?: LiveObject[] };
-    const items = result.items ?? [];
+    let result: ObjectList;
+    try {
+      result = await this.opts.list();
+      this.lastListStatus = undefined;
+    } catch (err) {
+      this.lastListStatus = httpStatus(err);
+      throw err;
+    }
+    if (this.stopped) return;
+    const listRv = Number(result.metadata?.resourceVersion);
     const seen = new Set<string>();
-    for (const item of items) {
-      // Items in a list carry no kind; restore it so consumers can match by kind.
-      const obj = { ...item, kind: item.kind ?? this.opts.kind, apiVersion: item.apiVersion ?? `${group}/${version}` };
+    for (const item of result.items ?? []) {
+      const obj = this.withKind(item);
       const k = keyOf(obj);
       seen.add(k);
       const old = this.cache.get(k);
-      this.cache.set(k, obj);
-      if (!old || old.metadata?.resourceVersion !== obj.metadata?.resourceVersion) this.opts.onEvent(old ? 'MODIFIED' : 'ADDED', obj);
+      if (old && rvNumber(old) >= rvNumber(obj)) continue;
+      this.put(obj);
+      this.opts.onEvent?.(old ? 'MODIFIED' : 'ADDED', obj, old);
     }
-    for (const [k, old] of this.cache) {
-      if (!seen.has(k)) {
-        this.cache.delete(k);
-        this.opts.onEvent('DELETED', old);
-      }
+    for (const [k, old] of [...this.cache]) {
+      if (seen.has(k)) continue;
+      // Created after the list was taken (the watch delivered it): not a deletion.
+      if (Number.isFinite(listRv) && rvNumber(old) > listRv) continue;
+      this.remove(k);
+      this.opts.onEvent?.('DELETED', old, old);
     }
-    this.resourceVersion = result.metadata?.resourceVersion;
+    if (!this.resourceVersion || !Number.isFinite(Number(this.resourceVersion)) || listRv > Number(this.resourceVersion)) {
+      this.resourceVersion = result.metadata?.resourceVersion;
+    }
     this.synced = true;
-    this.markHealthy(true);
-    this.opts.onEvent('SYNCED', {});
+    this.failures = 0;
+    this.setLive(true);
+  }
+
+  /** The periodic relist: a server that stopped answering fails here within the request timeout. */
+  private async resync(): Promise<void> {
+    if (this.stopped || !this.live) return;
+    try {
+      await this.relist();
+    } catch (err) {
+      this.fail(err);
+      // Drop the (possibly stalled) watch; the cycle relists and reconnects.
+      this.resourceVersion = undefined;
+      this.abort?.abort();
+    }
+  }
+
+  private fail(err: unknown): void {
+    this.lastError = err;
+    this.setLive(false);
   }
 
   private async cycle(): Promise<void> {
     if (this.stopped) return;
+    const started = Date.now();
     try {
       if (!this.resourceVersion) await this.relist();
       if (this.stopped) return;
-      await this.watchOnce();
-      this.failures = 0;
-      this.schedule(0);
+      const next = await this.watchOnce();
+      if (next === 'relist') this.resourceVersion = undefined;
+      // A watch the server ends at once again and again (a proxy, an overloaded server) is not spun on.
+      this.schedule(Date.now() - started < 1000 ? 1000 : 0);
     } catch (err) {
-      this.lastError = err;
-      this.markHealthy(false);
-      this.opts.onError?.(err);
+      this.fail(err);
+      // The cache is not trusted again until a list completes.
+      this.resourceVersion = undefined;
       this.failures++;
       this.schedule(Math.min(this.opts.maxBackoffMs ?? 10_000, 100 * 2 ** Math.min(this.failures, 10)));
     }
   }
 
-  private markHealthy(ok: boolean): void {
-    if (this.healthy === ok) return;
-    this.healthy = ok;
-    this.opts.onHealth?.(ok);
-  }
-
   private schedule(ms: number): void {
     if (this.stopped) return;
+    if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(() => void this.cycle(), ms);
   }
 
-  private watchOnce(): Promise<void> {
+  private watchOnce(): Promise<'again' | 'relist'> {
+    const timeoutSeconds = this.opts.watchTimeoutSeconds ?? 300;
     return new Promise((resolve, reject) => {
+      let finished = false;
       let gone = false;
-      const watch = new Watch(this.opts.kc);
-      const params: Record<string, string | boolean | number> = { allowWatchBookmarks: true, resourceVersion: this.resourceVersion ?? '', timeoutSeconds: 300 };
+      const finish = (f: () => void) => {
+        if (finished) return;
+        finished = true;
+        clearTimeout(deadline);
+        f();
+      };
+      // The server ends the watch after timeoutSeconds; past that plus a margin, it is stalled.
+      const deadline = setTimeout(
+        () => {
+          this.abort?.abort();
+          finish(() => reject(new Error(`watch of ${this.opts.path} stalled: no answer ${timeoutSeconds}s after it started`)));
+        },
+        (timeoutSeconds + Math.max(5, Math.ceil(timeoutSeconds / 4))) * 1000,
+      );
+      deadline.unref?.();
+      const params: Record<string, string | boolean | number> = { allowWatchBookmarks: true, resourceVersion: this.resourceVersion ?? '', timeoutSeconds };
       if (this.opts.labelSelector) params.labelSelector = this.opts.labelSelector;
-      watch
+      if (this.opts.fieldSelector) params.fieldSelector = this.opts.fieldSelector;
+      new Watch(this.opts.kc)
         .watch(
-          this.path,
+          this.opts.path,
           params,
-          (phase, obj: LiveObject & { code?: number }) => {
+          (phase: string, obj: LiveObject & { code?: number }) => {
+            if (finished) return;
             if (phase === 'ERROR') {
-              if (obj?.code === 410) {
-                gone = true;
-                this.resourceVersion = undefined;
-              }
+              if (obj?.code === 410) gone = true;
               return;
             }
             const rv = obj?.metadata?.resourceVersion;
             if (rv) this.resourceVersion = rv;
             if (phase === 'BOOKMARK') return;
-            const k = keyOf(obj);
-            if (phase === 'DELETED') this.cache.delete(k);
-            else if (!newer(this.cache.get(k), obj)) this.cache.set(k, obj);
-            this.opts.onEvent(phase as WatchEvent, obj);
+            const withKind = this.withKind(obj);
+            const k = keyOf(withKind);
+            if (phase === 'DELETED') {
+              const old = this.remove(k);
+              this.opts.onEvent?.('DELETED', withKind, old);
+              return;
+            }
+            const old = this.cache.get(k);
+            if (rvNumber(old) > rvNumber(withKind)) return; // a write we remembered first
+            this.put(withKind);
+            this.opts.onEvent?.(phase as WatchEvent, withKind, old);
           },
           (err) => {
-            if (gone) {
-              this.resourceVersion = undefined;
-              resolve();
-            } else if (err && (err as { name?: string }).name !== 'AbortError') reject(err);
-            else resolve();
+            if (gone || httpStatus(err) === 410) return finish(() => resolve('relist'));
+            if (this.stopped) return finish(() => resolve('again'));
+            if (err && (err as { name?: string }).name !== 'AbortError') return finish(() => reject(err));
+            finish(() => resolve('again'));
           },
         )
-        .then((abort) => {
-          this.abort = abort;
-          this.markHealthy(true);
-          if (this.stopped) abort.abort();
-        }, reject);
+        .then(
+          (abort) => {
+            this.abort = abort;
+            if (this.stopped || finished) abort.abort();
+          },
+          (err) => finish(() => reject(err)),
+        );
     });
   }
-}
 
-/** True when the cached object is newer than the incoming one (a write we remembered first). */
-function newer(cached: LiveObject | undefined, incoming: LiveObject): boolean {
-  const a = Number(cached?.metadata?.resourceVersion);
-  const b = Number(incoming.metadata?.resourceVersion);
-  return Number.isFinite(a) && Number.isFinite(b) && a > b;
-}
-
-export function rememberNewest(cache: Map<string, LiveObject>, obj: LiveObject): void {
-  const k = keyOf(obj);
-  if (!newer(cache.get(k), obj)) cache.set(k, obj);
+  describeError(): string {
+    return this.lastError === undefined ? 'no error recorded' : errText(this.lastError);
+  }
 }

@@ -1,5 +1,4 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import type { RenderFn } from '../../reconciler/reconcile.js';
 
 function port(value: string): number {
   const n = Number(value);
@@ -11,19 +10,6 @@ function positive(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`not a positive integer: ${value}`);
   return n;
-}
-
-/** The charts' render, loaded at run time so the operator and `synth` share one implementation. */
-async function loadRender(): Promise<RenderFn> {
-  const path = '../../charts/render.js';
-  let mod: { renderObjects?: RenderFn };
-  try {
-    mod = (await import(path)) as { renderObjects?: RenderFn };
-  } catch (err) {
-    throw new Error(`xapi operator cannot load the charts' renderObjects (src/charts/render.ts): ${(err as Error).message}`);
-  }
-  if (typeof mod.renderObjects !== 'function') throw new Error(`src/charts/render.ts does not export renderObjects`);
-  return mod.renderObjects;
 }
 
 export function registerOperator(program: Command): void {
@@ -39,9 +25,10 @@ export function registerOperator(program: Command): void {
     .option('--lease-name <name>', 'name of the Lease (env XAPI_LEASE_NAME)', env.XAPI_LEASE_NAME ?? 'xapi-operator')
     .option('--lease-namespace <ns>', 'namespace of the Lease (env XAPI_LEASE_NAMESPACE or POD_NAMESPACE; default --namespace or "default")', env.XAPI_LEASE_NAMESPACE ?? env.POD_NAMESPACE)
     .option('--concurrency <n>', 'CRs reconciled in parallel (env XAPI_CONCURRENCY)', positive, env.XAPI_CONCURRENCY ? positive(env.XAPI_CONCURRENCY) : 4)
-    .action(async (opts: { kubeconfig?: string; namespace?: string; metricsPort: number; healthPort: number; leaderElect: boolean; leaseName: string; leaseNamespace?: string; concurrency: number }) => {
+    .option('--resync-seconds <s>', 'reconcile every CR and relist every watch this often; no writes when nothing drifted (env XAPI_RESYNC_SECONDS)', positive, env.XAPI_RESYNC_SECONDS ? positive(env.XAPI_RESYNC_SECONDS) : 300)
+    .option('--request-timeout-seconds <s>', 'timeout of every API request (env XAPI_REQUEST_TIMEOUT_SECONDS)', positive, env.XAPI_REQUEST_TIMEOUT_SECONDS ? positive(env.XAPI_REQUEST_TIMEOUT_SECONDS) : 30)
+    .action(async (opts: { kubeconfig?: string; namespace?: string; metricsPort: number; healthPort: number; leaderElect: boolean; leaseName: string; leaseNamespace?: string; concurrency: number; resyncSeconds: number; requestTimeoutSeconds: number }) => {
       const { startOperator } = await import('../../reconciler/operator.js');
-      const render = await loadRender();
       const op = await startOperator({
         kubeconfig: opts.kubeconfig,
         namespace: opts.namespace,
@@ -52,7 +39,13 @@ export function registerOperator(program: Command): void {
         leaseNamespace: opts.leaseNamespace,
         concurrency: opts.concurrency,
         identity: env.POD_NAME,
-        render,
+        resyncSeconds: opts.resyncSeconds,
+        requestTimeoutMs: opts.requestTimeoutSeconds * 1000,
+        // A replica that lost the lease must not go on: exit, and its Deployment restarts it as a follower.
+        onLostLeadership: () => {
+          process.stderr.write('xapi operator: lost the leader lease; exiting\n');
+          process.exit(1);
+        },
       });
       await new Promise<void>((resolve) => {
         const stop = () => {

@@ -6,7 +6,8 @@ import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node
 import { ACK, CONSUMER_KINDS, PROVIDER_KINDS, type AckKindName } from '../../api/ack.js';
 import { CONDITION, GROUP, OWNER_LABEL, PLURAL, VERSION, type Condition, type CrossAccountApi } from '../../api/types.js';
 import { ownerLabelValue } from '../../charts/names.js';
-import { parseClusterSecret } from '../../reconciler/cluster-secret.js';
+import type { SecretLike } from '../../reconciler/cluster-secret.js';
+import { kubeConfigFromSecret } from '../../reconciler/clusters.js';
 import type { LiveObject } from '../../reconciler/observed.js';
 import { LAYERS, objectState } from '../../reconciler/status.js';
 import { processIo, table, type CliIo } from '../io.js';
@@ -142,10 +143,7 @@ async function sideConfig(main: KubeConfig, cr: CrossAccountApi, side: 'consumer
   if (!ref) return main;
   const core = main.makeApiClient(CoreV1Api);
   const secret = await core.readNamespacedSecret({ name: ref.secretName, namespace: ref.namespace ?? cr.metadata.namespace ?? 'default' });
-  const config = parseClusterSecret(secret as Parameters<typeof parseClusterSecret>[0], ref.key);
-  const kc = new KubeConfig();
-  kc.loadFromString(config.kubeconfig);
-  return kc;
+  return kubeConfigFromSecret(secret as SecretLike, ref.key);
 }
 
 async function readAckObjects(main: KubeConfig, cr: CrossAccountApi): Promise<{ objects: AckObjectState[]; unreachable: string[] }> {

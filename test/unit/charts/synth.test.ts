@@ -88,7 +88,7 @@ describe('operator install', () => {
     const secrets = rbac.flatMap((r) => r.rules).filter((rule: any) => rule.resources.includes('secrets'));
     expect(secrets.length).toBeGreaterThan(0);
     for (const rule of secrets) {
-      expect(rule.verbs).toEqual(['get']);
+      expect(rule.verbs).toEqual(['get', 'list', 'watch']);
       expect(rule.resourceNames.length).toBeGreaterThan(0);
     }
     expect(rbac.filter((r) => r.kind === 'ClusterRole').flatMap((r) => r.rules).some((rule: any) => rule.resources.includes('secrets'))).toBe(false);

@@ -1,3 +1,4 @@
+import { jest } from "@jest/globals";
 import { WorkQueue } from '../../../src/reconciler/queue.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -98,5 +99,52 @@ describe('WorkQueue', () => {
     expect(seen.length).toBe(1);
     expect(seen[0]![1]).toBeGreaterThanOrEqual(25);
     expect(seen[0]![1]).toBeLessThan(80);
+  });
+});
+
+describe('WorkQueue with fake timers', () => {
+  beforeEach(() => jest.useFakeTimers());
+  afterEach(() => jest.useRealTimers());
+
+  it('runs a key again at once when it changed while its reconcile failed, not after the backoff', async () => {
+    const q = new WorkQueue({ baseDelayMs: 60_000, maxDelayMs: 60_000 });
+    const runs: number[] = [];
+    let release!: () => void;
+    const done = q.run(async () => {
+      runs.push(Date.now());
+      if (runs.length === 1) {
+        await new Promise<void>((r) => (release = r));
+        throw new Error('stale read');
+      }
+    });
+    q.add('k');
+    await jest.advanceTimersByTimeAsync(1);
+    expect(runs).toHaveLength(1);
+    q.add('k'); // the CR changed while the failing reconcile ran
+    release();
+    await jest.advanceTimersByTimeAsync(1);
+    expect(runs).toHaveLength(2);
+    expect(runs[1]! - runs[0]!).toBeLessThan(60_000);
+    q.shutDown();
+    await done;
+  });
+
+  it('retries an unchanged failing key only after the backoff', async () => {
+    const q = new WorkQueue({ baseDelayMs: 1_000, maxDelayMs: 8_000 });
+    const runs: number[] = [];
+    const start = Date.now();
+    const done = q.run(async () => {
+      runs.push(Date.now() - start);
+      throw new Error('down');
+    });
+    q.add('k');
+    await jest.advanceTimersByTimeAsync(999);
+    expect(runs).toEqual([0]);
+    await jest.advanceTimersByTimeAsync(1);
+    expect(runs).toEqual([0, 1000]);
+    await jest.advanceTimersByTimeAsync(2000);
+    expect(runs).toEqual([0, 1000, 3000]);
+    q.shutDown();
+    await done;
   });
 });

@@ -1,0 +1,62 @@
+// Server-side apply of a render to one cluster and pruning of what a complete render no longer
+// holds. An object is written only when the live one lacks something rendered; nothing is
+// deleted on the word of a partial render.
+
+import { createHash } from 'node:crypto';
+import { ACK, type AckKindName } from '../api/ack.js';
+import type { KubeObject } from '../api/types.js';
+import { upToDate, type AckCluster } from './cluster.js';
+import type { LiveObject } from './observed.js';
+
+/** Annotation holding a hash of what xapi last applied; a changed render always re-applies. */
+export const APPLIED_HASH_ANNOTATION = 'xapi.dev/applied-hash';
+
+/** Namespace → the account and region of the side that lives there. */
+export type NamespaceAccounts = ReadonlyMap<string, { accountId: string; region: string }>;
+
+export interface Logger {
+  info: (o: object, m?: string) => void;
+  warn: (o: object, m?: string) => void;
+  error: (o: object, m?: string) => void;
+}
+
+
+function hashOf(obj: unknown): string {
+  return createHash('sha256').update(JSON.stringify(obj)).digest('hex').slice(0, 16);
+}
+
+export function ackKindOf(obj: { apiVersion?: string; kind?: string }): AckKindName | undefined {
+  return (Object.keys(ACK) as AckKindName[]).find((k) => ACK[k].kind === obj.kind && ACK[k].apiVersion === obj.apiVersion);
+}
+
+const identity = (o: { kind?: string; metadata?: { namespace?: string; name?: string } }) => `${o.kind}/${o.metadata?.namespace ?? ''}/${o.metadata?.name}`;
+
+/** Apply each rendered object whose live version lacks something; returns how many were written. */
+export async function applyAll(cluster: AckCluster, objs: readonly KubeObject[], live: readonly LiveObject[], carm: NamespaceAccounts, log: Logger): Promise<number> {
+  const byId = new Map(live.map((o) => [identity(o), o]));
+  let written = 0;
+  for (const obj of objs) {
+    const desired: KubeObject = { ...obj, metadata: { ...obj.metadata, annotations: { ...(obj.metadata.annotations ?? {}), [APPLIED_HASH_ANNOTATION]: hashOf(obj) } } };
+    const current = byId.get(identity(obj));
+    if (current && ackKindOf(obj) && upToDate(current, desired)) continue;
+    if (obj.metadata.namespace) await cluster.ensureNamespace(obj.metadata.namespace, carm.get(obj.metadata.namespace));
+    await cluster.apply(desired);
+    written++;
+    log.info({ cluster: cluster.name, kind: obj.kind, name: obj.metadata.name }, 'applied');
+  }
+  return written;
+}
+
+/** Delete live objects the (complete) render does not hold; returns how many. */
+export async function prune(cluster: AckCluster, objs: readonly KubeObject[], live: readonly LiveObject[], log: Logger): Promise<number> {
+  const wanted = new Set(objs.map(identity));
+  let deleted = 0;
+  for (const o of live) {
+    if (wanted.has(identity(o))) continue;
+    if ((o.metadata as { deletionTimestamp?: string } | undefined)?.deletionTimestamp) continue;
+    await cluster.delete(o);
+    deleted++;
+    log.info({ cluster: cluster.name, kind: o.kind, name: o.metadata?.name }, 'pruned');
+  }
+  return deleted;
+}

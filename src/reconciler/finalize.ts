@@ -1,0 +1,82 @@
+// Deletion of a CR: its ACK objects in both clusters, highest wave first (order.ts), then the
+// finalizer. A cluster that cannot be reached blocks the deletion (the AWS resources would be
+// orphaned) unless the user says to abandon them.
+
+import { ACK, type AckKindName } from '../api/ack.js';
+import { PATH_ANNOTATION, type CrossAccountApi } from '../api/types.js';
+import { ownerLabelValue } from '../charts/names.js';
+import { waveOf } from '../charts/order.js';
+import type { AckCluster } from './cluster.js';
+import type { Resolution } from './clusters.js';
+import type { CrWriter } from './cr-writes.js';
+import { errText } from './kube.js';
+import type { LiveObject } from './observed.js';
+import { deletionStatus, objectState } from './status.js';
+import type { Logger } from './apply.js';
+
+/** Set to "true" on a CR being deleted to finish without a side whose cluster is gone for good. */
+export const ABANDON_ANNOTATION = 'xapi.dev/abandon-unreachable-objects';
+
+/** The wave of a live object (its kind, and a Resource's path annotation). */
+export function liveWave(o: LiveObject): number {
+  const kind = (Object.keys(ACK) as AckKindName[]).find((k) => ACK[k].kind === o.kind);
+  if (!kind) return 0;
+  const path = (o.metadata as { annotations?: Record<string, string> } | undefined)?.annotations?.[PATH_ANNOTATION];
+  return waveOf(kind, path);
+}
+
+export type FinalizeResult = { done: true } | { done: false; requeueAfterMs?: number; waitingForClusters?: boolean };
+
+/**
+ * One pass of deletion. `sides` are the resolved clusters of each side (undefined when the spec is
+ * invalid: nothing was ever applied from it).
+ */
+export async function finalize(cr: CrossAccountApi, sides: Array<{ side: string; resolution: Resolution }> | undefined, writer: Pick<CrWriter, 'removeFinalizer' | 'writeStatus'>, log: Logger, now: Date): Promise<FinalizeResult> {
+  const owner = ownerLabelValue(cr);
+  const abandon = cr.metadata.annotations?.[ABANDON_ANNOTATION] === 'true';
+  const seen = new Set<AckCluster>();
+  const waiting: LiveObject[] = [];
+  let remaining = 0;
+  for (const { side, resolution } of sides ?? []) {
+    if (resolution.state === 'waiting') return { done: false, waitingForClusters: true };
+    let objs: LiveObject[];
+    let cluster: AckCluster;
+    try {
+      if (resolution.state === 'problem') throw new Error(resolution.message);
+      cluster = resolution.cluster;
+      if (seen.has(cluster)) continue;
+      seen.add(cluster);
+      objs = await cluster.listOwned(owner);
+    } catch (err) {
+      // Never drop the finalizer silently: say why and how to proceed, and retry with backoff.
+      const why = `${side}: ${errText(err)}`;
+      if (abandon) {
+        log.warn({ cr: cr.metadata.name, side, reason: why }, `deleting without the ${side} side's objects (${ABANDON_ANNOTATION}=true)`);
+        continue;
+      }
+      const message = `cannot delete the ${side} side's objects: ${why}. Restore access to that cluster, or set the annotation ${ABANDON_ANNOTATION}=true to finish the deletion and leave them behind`;
+      await writer.writeStatus(cr, deletionStatus(cr, { reason: 'DeletionBlocked', message, degraded: message }, now));
+      throw err;
+    }
+    if (objs.length === 0) continue;
+    remaining += objs.length;
+    const top = Math.max(...objs.map(liveWave));
+    for (const o of objs) {
+      if (liveWave(o) !== top) continue;
+      waiting.push(o);
+      if (!(o.metadata as { deletionTimestamp?: string } | undefined)?.deletionTimestamp) await cluster.delete(o);
+    }
+  }
+  if (remaining > 0) {
+    const terminal = waiting.map(objectState).find((s) => s.terminal);
+    const names = waiting.map((o) => `${o.kind}/${o.metadata?.name}`).join(', ');
+    await writer.writeStatus(
+      cr,
+      deletionStatus(cr, { reason: 'Deleting', message: `deleting ${remaining} object(s); waiting for ${names}`, ...(terminal && { degraded: `cannot delete ${terminal.message}` }) }, now),
+    );
+    // ACK holds its own finalizers while it deletes in AWS: look again shortly.
+    return { done: false, requeueAfterMs: 500 };
+  }
+  await writer.removeFinalizer(cr);
+  return { done: true };
+}

@@ -1,0 +1,84 @@
+// Connections to one API server: every request reuses keep-alive TLS connections (a new TLS
+// handshake per request cost most of the operator's CPU) and carries a timeout (a request to a
+// server that stopped answering must fail, not hold a worker forever).
+import { Agent as HttpsAgent } from 'node:https';
+import { Agent as HttpAgent } from 'node:http';
+import type { RequestOptions } from 'node:https';
+import { KubeConfig, type RequestContext } from '@kubernetes/client-node';
+import type { RequestInit } from 'node-fetch';
+
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+
+/**
+ * A KubeConfig whose requests share one keep-alive agent and time out. client-node builds a new
+ * agent (so a new TLS connection) for every request; the first one's options are kept for a
+ * shared keep-alive agent. One ConnectedKubeConfig talks to one cluster as one user, so one
+ * agent serves it. Watches use the same agent; their deadline is the watch's own (watch.ts).
+ */
+export class ConnectedKubeConfig extends KubeConfig {
+  private agent: HttpsAgent | HttpAgent | undefined;
+
+  constructor(readonly requestTimeoutMs = DEFAULT_REQUEST_TIMEOUT_MS) {
+    super();
+  }
+
+  /** A copy of `kc` (its clusters, users, contexts and current context) with managed connections. */
+  static from(kc: KubeConfig, requestTimeoutMs?: number): ConnectedKubeConfig {
+    const c = new ConnectedKubeConfig(requestTimeoutMs);
+    c.loadFromString(kc.exportConfig());
+    return c;
+  }
+
+  private shared(fresh: unknown): unknown {
+    if (this.getCurrentCluster()?.proxyUrl) return fresh; // proxy agents keep their own behaviour
+    if (!this.agent) {
+      const options = { ...((fresh as { options?: object } | undefined)?.options ?? {}), keepAlive: true, keepAliveMsecs: 30_000, maxFreeSockets: 16 };
+      this.agent = fresh instanceof HttpAgent && !(fresh instanceof HttpsAgent) ? new HttpAgent(options) : new HttpsAgent(options);
+    }
+    (fresh as { destroy?: () => void } | undefined)?.destroy?.();
+    return this.agent;
+  }
+
+  override async applySecurityAuthentication(context: RequestContext): Promise<void> {
+    await super.applySecurityAuthentication(context);
+    context.setAgent(this.shared(context.getAgent()) as HttpsAgent);
+    context.setSignal(AbortSignal.timeout(this.requestTimeoutMs) as never);
+  }
+
+  override async applyToFetchOptions(opts: RequestOptions): Promise<RequestInit> {
+    const init = await super.applyToFetchOptions(opts);
+    return { ...init, agent: this.shared(init.agent) as HttpsAgent };
+  }
+
+  /** Close the connections (a cluster that is released, or the operator stopping). */
+  close(): void {
+    this.agent?.destroy();
+    this.agent = undefined;
+  }
+}
+
+/** The HTTP status of a client-node error, if the server answered. */
+export function httpStatus(err: unknown): number | undefined {
+  const e = err as { code?: unknown; statusCode?: unknown };
+  if (typeof e?.code === 'number') return e.code;
+  if (typeof e?.statusCode === 'number') return e.statusCode;
+  return undefined;
+}
+
+/** A short, readable text for an error from client-node or the network. */
+export function errText(err: unknown): string {
+  const e = err as { message?: string; code?: number; body?: unknown; cause?: { code?: string }; name?: string };
+  if (typeof e?.code === 'number' && e.body !== undefined) {
+    // client-node's ApiException: the Status message says more than its generic text.
+    let detail = typeof e.body === 'string' ? e.body : JSON.stringify(e.body);
+    try {
+      detail = (JSON.parse(detail) as { message?: string }).message ?? detail;
+    } catch {
+      // not JSON
+    }
+    return `HTTP ${e.code}: ${detail}`.slice(0, 400);
+  }
+  if (e?.name === 'TimeoutError' || e?.name === 'AbortError') return `request timed out or was aborted (${e.message ?? e.name})`.slice(0, 400);
+  const cause = e?.cause?.code ? ` (${e.cause.code})` : '';
+  return `${e?.message ?? String(err)}${cause}`.slice(0, 400);
+}

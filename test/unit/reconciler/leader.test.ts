@@ -1,0 +1,132 @@
+import { jest } from '@jest/globals';
+import type { V1Lease } from '@kubernetes/client-node';
+import { LeaderElector, type LeaseApi } from '../../../src/reconciler/leader.js';
+
+/** An in-memory Lease with the API server's optimistic concurrency (409 on a stale resourceVersion). */
+class FakeLeases implements LeaseApi {
+  lease: V1Lease | undefined;
+  private rv = 0;
+  failing = false;
+  writes = 0;
+  async read(): Promise<V1Lease | undefined> {
+    if (this.failing) throw new Error('connect ECONNREFUSED');
+    return this.lease && structuredClone(this.lease);
+  }
+  async create(lease: V1Lease): Promise<V1Lease> {
+    if (this.failing) throw new Error('connect ECONNREFUSED');
+    if (this.lease) throw Object.assign(new Error('exists'), { code: 409 });
+    this.writes++;
+    this.lease = { ...lease, metadata: { ...lease.metadata, resourceVersion: String(++this.rv) } };
+    return this.lease;
+  }
+  async replace(lease: V1Lease): Promise<V1Lease> {
+    if (this.failing) throw new Error('connect ECONNREFUSED');
+    if (lease.metadata?.resourceVersion !== this.lease?.metadata?.resourceVersion) throw Object.assign(new Error('conflict'), { code: 409 });
+    this.writes++;
+    this.lease = { ...lease, metadata: { ...lease.metadata, resourceVersion: String(++this.rv) } };
+    return this.lease;
+  }
+  /** Another replica renews, stamping its own (possibly skewed) clock. */
+  renewAs(holder: string, renewTime: Date): void {
+    this.lease = {
+      metadata: { name: 'l', namespace: 'ns', resourceVersion: String(++this.rv) },
+      spec: { holderIdentity: holder, leaseDurationSeconds: 15, renewTime: renewTime as never, acquireTime: renewTime as never },
+    };
+  }
+}
+
+function elector(api: LeaseApi, identity: string, events: string[]) {
+  return new LeaderElector({
+    api,
+    namespace: 'ns',
+    name: 'l',
+    identity,
+    onStartedLeading: () => events.push(`${identity} started`),
+    onStoppedLeading: () => events.push(`${identity} stopped`),
+  });
+}
+
+describe('LeaderElector (Kubernetes defaults 15 s / 10 s / 2 s)', () => {
+  beforeEach(() => jest.useFakeTimers());
+  afterEach(() => jest.useRealTimers());
+
+  it('takes a free Lease at once', async () => {
+    const api = new FakeLeases();
+    const events: string[] = [];
+    const e = elector(api, 'me', events);
+    e.start();
+    await jest.advanceTimersByTimeAsync(0);
+    expect(events).toEqual(['me started']);
+    expect(api.lease?.spec?.holderIdentity).toBe('me');
+    await e.stop();
+    expect(api.lease?.spec?.holderIdentity).toBe('');
+  });
+
+  it("times another holder's lease by its own clock: a renewTime far in the past (skewed clock) that keeps changing is never taken", async () => {
+    const api = new FakeLeases();
+    const events: string[] = [];
+    const skewed = new Date(Date.now() - 3_600_000); // the holder's clock is an hour behind
+    api.renewAs('other', skewed);
+    const e = elector(api, 'me', events);
+    e.start();
+    for (let i = 0; i < 30; i++) {
+      await jest.advanceTimersByTimeAsync(2_000);
+      api.renewAs('other', new Date(skewed.getTime() + i * 2_000)); // the holder keeps renewing
+    }
+    expect(events).toEqual([]);
+    expect(api.lease?.spec?.holderIdentity).toBe('other');
+    await e.stop();
+  });
+
+  it('takes over only after the record stayed unchanged for the lease duration as this replica saw it', async () => {
+    const api = new FakeLeases();
+    const events: string[] = [];
+    api.renewAs('other', new Date(Date.now() + 3_600_000)); // a clock an hour ahead does not delay it either
+    const e = elector(api, 'me', events);
+    e.start();
+    await jest.advanceTimersByTimeAsync(14_000);
+    expect(events).toEqual([]);
+    await jest.advanceTimersByTimeAsync(4_000);
+    expect(events).toEqual(['me started']);
+    expect(api.lease?.spec?.holderIdentity).toBe('me');
+    expect(api.lease?.spec?.leaseTransitions).toBe(1);
+    await e.stop();
+  });
+
+  it('stops leading when no renewal succeeds within the renew deadline, before the lease could expire for others', async () => {
+    const api = new FakeLeases();
+    const events: string[] = [];
+    const e = elector(api, 'me', events);
+    e.start();
+    await jest.advanceTimersByTimeAsync(0);
+    expect(e.isLeader).toBe(true);
+    const lastGood = Date.now();
+    api.failing = true;
+    await jest.advanceTimersByTimeAsync(8_000);
+    expect(events).toEqual(['me started']);
+    await jest.advanceTimersByTimeAsync(4_000);
+    expect(events).toEqual(['me started', 'me stopped']);
+    expect(e.isLeader).toBe(false);
+    // It stopped within the renew deadline plus one retry period, well before the 15 s lease ran out.
+    expect(Date.now() - lastGood).toBeLessThan(15_000);
+    // and it does not campaign again in this process
+    api.failing = false;
+    const writes = api.writes;
+    await jest.advanceTimersByTimeAsync(30_000);
+    expect(api.writes).toBe(writes);
+  });
+
+  it('of two replicas racing for a free Lease, exactly one leads', async () => {
+    const api = new FakeLeases();
+    const events: string[] = [];
+    const a = elector(api, 'a', events);
+    const b = elector(api, 'b', events);
+    a.start();
+    b.start();
+    await jest.advanceTimersByTimeAsync(20_000);
+    expect(events).toHaveLength(1);
+    expect([a.isLeader, b.isLeader].filter(Boolean)).toHaveLength(1);
+    await a.stop();
+    await b.stop();
+  });
+});
