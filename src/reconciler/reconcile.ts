@@ -109,8 +109,9 @@ export class Reconciler {
 
     // apply, prune
     let applied = false;
+    // Both sides are known now (usable or not): from here on the CR may own objects.
+    cr = await this.d.writer.addFinalizer(cr);
     if (problems.length === 0 && consumer && provider) {
-      cr = await this.d.writer.addFinalizer(cr);
       try {
         await this.applyAndPrune(spec, owner, rendered, consumer, provider);
         applied = true;

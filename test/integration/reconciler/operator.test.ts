@@ -87,11 +87,16 @@ async function playAck(cr: CrossAccountApi, endpointId = 'vpce-0aaa') {
   await setAckStatus(a.custom, 'SecurityGroup', A_NS, n.callerSecurityGroup, { id: `sg-caller-${cr.metadata.name}`, conditions: readyConditions() });
   await setAckStatus(a.custom, 'SecurityGroup', A_NS, n.endpointSecurityGroup, { id: `sg-endpoint-${cr.metadata.name}`, conditions: readyConditions() });
   await setAckStatus(a.custom, 'VPCEndpoint', A_NS, n.vpcEndpoint, { vpcEndpointID: endpointId, state: 'available', dnsEntries: [{ dnsName: 'x.vpce.example' }], conditions: readyConditions() });
-  await setAckStatus(b.custom, 'RestAPI', B_NS, n.restApi, { id: `api${cr.metadata.name.replace(/[^a-z0-9]/g, '')}`, rootResourceID: 'rootres1', conditions: readyConditions() });
-  // Everything else the render produced: Ready, and Role with its ARN.
+  // Everything else the render produced: Ready, and Role with its ARN. ACK reports on the objects
+  // it found when it looked: the operator may create more while this runs, and those wait.
   const owner = `${OWNER_LABEL}=${ownerLabelValue(cr)}`;
+  const found = [];
   for (const [kind, c, ns] of [['Role', a, A_NS], ['Function', a, A_NS], ['Resource', b, B_NS], ['Method', b, B_NS], ['Integration', b, B_NS], ['Deployment', b, B_NS], ['Stage', b, B_NS]] as const) {
-    for (const o of await listAck(c.custom, kind, owner)) {
+    found.push({ kind, c, ns, objs: await listAck(c.custom, kind, owner) });
+  }
+  await setAckStatus(b.custom, 'RestAPI', B_NS, n.restApi, { id: `api${cr.metadata.name.replace(/[^a-z0-9]/g, '')}`, rootResourceID: 'rootres1', conditions: readyConditions() });
+  for (const { kind, c, ns, objs } of found) {
+    for (const o of objs) {
       const extra = kind === 'Role' ? { ackResourceMetadata: { arn: `arn:aws:iam::111111111111:role/${cr.spec.consumer.roleName}`, ownerAccountID: '111111111111', region: 'us-east-1' } } : kind === 'Resource' ? { id: `res-${o.metadata.name.slice(-6)}` } : {};
       await setAckStatus(c.custom, kind, ns, o.metadata.name, { ...extra, conditions: readyConditions() });
     }
