@@ -3,13 +3,14 @@
 // anything is written, and the output folder is replaced whole only once the new one is complete.
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rename, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { API_VERSION, KIND, type CrossAccountApi, type ObservedIds } from '../../api/types.js';
 import { formatErrors, validateSpec } from '../../api/validate.js';
 import { buildApp } from '../../charts/app.js';
 import { loadManifests } from '../load-manifests.js';
+import { checkOutDir, MARKER, MARKER_TEXT } from '../out-dir.js';
 
 export interface SynthFlags {
   input: string;
@@ -69,12 +70,15 @@ async function readObserved(path: string): Promise<Record<string, ObservedIds>> 
 }
 
 export async function synth(flags: SynthFlags): Promise<{ outdir: string; files: number }> {
+  const underCdk8s = !flags.out && process.env.CDK8S_OUTDIR;
+  // Checked before anything is read, so a wrong --out fails fast and nothing is touched.
+  const out = flags.out ?? process.env.CDK8S_OUTDIR ?? 'manifests';
+  const label = flags.out ? `--out ${out}` : underCdk8s ? `CDK8S_OUTDIR=${out}` : `--out ${out} (the default)`;
+  const outdir = checkOutDir(out, { label, input: flags.input });
   const crs = await readCrossAccountApis(flags.input);
   const observed = flags.observed ? await readObserved(flags.observed) : undefined;
   const replicas = Number(flags.replicas);
   if (!Number.isInteger(replicas) || replicas < 1) throw new Error(`--replicas must be a positive integer, got ${flags.replicas}`);
-  const underCdk8s = !flags.out && process.env.CDK8S_OUTDIR;
-  const outdir = resolve(flags.out ?? process.env.CDK8S_OUTDIR ?? 'manifests');
   // Under `cdk8s synth` the CLI owns the folder (it empties it first); otherwise build beside it and swap.
   const target = underCdk8s ? outdir : await mkdtemp(join(dirname(outdir), `.${basename(outdir)}.tmp-`));
   try {
@@ -85,6 +89,9 @@ export async function synth(flags: SynthFlags): Promise<{ outdir: string; files:
       argocd: { repoUrl: flags.repoUrl, targetRevision: flags.revision, basePath: flags.manifestsPath, namespace: flags.argocdNamespace, project: flags.argocdProject },
     });
     app.synth();
+    await writeFile(join(target, MARKER), MARKER_TEXT);
+    // mkdtemp makes the folder 0700; output is meant to be read (by git, Argo CD, colleagues)
+    await chmod(target, 0o755);
     const files = app.charts.reduce((n, c) => n + c.toJson().length, 0);
     if (!underCdk8s) {
       const old = existsSync(outdir) ? `${target}.old` : undefined;
@@ -104,7 +111,7 @@ export function registerSynth(program: Command): void {
     .command('synth')
     .description('render CrossAccountApi YAML into ACK manifests per cluster, the CRD, the operator install and Argo CD Applications')
     .option('--input <path>', 'file or folder of CrossAccountApi YAML', 'examples')
-    .option('--out <dir>', 'output folder, replaced whole (default: $CDK8S_OUTDIR, else manifests)')
+    .option('--out <dir>', `output folder, replaced whole: it must be new, empty, or earlier synth output (holding ${MARKER}), and hold neither --input nor the current directory (default: $CDK8S_OUTDIR, else manifests)`)
     .option('--observed <file>', 'IDs AWS assigned, {"ns/name": {vpcEndpointId, restApiId, rootResourceId, callerSecurityGroupId, endpointSecurityGroupId, allowedEndpointIds}}, for a complete static render')
     .option('--image <ref>', 'operator container image', DEFAULT_IMAGE)
     .option('--operator-namespace <ns>', 'namespace of the operator install', 'xapi-system')
