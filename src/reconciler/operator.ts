@@ -182,7 +182,9 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     try {
       const outcome = await reconciler.reconcile(cr);
       setDeps(key, outcome.deps);
-      metrics.reconciles.inc({ result: 'ok' });
+      // A pass that waited for a cluster to be listed did nothing: it is not counted as a reconcile.
+      if (outcome.waiting) metrics.waiting.inc();
+      else metrics.reconciles.inc({ result: 'ok' });
       if (outcome.requeueAfterMs !== undefined) queue.addAfter(key, outcome.requeueAfterMs);
     } catch (err) {
       const e = err as { reason?: string; code?: number };

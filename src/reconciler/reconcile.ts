@@ -28,6 +28,8 @@ export interface ReconcileOutcome {
   requeueAfterMs?: number;
   /** What this CR depends on (Secrets, clusters): a change there runs it again. */
   deps: string[];
+  /** Nothing was done: a cluster it needs has not been listed yet (a watch event runs it again). */
+  waiting?: boolean;
 }
 
 export interface ReconcilerDeps {
@@ -76,6 +78,7 @@ export class Reconciler {
       const sides = valid.ok ? this.sides(cr, withDefaults(valid.spec)) : undefined;
       const deps = sides?.flatMap((s) => s.resolution.deps) ?? [];
       const result = await finalize(cr, sides, this.d.writer, this.d.log, this.now());
+      if (!result.done && result.waitingForClusters) return { deps, waiting: true };
       return { deps, ...(!result.done && result.requeueAfterMs !== undefined && { requeueAfterMs: result.requeueAfterMs }) };
     }
     if (!valid.ok) {
@@ -87,7 +90,7 @@ export class Reconciler {
     // clusters
     const [consumerSide, providerSide] = this.sides(cr, spec) as [Side, Side];
     const deps = [...consumerSide.resolution.deps, ...providerSide.resolution.deps];
-    if (consumerSide.resolution.state === 'waiting' || providerSide.resolution.state === 'waiting') return { deps };
+    if (consumerSide.resolution.state === 'waiting' || providerSide.resolution.state === 'waiting') return { deps, waiting: true };
     const problems: Problem[] = [];
     for (const s of [consumerSide, providerSide]) {
       if (s.resolution.state === 'problem') problems.push({ reason: s.resolution.reason, message: `${s.side}: ${s.resolution.message}` });

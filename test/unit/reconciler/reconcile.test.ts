@@ -120,7 +120,7 @@ describe('Reconciler', () => {
     expect(s.a.writes).toEqual([]);
     expect(s.b.writes).toEqual([]);
     expect(s.writer.writes).toEqual([]); // no finalizer, no status
-    expect(outcome.deps).toEqual(['a', 'b']);
+    expect(outcome).toEqual({ deps: ['a', 'b'], waiting: true });
   });
 
   it('converges to Ready and then, at steady state, writes nothing', async () => {
