@@ -236,6 +236,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   };
 
   let elector: LeaderElector | undefined;
+  let stopping = false;
   if (options.leaderElect) {
     elector = new LeaderElector({
       api: leaseApi(kc),
@@ -246,10 +247,12 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       renewDeadlineSeconds: options.renewDeadlineSeconds,
       retryPeriodSeconds: options.retryPeriodSeconds,
       onStartedLeading: startWork,
-      // Work stops at once; the process manager restarts the replica, which campaigns again.
+      // Work stops at once. `xapi operator` then exits and its Deployment restarts it as a
+      // follower; embedded (no handler), the replica campaigns again once its work has drained.
       onStoppedLeading: () => {
-        void stopWork();
-        options.onLostLeadership?.();
+        const drained = stopWork();
+        if (options.onLostLeadership) options.onLostLeadership();
+        else void drained.then(() => !stopping && elector?.start());
       },
       log: (msg, extra) => log.info({ ...extra }, msg),
     });
@@ -295,6 +298,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       return working;
     },
     async stop() {
+      stopping = true;
       if (elector) await elector.stop();
       await stopWork();
       kc.close();

@@ -99,7 +99,7 @@ afterAll(async () => {
 describe('two replicas with leader election, 50 CRs', () => {
   it('one replica works, the other takes over when it stops', async () => {
     const render = await loadRender();
-    const common = { kubeconfig: kubeconfigPath('A'), namespace: NS, render, metricsPort: 0, healthPort: 0, logger: silent, leaderElect: true, leaseName: 'rec-idle-lease', leaseDurationSeconds: 2, baseBackoffMs: 100, maxBackoffMs: 1000 };
+    const common = { kubeconfig: kubeconfigPath('A'), namespace: NS, render, metricsPort: 0, healthPort: 0, logger: silent, leaderElect: true, leaseName: 'rec-idle-lease', leaseDurationSeconds: 4, baseBackoffMs: 100, maxBackoffMs: 1000 };
     ops.push(await startOperator({ ...common, identity: 'replica-1' }));
     await until('replica-1 leads', async () => ops[0]!.isLeader);
     ops.push(await startOperator({ ...common, identity: 'replica-2' }));
@@ -124,7 +124,8 @@ describe('two replicas with leader election, 50 CRs', () => {
         const crs = (await a.custom.listNamespacedCustomObject({ group: 'xapi.dev', version: 'v1alpha1', plural: 'crossaccountapis', namespace: NS })) as { items: Item[] };
         return crs.items.length === COUNT && crs.items.every((c) => c.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True'));
       },
-      90_000,
+      // generous: CI is a busy 2-core machine; the figure lives in bench:scale, not here
+      300_000,
       500,
     );
     await sleep(1000);
@@ -136,5 +137,5 @@ describe('two replicas with leader election, 50 CRs', () => {
     expect(moved).toEqual([]);
     const text = await (await fetch(`http://127.0.0.1:${ops[1]!.metricsPort}/metrics`)).text();
     expect(text).toMatch(/xapi_reconcile_total\{result="ok"\} \d+/);
-  }, 180_000);
+  }, 420_000);
 });
