@@ -109,7 +109,7 @@ describe('two replicas with leader election, 50 CRs', () => {
     // health endpoints answer on both
     for (const op of ops) expect((await fetch(`http://127.0.0.1:${op.healthPort}/healthz`)).status).toBe(200);
     await ops[0]!.stop();
-    await until('replica-2 takes over', async () => ops[1]!.isLeader, 10_000);
+    await until('replica-2 takes over', async () => ops[1]!.isLeader, 60_000);
     const metrics = await (await fetch(`http://127.0.0.1:${ops[1]!.metricsPort}/metrics`)).text();
     expect(metrics).toContain('xapi_leader 1');
   });
