@@ -70,6 +70,8 @@ need=()
 command -v mmdebstrap >/dev/null || need+=(mmdebstrap)
 command -v umoci >/dev/null || need+=(umoci)
 command -v skopeo >/dev/null || need+=(skopeo)
+# crun runs the image without Docker (the image test, and docs/image.md for local runs)
+command -v crun >/dev/null || need+=(crun)
 if [ ${#need[@]} -gt 0 ]; then
   log "installing ${need[*]} from Debian (apt-get)"
   [ "$(id -u)" = 0 ] || die "${need[*]} missing and not root: install them (apt-get install ${need[*]}) and run again"
