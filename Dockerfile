@@ -1,5 +1,8 @@
-# The operator image: `docker build -t ghcr.io/xapi-dev/xapi:0.1.0 .` (manifests/operator runs it
-# as UID 65532 with a read-only root filesystem; nothing here writes to disk at run time).
+# The operator image for people with Docker: `docker build -t ghcr.io/xapi-dev/xapi:0.1.0 .`
+# (manifests/operator runs it as UID 65532 with a read-only root filesystem; nothing here writes to
+# disk at run time). It is neither built nor tested by this project's CI, which has no Docker
+# engine: `npm run image` builds the tested image from Debian packages instead (docs/image.md).
+# Same Entrypoint/Cmd/User contract as that image, different base (upstream Node 20 with a shell).
 FROM node:20-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./

@@ -9,6 +9,14 @@ KUBEBUILDER_ASSETS="$(bash scripts/envtest-assets.sh | tail -n 1)"
 XAPI_CRDS_DIR="$(bash scripts/ack-crds.sh | tail -n 1)"
 export KUBEBUILDER_ASSETS XAPI_CRDS_DIR
 
+echo "== operator image (scripts/image.sh: cached by content under ~/.cache/xapi/image; phase timings below)"
+if XAPI_IMAGE_DIR="$(bash scripts/image.sh | tail -n 1)"; then
+  export XAPI_IMAGE_DIR
+else
+  echo "operator image build failed (above); test/integration/image tries once more and fails"
+  unset XAPI_IMAGE_DIR
+fi
+
 echo "== typecheck and build (dist/ is what bin/xapi.js runs; CLI tests spawn it)"
 npx tsc -p tsconfig.json
 
