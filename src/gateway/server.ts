@@ -2,9 +2,10 @@
 // with aws:sourceVpce (layer 3), answering with API Gateway's default gateway responses.
 import { createServer, type Server } from 'node:http';
 import { pino } from 'pino';
+import { partitionOf } from '../api/partition.js';
 import type { KubeObject } from '../api/types.js';
 import { ROUTE_ANNOTATION } from '../api/types.js';
-import { INVOKE, type PolicyDocument } from '../policy/documents.js';
+import { INVOKE, executeApiArn, type PolicyDocument } from '../policy/documents.js';
 import { evaluatePolicy } from '../policy/evaluate.js';
 import { verifySigV4, type CredentialEntry } from './sigv4.js';
 
@@ -24,8 +25,10 @@ export function configFromManifests(objects: KubeObject[]): GatewayConfig {
   if (!region) throw new Error(`RestAPI ${api.metadata.name} has no ${REGION_ANNOTATION} annotation`);
   const policy = JSON.parse(String(api.spec?.policy ?? 'null')) as PolicyDocument | null;
   if (!policy) throw new Error(`RestAPI ${api.metadata.name} has no spec.policy`);
-  const arn = policy.Statement.flatMap((s) => [s.Resource ?? []].flat()).find((r) => r.startsWith('arn:aws:execute-api:'));
-  const m = arn ? /^arn:aws:execute-api:[^:]+:(\d{12}):([^/]+)\//.exec(arn) : null;
+  // The partition is the region's (arn:aws-cn:, arn:aws-us-gov:, ...), as documents.ts renders it.
+  const prefix = `arn:${partitionOf(region)}:execute-api:${region}:`;
+  const arn = policy.Statement.flatMap((s) => [s.Resource ?? []].flat()).find((r) => r.startsWith(prefix));
+  const m = arn ? /^arn:[^:]+:execute-api:[^:]+:(\d{12}):([^/]+)\//.exec(arn) : null;
   if (!m) {
     throw new Error(
       `the resource policy of RestAPI ${api.metadata.name} names no API ID yet: these manifests are a fail-closed first pass ` +
@@ -81,7 +84,7 @@ export function createGateway(cfg: GatewayConfig, credentials: CredentialEntry[]
       }
       const sig = verifySigV4({ method: req.method ?? 'GET', target, headers, body: Buffer.concat(chunks) }, { region: cfg.region, credentials, now: now() });
       if (!sig.ok) return answer(403, 'sigv4', { message: sig.message }, sig.errorType);
-      const resource = `arn:aws:execute-api:${cfg.region}:${cfg.accountId}:${cfg.apiId}/${stage}/${req.method}${resourcePath}`;
+      const resource = executeApiArn(cfg.region, cfg.accountId, cfg.apiId, `${stage}/${req.method}${resourcePath}`);
       const context: Record<string, string> = { 'aws:PrincipalArn': sig.credential.arn };
       if (headers['x-amzn-vpce-id']) context['aws:sourceVpce'] = headers['x-amzn-vpce-id'];
       let d: ReturnType<typeof decide>;

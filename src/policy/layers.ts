@@ -7,7 +7,7 @@
 import { ACK_ANNOTATION } from '../api/ack.js';
 import type { KubeObject } from '../api/types.js';
 import { ROUTE_ANNOTATION } from '../api/types.js';
-import { INVOKE, SOURCE_VPCE_KEY, type PolicyDocument } from './documents.js';
+import { INVOKE, SOURCE_VPCE_KEY, executeApiArn, type PolicyDocument } from './documents.js';
 import { accountOf, authorize, evaluatePolicy, type PolicyResult, type StatementRef } from './evaluate.js';
 
 export type SignatureState = 'valid' | 'invalid' | 'missing' | 'expired-token';
@@ -241,7 +241,7 @@ export function explainCall(objects: readonly KubeObject[], request: CallRequest
   const stage = request.stage ?? stages[0] ?? null;
   const method = request.method.toUpperCase();
   const path = `/${request.path.split('/').filter(Boolean).join('/')}`;
-  const prefix = `arn:aws:execute-api:${facts.region}:${facts.apiAccount}:${facts.apiId}/`;
+  const prefix = executeApiArn(facts.region, facts.apiAccount, facts.apiId, '');
   const resourceArn = `${prefix}${stage ?? 'STAGE-NOT-DEPLOYED'}/${method}/${path.slice(1)}`;
   const resourcePolicy = facts.policy && expandShorthand(facts.policy, prefix);
   const allowed = allowedEndpoints(resourcePolicy);

@@ -164,3 +164,18 @@ describe('explainCall layer 1 with a Function', () => {
     expect(v.layers[0]!.reason).toMatch(/runs in sg-0somethingelse00003, but orders-endpoint-sg admits tcp\/443 only from sg-0caller000000000001/);
   });
 });
+
+describe('explainCall in other partitions (the partition comes from the region, as documents.ts renders it)', () => {
+  it.each([
+    ['cn-north-1', 'aws-cn'],
+    ['us-gov-west-1', 'aws-us-gov'],
+  ])('%s: the named role is allowed at every layer, and the ARNs say arn:%s:', (region, partition) => {
+    const c = structuredClone(cr);
+    c.spec.region = region;
+    const r = renderObjects(c, FULL);
+    const role = `arn:${partition}:iam::111111111111:role/orders-caller`;
+    const v = explainCall([...r.consumer, ...r.provider], { roleArn: role, method: 'GET', path: '/items', now: NOW });
+    expect(v.layers.map((l) => [l.layer, l.allowed])).toEqual([[1, true], [2, true], [3, true], [4, true]]);
+    expect([v.status, v.resourceArn]).toEqual([200, `arn:${partition}:execute-api:${region}:222222222222:a1b2c3d4e5/prod/GET/items`]);
+  });
+});
