@@ -79,9 +79,11 @@ test('date 6 minutes old → Signature expired', async () => {
   expect(e.kind).toBe('SIGV4');
 });
 
-test('missing session token for temporary credentials → UnrecognizedClientException', async () => {
+// AWS Knowledge Center, "How do I troubleshoot HTTP 403 errors from API Gateway?": keys that are not
+// valid → x-amzn-errortype AccessDeniedException, "The security token included in the request is invalid."
+test('missing session token for temporary credentials → AccessDeniedException, the security token is invalid', async () => {
   const e = await failure(client({ accessKeyId: 'AKIDTEMP', secretAccessKey: 'secret-temp' }).call('GET', '/items/1'));
-  expect(e.errorType).toBe('UnrecognizedClientException');
+  expect(e.errorType).toBe('AccessDeniedException');
   expect(e.message).toMatch(/security token included in the request is invalid/);
   expect(e.kind).toBe('SIGV4');
 });
