@@ -95,7 +95,8 @@ export function endpointPolicy(spec: CrossAccountApiSpec, ids: ObservedIds): Pol
         Principal: { AWS: role },
         Action: INVOKE,
         Resource: apiArn,
-        Condition: { StringEquals: { [PROJECT_TAG_KEY]: spec.project } },
+        // The reference architecture's tag condition, unless the spec switches it off (types.ts).
+        ...(spec.projectTagCondition !== false && { Condition: { StringEquals: { [PROJECT_TAG_KEY]: spec.project } } }),
       },
     ],
   };
