@@ -14,6 +14,7 @@ import { ACK_ANNOTATION } from '../api/ack.js';
 import { withDefaults } from '../api/defaults.js';
 import { PATH_ANNOTATION, ROUTE_ANNOTATION, type CrossAccountApi, type CrossAccountApiSpec, type KubeObject, type ObservedIds, type Route } from '../api/types.js';
 import {
+  PROJECT_TAG_CONDITION_ANNOTATION,
   endpointPolicy,
   lambdaVpcAccessPolicyArn,
   lambdaTrustPolicy,
@@ -96,7 +97,7 @@ export function addConsumerObjects(scope: Construct, ctx: Context): void {
     },
   });
   new VpcEndpoint(scope, names.vpcEndpoint, {
-    metadata: meta(a, names.vpcEndpoint, WAVE.dependent),
+    metadata: meta(a, names.vpcEndpoint, WAVE.dependent, spec.projectTagCondition === false ? { [PROJECT_TAG_CONDITION_ANNOTATION]: 'false' } : {}),
     spec: {
       serviceName: `com.amazonaws.${spec.region}.execute-api`,
       vpcEndpointType: 'Interface',

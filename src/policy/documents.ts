@@ -34,6 +34,8 @@ export function lambdaVpcAccessPolicyArn(region: string): string {
 /** Condition key API Gateway sets to the interface endpoint a private API request came through. */
 export const SOURCE_VPCE_KEY = 'aws:sourceVpce';
 export const PROJECT_TAG_KEY = 'aws:resourceTag/Project';
+/** On the VPCEndpoint: "false" when spec.projectTagCondition switched the tag condition off, so lint knows it is deliberate. */
+export const PROJECT_TAG_CONDITION_ANNOTATION = 'xapi.dev/project-tag-condition';
 
 export const SID = {
   endpointAllow: 'AllowCallerRoleToInvokeProjectApi',

@@ -320,6 +320,15 @@ export function explainCall(objects: readonly KubeObject[], request: CallRequest
       const r = evaluatePolicy(doc, evalReq, 'resource', `endpoint policy of VPCEndpoint ${endpoint.metadata.name}`);
       let reason = describe(r, 'endpoint policy');
       if (r.decision === 'Deny' && !facts.apiIdKnown) reason += ': the endpoint carries nothing until the API ID is known';
+      // The reference architecture's tag condition rests on an assumption AWS does not document: say so.
+      const tagKeys = [...new Set(doc.Statement.flatMap((st) => Object.values(st.Condition ?? {}).flatMap((keys) => Object.keys(keys))).filter((k) => /^aws:resourcetag\//i.test(k)))];
+      if (tagKeys.length > 0) {
+        if (r.decision === 'Allow') reason += `; assumes ${tagKeys.join(', ')} is in the request context (see notes)`;
+        notes.push(
+          `assumption: the endpoint policy of ${endpoint.metadata.name} conditions on ${tagKeys.join(', ')}, and explain takes the RestAPI's tags (${Object.entries(facts.tags).map(([k, v]) => `${k}=${v}`).join(', ') || 'none'}) as its value. ` +
+            "The Service Authorization Reference lists no resource-tag condition key for execute-api:Invoke: if API Gateway does not put it in the request context, that Allow never matches and AWS answers 403 AccessDeniedException at layer 2 where explain says 200. Verify with one call (docs/debugging.md, \"Is the Project tag condition honoured?\"); spec.projectTagCondition: false drops the condition",
+        );
+      }
       l2 = { layer: 2, name: LAYER_NAMES[2], allowed: r.decision === 'Allow', reason, ...(r.statement && { statement: r.statement }) };
     }
   }

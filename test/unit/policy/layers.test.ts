@@ -232,3 +232,21 @@ describe('explainCall finds the caller\'s Role by full ARN', () => {
     expect(v.notes.join('\n')).toMatch(/Role orders-caller-role is arn:aws:iam::111111111111:role\/ops\/orders-caller/);
   });
 });
+
+describe('explainCall states the Project tag assumption of layer 2', () => {
+  it('with the tag condition (default): layer 2 allows on an assumption, and the notes say which and how to verify', () => {
+    const v = call();
+    expect(v.layers[1]!.reason).toMatch(/assumes aws:resourceTag\/Project is in the request context/);
+    expect(v.notes.join('\n')).toMatch(/assumption: the endpoint policy of orders-vpce conditions on aws:resourceTag\/Project.*Project=orders.*lists no resource-tag condition key for execute-api:Invoke.*Verify with one call/s);
+  });
+  it('spec.projectTagCondition: false: still 200 (the Allow is scoped by API ARN and role), no assumption', () => {
+    const c = structuredClone(cr);
+    c.spec.projectTagCondition = false;
+    const r = renderObjects(c, FULL);
+    const v = explainCall([...r.consumer, ...r.provider], { roleArn: ROLE, method: 'GET', path: '/items', now: NOW });
+    expect(v.status).toBe(200);
+    expect(v.notes.join('\n')).not.toMatch(/assumption/);
+    // Another role is still refused at layer 2 without the tag condition.
+    expect(explainCall([...r.consumer, ...r.provider], { roleArn: 'arn:aws:iam::111111111111:role/intruder', method: 'GET', path: '/items', now: NOW }).decidedBy).toBe(2);
+  });
+});
