@@ -123,3 +123,17 @@ test('5xx and 429 are retried with backoff; gives up after maxAttempts', async (
   const e = await failure(client(temp, undefined, async () => { calls++; return new Response('{"message":"Internal server error"}', { status: 502 }); }).call('GET', '/x'));
   expect([e.kind, e.attempts]).toEqual(['SERVER', 3]);
 });
+
+test('the client signs with the credentials of the moment: a rotated key is used at once (signer not stale)', async () => {
+  let current: Credentials = temp;
+  const c = new PrivateApiClient(
+    { apiUrl: `http://127.0.0.1:${port}/prod`, region: REGION, maxAttempts: 1 },
+    { fetch, now: () => new Date(), credentials: () => current, sleep: async () => {}, random: () => 0 },
+  );
+  expect((await c.call('GET', '/items/1')).status).toBe(200);
+  current = { accessKeyId: 'AKIDLONG', secretAccessKey: 'secret-long' };
+  expect((await c.call('GET', '/items/1')).status).toBe(200);
+  current = { ...temp, secretAccessKey: 'rotated-away' };
+  const e = await failure(c.call('GET', '/items/1'));
+  expect(e.errorType).toBe('InvalidSignatureException');
+});
