@@ -11,6 +11,9 @@ const zipfile = new URL('./dist/xapi-caller.zip', import.meta.url).pathname;
 await build({
   entryPoints: [new URL('./src/handler.ts', import.meta.url).pathname],
   bundle: true, minify: true, platform: 'node', target: 'node20', format: 'esm', outfile,
+  // The ES builds of the @smithy packages ("module"): imports esbuild can tree-shake. Their CommonJS
+  // builds ("main", esbuild's default on Node) require all of @smithy/core, 130 KB more.
+  mainFields: ['module', 'main'],
   // CommonJS dependencies call require() for Node built-ins; an ES module has no require of its own.
   banner: { js: "import { createRequire as __xapiRequire } from 'node:module'; const require = __xapiRequire(import.meta.url);" },
 });

@@ -2,7 +2,10 @@
 // Everything with side effects (fetch, clock, credentials, sleep, random) is injectable for tests.
 import { SignatureV4 } from '@smithy/signature-v4';
 import { HttpRequest } from '@smithy/protocol-http';
-import { Sha256 } from '@aws-crypto/sha256-js';
+// Node's own crypto for SHA-256/HMAC, as the AWS SDK for JavaScript does in Node (its Hash class).
+import { Hash } from '@smithy/core/serde';
+
+const Sha256 = Hash.bind(null, 'sha256');
 
 export interface Credentials {
   accessKeyId: string;
@@ -90,6 +93,20 @@ export class PrivateApiClient {
     this.region = region;
   }
 
+  private signer?: { credentials: Credentials; signer: SignatureV4 };
+
+  /** One signer per set of credentials: a Lambda's stay the same for the life of its container. */
+  private signerFor(credentials: Credentials): SignatureV4 {
+    const c = this.signer?.credentials;
+    if (this.signer && c && c.accessKeyId === credentials.accessKeyId && c.secretAccessKey === credentials.secretAccessKey && c.sessionToken === credentials.sessionToken) {
+      return this.signer.signer;
+    }
+    // execute-api needs no x-amz-content-sha256 header (an S3 convention); the payload hash is signed all the same.
+    const signer = new SignatureV4({ service: 'execute-api', region: this.region, credentials: { ...credentials }, sha256: Sha256, applyChecksum: false });
+    this.signer = { credentials: { ...credentials }, signer };
+    return signer;
+  }
+
   async sign(method: string, path: string, body?: string, query: Record<string, string> = {}): Promise<HttpRequest> {
     const basePath = this.base.pathname.replace(/\/$/, '');
     const headers: Record<string, string> = { host: this.base.host };
@@ -104,13 +121,7 @@ export class PrivateApiClient {
       headers,
       body,
     });
-    const signer = new SignatureV4({
-      service: 'execute-api',
-      region: this.region,
-      credentials: await this.deps.credentials(),
-      sha256: Sha256,
-    });
-    return (await signer.sign(request, { signingDate: this.deps.now() })) as HttpRequest;
+    return (await this.signerFor(await this.deps.credentials()).sign(request, { signingDate: this.deps.now() })) as HttpRequest;
   }
 
   async call(method: string, path: string, body?: string, query: Record<string, string> = {}): Promise<ApiResponse> {

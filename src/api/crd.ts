@@ -167,6 +167,12 @@ const spec = {
     {
       region: ruled(RULES.region, 'AWS region of the endpoint and the API'),
       project: ruled(RULES.project, 'Project tag value; the endpoint policy admits only APIs carrying it'),
+      projectTagCondition: {
+        type: 'boolean',
+        default: true,
+        description:
+          "Condition the endpoint policy's Allow on aws:resourceTag/Project (the reference architecture). It holds only if API Gateway puts the API's tags into execute-api:Invoke's request context; false scopes the Allow by API ARN and role only",
+      },
       consumer,
       provider,
       rotation: obj(

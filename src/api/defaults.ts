@@ -5,12 +5,14 @@ export const DEFAULT_FUNCTION_RUNTIME = 'nodejs20.x';
 export const DEFAULT_FUNCTION_HANDLER = 'index.handler';
 export const DEFAULT_FUNCTION_MEMORY_MB = 256;
 export const DEFAULT_FUNCTION_TIMEOUT_S = 10;
+export const DEFAULT_PROJECT_TAG_CONDITION = true;
 
 /** The spec with every optional field that has a default filled in. Does not validate. */
 export function withDefaults(spec: CrossAccountApiSpec): CrossAccountApiSpec {
   const fn = spec.consumer.function;
   return {
     ...spec,
+    projectTagCondition: spec.projectTagCondition ?? DEFAULT_PROJECT_TAG_CONDITION,
     consumer: {
       ...spec.consumer,
       ...(fn && {

@@ -84,6 +84,13 @@ export interface CrossAccountApiSpec {
   region: string;
   /** Value of the `Project` tag; the endpoint policy only lets requests reach APIs carrying it. */
   project: string;
+  /**
+   * Whether the endpoint policy's Allow carries the reference architecture's condition
+   * `StringEquals aws:resourceTag/Project` (default true). It works only if API Gateway puts the
+   * API's tags into execute-api:Invoke's request context, which the Service Authorization
+   * Reference does not list; false scopes the Allow by API ARN and role only (docs/debugging.md).
+   */
+  projectTagCondition?: boolean;
   consumer: ConsumerSpec;
   provider: ProviderSpec;
   rotation?: RotationSpec;

@@ -70,6 +70,11 @@ class Checker {
     }
   }
 
+  boolean(obj: Obj, key: string, path: string): void {
+    const value = obj[key];
+    if (value !== undefined && typeof value !== 'boolean') this.fail(`${path}.${key}`, `must be true or false (got ${JSON.stringify(value)})`);
+  }
+
   noUnknown(obj: Obj, allowed: string[], path: string): void {
     for (const key of Object.keys(obj)) {
       if (!allowed.includes(key)) this.fail(`${path}.${key}`, `unknown field (allowed: ${allowed.join(', ')})`);
@@ -229,9 +234,10 @@ export function validateSpec(input: unknown): ValidationResult {
   const c = new Checker();
   const spec = c.object(input, 'spec');
   if (!spec) return { ok: false, errors: c.errors };
-  c.noUnknown(spec, ['region', 'project', 'consumer', 'provider', 'rotation'], 'spec');
+  c.noUnknown(spec, ['region', 'project', 'projectTagCondition', 'consumer', 'provider', 'rotation'], 'spec');
   c.string(spec, 'region', 'spec', RULES.region);
   c.string(spec, 'project', 'spec', RULES.project);
+  c.boolean(spec, 'projectTagCondition', 'spec');
   const consumer = c.object(spec['consumer'], 'spec.consumer');
   const provider = c.object(spec['provider'], 'spec.provider');
   const a = consumer && checkConsumer(c, consumer);

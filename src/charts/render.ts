@@ -14,8 +14,9 @@ import { ACK_ANNOTATION } from '../api/ack.js';
 import { withDefaults } from '../api/defaults.js';
 import { PATH_ANNOTATION, ROUTE_ANNOTATION, type CrossAccountApi, type CrossAccountApiSpec, type KubeObject, type ObservedIds, type Route } from '../api/types.js';
 import {
-  LAMBDA_VPC_ACCESS_POLICY_ARN,
+  PROJECT_TAG_CONDITION_ANNOTATION,
   endpointPolicy,
+  lambdaVpcAccessPolicyArn,
   lambdaTrustPolicy,
   policyJson,
   resourcePolicy,
@@ -100,7 +101,7 @@ export function addConsumerObjects(scope: Construct, ctx: Context): void {
     },
   });
   new VpcEndpoint(scope, names.vpcEndpoint, {
-    metadata: meta(a, names.vpcEndpoint, waveOf('VPCEndpoint')),
+    metadata: meta(a, names.vpcEndpoint, waveOf('VPCEndpoint'), spec.projectTagCondition === false ? { [PROJECT_TAG_CONDITION_ANNOTATION]: 'false' } : {}),
     spec: {
       serviceName: `com.amazonaws.${spec.region}.execute-api`,
       vpcEndpointType: 'Interface',
@@ -122,7 +123,7 @@ export function addConsumerObjects(scope: Construct, ctx: Context): void {
         name: spec.consumer.roleName!,
         description: `xapi ${spec.project}: Lambda caller of ${spec.provider.apiName}`,
         assumeRolePolicyDocument: policyJson(lambdaTrustPolicy()),
-        policies: [LAMBDA_VPC_ACCESS_POLICY_ARN],
+        policies: [lambdaVpcAccessPolicyArn(spec.region)],
         ...(invoke && { inlinePolicies: { 'xapi-invoke': policyJson(invoke) } }),
         tags: project,
       },

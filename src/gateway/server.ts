@@ -1,12 +1,15 @@
 // A local stand-in for a private API Gateway REST API: SigV4 (layer 4) and the resource policy
 // with aws:sourceVpce (layer 3), answering with API Gateway's default gateway responses.
+import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { pino } from 'pino';
+import { partitionOf } from '../api/partition.js';
 import type { KubeObject } from '../api/types.js';
 import { ROUTE_ANNOTATION } from '../api/types.js';
-import { INVOKE, type PolicyDocument } from '../policy/documents.js';
+import { INVOKE, executeApiArn, type PolicyDocument } from '../policy/documents.js';
 import { evaluatePolicy } from '../policy/evaluate.js';
-import { verifySigV4, type CredentialEntry } from './sigv4.js';
+import { accessDeniedMessage, principalArnsIn, resolvePrincipal } from '../policy/principal.js';
+import { MISSING_TOKEN, parseSigV4, verifySigV4, type CredentialEntry } from './sigv4.js';
 
 export interface Route { method: string; pattern: RegExp; template: string; mock: unknown }
 export interface GatewayConfig {
@@ -24,8 +27,10 @@ export function configFromManifests(objects: KubeObject[]): GatewayConfig {
   if (!region) throw new Error(`RestAPI ${api.metadata.name} has no ${REGION_ANNOTATION} annotation`);
   const policy = JSON.parse(String(api.spec?.policy ?? 'null')) as PolicyDocument | null;
   if (!policy) throw new Error(`RestAPI ${api.metadata.name} has no spec.policy`);
-  const arn = policy.Statement.flatMap((s) => [s.Resource ?? []].flat()).find((r) => r.startsWith('arn:aws:execute-api:'));
-  const m = arn ? /^arn:aws:execute-api:[^:]+:(\d{12}):([^/]+)\//.exec(arn) : null;
+  // The partition is the region's (arn:aws-cn:, arn:aws-us-gov:, ...), as documents.ts renders it.
+  const prefix = `arn:${partitionOf(region)}:execute-api:${region}:`;
+  const arn = policy.Statement.flatMap((s) => [s.Resource ?? []].flat()).find((r) => r.startsWith(prefix));
+  const m = arn ? /^arn:[^:]+:execute-api:[^:]+:(\d{12}):([^/]+)\//.exec(arn) : null;
   if (!m) {
     throw new Error(
       `the resource policy of RestAPI ${api.metadata.name} names no API ID yet: these manifests are a fail-closed first pass ` +
@@ -49,55 +54,107 @@ export function configFromManifests(objects: KubeObject[]): GatewayConfig {
 /**
  * The resource policy's verdict for one signed request (layer 3), by the IAM evaluator. The
  * gateway stands in for account B only, so the caller's identity policy is not part of it.
+ * `principalArn`: for a session, its role's ARN (aws:PrincipalArn, principal.ts).
  */
-export function decide(doc: PolicyDocument, principal: string, resource: string, context: Record<string, string>) {
-  const r = evaluatePolicy(doc, { principal, action: INVOKE, resource, context }, 'resource');
+export function decide(doc: PolicyDocument, principal: string, resource: string, context: Record<string, string>, principalArn?: string) {
+  const r = evaluatePolicy(doc, { principal, ...(principalArn && { principalArn }), action: INVOKE, resource, context }, 'resource');
   if (r.decision === 'NotApplicable') return { effect: 'NotApplicable' as const };
   return { effect: r.decision, index: r.statement!.index, sid: r.statement!.sid };
+}
+
+/** API Gateway's payload limit for a REST API request: 10 MB (API Gateway quotas). */
+export const MAX_PAYLOAD_BYTES = 10 * 1024 * 1024;
+
+export interface ResolvedCredential extends CredentialEntry {
+  /** aws:PrincipalArn: the role's ARN (with path) for a session, else `arn`. */
+  principalArn: string;
+}
+
+/**
+ * Each credential's aws:PrincipalArn, from the role ARNs the resource policy names, and what the
+ * operator should know at start: no credentials at all, a session whose role path is unknown.
+ */
+export function resolveCredentials(cfg: GatewayConfig, credentials: readonly CredentialEntry[]): { credentials: ResolvedCredential[]; warnings: string[] } {
+  const known = [...principalArnsIn(cfg.policy), ...credentials.map((c) => c.arn)];
+  const warnings: string[] = [];
+  if (credentials.length === 0) warnings.push('the credentials list is empty: every signed request will be answered "The security token included in the request is invalid."');
+  const resolved = credentials.map((c) => {
+    const who = resolvePrincipal(c.arn, known);
+    if (who.note) warnings.push(`${c.accessKeyId}: ${who.note}`);
+    return { ...c, principalArn: who.principalArn };
+  });
+  return { credentials: resolved, warnings };
+}
+
+/** The first %-escape in a path that is not two hex digits (or a truncated one), if any. */
+export function badEscape(path: string): string | undefined {
+  const m = /%(?![0-9A-Fa-f]{2})(.{0,2})/.exec(path);
+  return m ? `%${m[1]}` : undefined;
 }
 
 export function createGateway(cfg: GatewayConfig, credentials: CredentialEntry[], opts: { now?: () => Date; log?: pino.Logger } = {}): Server {
   const log = opts.log ?? pino();
   const now = opts.now ?? (() => new Date());
+  const resolved = resolveCredentials(cfg, credentials);
+  for (const w of resolved.warnings) log.warn(w);
+  const principalArnOf = new Map(resolved.credentials.map((c) => [c.accessKeyId, c.principalArn]));
   return createServer((req, res) => {
     const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      // Past the limit the body is only counted, never kept.
+      if (size <= MAX_PAYLOAD_BYTES) chunks.push(c);
+    });
     req.on('end', () => {
-      const answer = (status: number, layer: string, body: unknown, errorType?: string, extra: object = {}) => {
-        res.writeHead(status, { 'content-type': 'application/json', ...(errorType ? { 'x-amzn-ErrorType': errorType } : {}) });
-        res.end(JSON.stringify(body));
-        log.info({ method: req.method, url: req.url, status, layer, errorType, ...extra }, 'request');
+      // Every answer, success or error, carries a request ID as API Gateway's do.
+      const requestId = randomUUID();
+      const send = (status: number, layer: string, body: string, contentType: string, errorType?: string, extra: object = {}) => {
+        res.writeHead(status, { 'content-type': contentType, 'x-amzn-RequestId': requestId, ...(errorType ? { 'x-amzn-ErrorType': errorType } : {}) });
+        res.end(body);
+        log.info({ method: req.method, url: req.url, status, layer, errorType, requestId, ...extra }, 'request');
       };
-      const headers: Record<string, string> = {};
-      for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(',') : v;
+      const answer = (status: number, layer: string, body: unknown, errorType?: string, extra: object = {}) =>
+        send(status, layer, JSON.stringify(body), 'application/json', errorType, extra);
+      if (size > MAX_PAYLOAD_BYTES) {
+        // REQUEST_TOO_LARGE: API Gateway's text, not JSON.
+        return send(413, 'payload', `HTTP content length exceeded ${MAX_PAYLOAD_BYTES} bytes.`, 'text/plain');
+      }
+      const headers = req.headersDistinct as Record<string, string[]>;
       const target = req.url ?? '/';
       const path = target.split('?')[0]!;
+      const bad = badEscape(path);
+      if (bad) return answer(400, 'routing', { message: `Illegal hex character in escape % pattern: ${bad}` });
+      // A malformed Authorization header is refused before routing (API Gateway does so even for
+      // a route that does not exist); a missing signature on an unknown route reads as a missing token.
+      const parsed = parseSigV4({ target, headers });
+      if (!parsed.ok && parsed.errorType === 'IncompleteSignatureException') return answer(403, 'sigv4', { message: parsed.message }, parsed.errorType);
       const [, stage = '', ...rest] = path.split('/');
       const resourcePath = `/${rest.join('/')}`;
       const route = cfg.routes.find((r) => r.method === req.method && r.pattern.test(resourcePath));
       // API Gateway answers an unknown route with the same type as a missing signature.
       if ((cfg.stages.length && !cfg.stages.includes(stage)) || !route) {
-        return answer(403, 'routing', { message: 'Missing Authentication Token' }, 'MissingAuthenticationTokenException');
+        return answer(403, 'routing', { message: MISSING_TOKEN }, 'MissingAuthenticationTokenException');
       }
-      const sig = verifySigV4({ method: req.method ?? 'GET', target, headers, body: Buffer.concat(chunks) }, { region: cfg.region, credentials, now: now() });
+      const sig = verifySigV4({ method: req.method ?? 'GET', target, headers, body: Buffer.concat(chunks) }, { region: cfg.region, credentials, now: now() }, parsed);
       if (!sig.ok) return answer(403, 'sigv4', { message: sig.message }, sig.errorType);
-      const resource = `arn:aws:execute-api:${cfg.region}:${cfg.accountId}:${cfg.apiId}/${stage}/${req.method}${resourcePath}`;
-      const context: Record<string, string> = { 'aws:PrincipalArn': sig.credential.arn };
-      if (headers['x-amzn-vpce-id']) context['aws:sourceVpce'] = headers['x-amzn-vpce-id'];
+      const resource = executeApiArn(cfg.region, cfg.accountId, cfg.apiId, `${stage}/${req.method}${resourcePath}`);
+      const principalArn = principalArnOf.get(sig.credential.accessKeyId) ?? sig.credential.arn;
+      const context: Record<string, string> = { 'aws:PrincipalArn': principalArn };
+      const vpce = headers['x-amzn-vpce-id']?.[0];
+      if (vpce) context['aws:sourceVpce'] = vpce;
       let d: ReturnType<typeof decide>;
       try {
-        d = decide(cfg.policy, sig.credential.arn, resource, context);
+        d = decide(cfg.policy, sig.credential.arn, resource, context, principalArn);
       } catch (err) {
         // A policy the evaluator cannot read is a configuration error, never an allow.
         return answer(500, 'resource-policy', { message: `Internal server error: ${(err as Error).message}` }, 'InternalServerErrorException');
       }
       if (d.effect !== 'Allow') {
-        const message = d.effect === 'Deny'
-          ? `User: ${sig.credential.arn} is not authorized to perform: execute-api:Invoke on resource: ${resource} with an explicit deny`
-          : `User: ${sig.credential.arn} is not authorized to perform: execute-api:Invoke on resource: ${resource}`;
-        return answer(403, 'resource-policy', { Message: message }, 'AccessDeniedException', { statement: d.effect === 'Deny' ? { index: d.index, sid: d.sid } : undefined });
+        const message = accessDeniedMessage(sig.credential.arn, resource, d.effect === 'Deny');
+        return answer(403, 'resource-policy', { Message: message }, 'AccessDeniedException', { principalArn, statement: d.effect === 'Deny' ? { index: d.index, sid: d.sid } : undefined });
       }
-      answer(200, 'integration', route.mock, undefined, { statement: { index: d.index, sid: d.sid } });
+      answer(200, 'integration', route.mock, undefined, { principalArn, statement: { index: d.index, sid: d.sid } });
     });
   });
 }

@@ -1,6 +1,7 @@
 // Builders for the three policy documents of the reference architecture, plus the Lambda trust
 // policy. Each is a pure function of the spec and the IDs observed so far; an ID that is not
 // known yet makes the document narrower (deny, or the grant left out), never wider.
+import { partitionOf } from '../api/partition.js';
 import type { CrossAccountApiSpec, ObservedIds, Route } from '../api/types.js';
 
 export type StringOrList = string | string[];
@@ -26,10 +27,15 @@ export interface PolicyDocument {
 }
 
 export const INVOKE = 'execute-api:Invoke';
-export const LAMBDA_VPC_ACCESS_POLICY_ARN = 'arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole';
+/** AWS's managed policy for a Lambda in a VPC, in the region's partition. */
+export function lambdaVpcAccessPolicyArn(region: string): string {
+  return `arn:${partitionOf(region)}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole`;
+}
 /** Condition key API Gateway sets to the interface endpoint a private API request came through. */
 export const SOURCE_VPCE_KEY = 'aws:sourceVpce';
 export const PROJECT_TAG_KEY = 'aws:resourceTag/Project';
+/** On the VPCEndpoint: "false" when spec.projectTagCondition switched the tag condition off, so lint knows it is deliberate. */
+export const PROJECT_TAG_CONDITION_ANNOTATION = 'xapi.dev/project-tag-condition';
 
 export const SID = {
   endpointAllow: 'AllowCallerRoleToInvokeProjectApi',
@@ -42,20 +48,14 @@ export const SID = {
   trust: 'LambdaAssumesRole',
 } as const;
 
-function partition(region: string): string {
-  if (region.startsWith('cn-')) return 'aws-cn';
-  if (region.startsWith('us-gov-')) return 'aws-us-gov';
-  return 'aws';
-}
-
-/** arn:aws:execute-api:REGION:ACCOUNT:API-ID/<rest>; `rest` is e.g. "*" or "prod/GET/items". */
+/** arn:PARTITION:execute-api:REGION:ACCOUNT:API-ID/<rest>; `rest` is e.g. "*" or "prod/GET/items". */
 export function executeApiArn(region: string, accountId: string, apiId: string, rest: string): string {
-  return `arn:${partition(region)}:execute-api:${region}:${accountId}:${apiId}/${rest}`;
+  return `arn:${partitionOf(region)}:execute-api:${region}:${accountId}:${apiId}/${rest}`;
 }
 
 /** The role the caller runs as: the spec's roleArn, the ARN ACK reported, or the one IAM will give it. */
 export function callerRoleArn(spec: CrossAccountApiSpec, ids: ObservedIds = {}): string {
-  return spec.consumer.roleArn ?? ids.roleArn ?? `arn:${partition(spec.region)}:iam::${spec.consumer.accountId}:role/${spec.consumer.roleName}`;
+  return spec.consumer.roleArn ?? ids.roleArn ?? `arn:${partitionOf(spec.region)}:iam::${spec.consumer.accountId}:role/${spec.consumer.roleName}`;
 }
 
 /**
@@ -97,7 +97,8 @@ export function endpointPolicy(spec: CrossAccountApiSpec, ids: ObservedIds): Pol
         Principal: { AWS: role },
         Action: INVOKE,
         Resource: apiArn,
-        Condition: { StringEquals: { [PROJECT_TAG_KEY]: spec.project } },
+        // The reference architecture's tag condition, unless the spec switches it off (types.ts).
+        ...(spec.projectTagCondition !== false && { Condition: { StringEquals: { [PROJECT_TAG_KEY]: spec.project } } }),
       },
     ],
   };

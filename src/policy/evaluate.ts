@@ -4,6 +4,7 @@
 // forms. Pure. An operator it does not know is an error, never silently true or false: guessing
 // would either widen an Allow or drop a Deny.
 import type { PolicyDocument, PrincipalValue, Statement, StringOrList } from './documents.js';
+import { sessionOf } from './principal.js';
 
 /** Values a request carries for condition keys; key names are matched case-insensitively. */
 export type ContextValue = string | boolean | readonly string[];
@@ -11,6 +12,11 @@ export type ContextValue = string | boolean | readonly string[];
 export interface EvalRequest {
   /** ARN of the caller (IAM role, user, assumed-role session), or "anonymous" for unsigned calls. */
   principal: string;
+  /**
+   * For an assumed-role session: its role's ARN with the path (what aws:PrincipalArn holds, see
+   * principal.ts). A Principal naming that role matches the session. Derived without a path when absent.
+   */
+  principalArn?: string;
   /** Service principal, when a service calls (e.g. lambda.amazonaws.com). */
   service?: string;
   action: string;
@@ -82,25 +88,26 @@ export function accountOf(arn: string): string | undefined {
   return account && /^\d{12}$/.test(account) ? account : undefined;
 }
 
-/** The ARNs a principal is known by: an assumed-role session is also its role. */
-function principalIdentities(principal: string): string[] {
-  const m = /^arn:([^:]+):sts::(\d{12}):assumed-role\/([^/]+)\/.+$/.exec(principal);
-  return m ? [principal, `arn:${m[1]}:iam::${m[2]}:role/${m[3]}`] : [principal];
+/** The ARNs a principal is known by: an assumed-role session is also its role (with its path). */
+function principalIdentities(req: EvalRequest): string[] {
+  const s = sessionOf(req.principal);
+  if (!s) return [req.principal];
+  return [req.principal, req.principalArn ?? `arn:${s.partition}:iam::${s.account}:role/${s.roleName}`];
 }
 
-function principalEntryMatches(entry: string, principal: string): boolean {
+function principalEntryMatches(entry: string, req: EvalRequest): boolean {
   if (entry === '*') return true;
-  if (principal === 'anonymous') return false;
-  const account = accountOf(principal);
+  if (req.principal === 'anonymous') return false;
+  const account = accountOf(req.principal);
   if (/^\d{12}$/.test(entry)) return entry === account;
   const root = /^arn:[^:]+:iam::(\d{12}):root$/.exec(entry);
   if (root) return root[1] === account;
-  return principalIdentities(principal).includes(entry);
+  return principalIdentities(req).includes(entry);
 }
 
 function principalMatches(value: PrincipalValue, req: EvalRequest): boolean {
   if (value === '*') return true;
-  if (list(value.AWS).some((e) => principalEntryMatches(e, req.principal))) return true;
+  if (list(value.AWS).some((e) => principalEntryMatches(e, req))) return true;
   return req.service !== undefined && list(value.Service).some((s) => s === '*' || s === req.service);
 }
 

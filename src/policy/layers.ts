@@ -5,10 +5,12 @@
 // the SigV4 signature (AWS_IAM methods), and evaluates the endpoint policy, the resource policy
 // and the caller's identity policy together.
 import { ACK_ANNOTATION } from '../api/ack.js';
+import { partitionOf } from '../api/partition.js';
 import type { KubeObject } from '../api/types.js';
 import { ROUTE_ANNOTATION } from '../api/types.js';
-import { INVOKE, SOURCE_VPCE_KEY, type PolicyDocument } from './documents.js';
+import { INVOKE, SOURCE_VPCE_KEY, executeApiArn, type PolicyDocument } from './documents.js';
 import { accountOf, authorize, evaluatePolicy, type PolicyResult, type StatementRef } from './evaluate.js';
+import { accessDeniedMessage, principalArnsIn, resolvePrincipal, roleArnParts } from './principal.js';
 
 export type SignatureState = 'valid' | 'invalid' | 'missing' | 'expired-token';
 
@@ -231,6 +233,25 @@ export function allowedEndpoints(policy: PolicyDocument | undefined): string[] {
   return [...new Set(out)];
 }
 
+/**
+ * The full ARN of a Role object: ACK's status ARN, else built from its name and path with the
+ * account from the CARM annotation of its namespace, or from a policy naming that role (one account only).
+ */
+function roleObjectArn(role: KubeObject, objects: readonly KubeObject[], policyArns: readonly string[]): string | undefined {
+  const statusArn = str((statusOf(role).ackResourceMetadata as Spec | undefined)?.arn);
+  if (statusArn) return statusArn;
+  const name = str(specOf(role).name);
+  if (!name) return undefined;
+  const path = str(specOf(role).path) ?? '/';
+  const partition = partitionOf(str(role.metadata.annotations?.[REGION_ANNOTATION]) ?? 'us-east-1');
+  const nsAccount = str(objects.find((o) => o.kind === 'Namespace' && o.metadata.name === role.metadata.namespace)?.metadata.annotations?.[OWNER_ACCOUNT_ANNOTATION]);
+  if (nsAccount) return `arn:${partition}:iam::${nsAccount}:role${path}${name}`;
+  const accounts = new Set(
+    policyArns.map(roleArnParts).filter((p) => p && p.partition === partition && p.path === path && p.name === name).map((p) => p!.account),
+  );
+  return accounts.size === 1 ? `arn:${partition}:iam::${[...accounts][0]}:role${path}${name}` : undefined;
+}
+
 export function explainCall(objects: readonly KubeObject[], request: CallRequest): Verdict {
   const notes: string[] = [];
   const now = request.now ?? new Date();
@@ -241,7 +262,7 @@ export function explainCall(objects: readonly KubeObject[], request: CallRequest
   const stage = request.stage ?? stages[0] ?? null;
   const method = request.method.toUpperCase();
   const path = `/${request.path.split('/').filter(Boolean).join('/')}`;
-  const prefix = `arn:aws:execute-api:${facts.region}:${facts.apiAccount}:${facts.apiId}/`;
+  const prefix = executeApiArn(facts.region, facts.apiAccount, facts.apiId, '');
   const resourceArn = `${prefix}${stage ?? 'STAGE-NOT-DEPLOYED'}/${method}/${path.slice(1)}`;
   const resourcePolicy = facts.policy && expandShorthand(facts.policy, prefix);
   const allowed = allowedEndpoints(resourcePolicy);
@@ -263,16 +284,28 @@ export function explainCall(objects: readonly KubeObject[], request: CallRequest
   // Layer 1
   const l1 = layer1(objects, request);
 
+  // Who IAM sees: a session is evaluated as its role, path included (principal.ts).
+  const endpoints = objects.filter((o) => o.kind === 'VPCEndpoint');
+  const roles = objects.filter((o) => o.kind === 'Role');
+  const policyArns = [
+    ...endpoints.map((e) => parsePolicy(specOf(e).policyDocument, `VPCEndpoint ${e.metadata.name}`)),
+    facts.policy,
+    ...roles.flatMap((r) => Object.entries((specOf(r).inlinePolicies ?? {}) as Record<string, unknown>).map(([n, t]) => parsePolicy(t, `Role ${r.metadata.name} inline policy ${n}`))),
+  ].flatMap((d) => principalArnsIn(d));
+  const roleArns = new Map(roles.map((r) => [r, roleObjectArn(r, objects, policyArns)] as const));
+  const who = resolvePrincipal(request.roleArn, [...roleArns.values()].filter((a): a is string => !!a).concat(policyArns));
+  if (iam && who.note) notes.push(who.note);
+  if (iam && who.principalArn !== who.arn) notes.push(`${who.arn} is a session of ${who.principalArn}: aws:PrincipalArn and the policies' principals are matched against the role ARN`);
+
   // Policy context. aws:resourceTag/* are the API's tags.
-  const context: Record<string, string> = { 'aws:PrincipalArn': principal, [SOURCE_VPCE_KEY]: vpceId ?? '' };
+  const context: Record<string, string> = { 'aws:PrincipalArn': iam ? who.principalArn : principal, [SOURCE_VPCE_KEY]: vpceId ?? '' };
   if (!vpceId) delete context[SOURCE_VPCE_KEY];
   const account = accountOf(request.roleArn);
   if (iam && account) context['aws:PrincipalAccount'] = account;
   for (const [k, v] of Object.entries(facts.tags)) context[`aws:resourceTag/${k}`] = v;
-  const evalReq = { principal, action: INVOKE, resource: resourceArn, context };
+  const evalReq = { principal, ...(iam && { principalArn: who.principalArn }), action: INVOKE, resource: resourceArn, context };
 
   // Layer 2: the endpoint policy of the endpoint the request goes through.
-  const endpoints = objects.filter((o) => o.kind === 'VPCEndpoint');
   const byId = endpoints.find((e) => str(statusOf(e).vpcEndpointID) === vpceId);
   const unknownIds = endpoints.filter((e) => !str(statusOf(e).vpcEndpointID));
   const endpoint = byId ?? (unknownIds.length === 1 ? unknownIds[0] : undefined);
@@ -287,13 +320,29 @@ export function explainCall(objects: readonly KubeObject[], request: CallRequest
       const r = evaluatePolicy(doc, evalReq, 'resource', `endpoint policy of VPCEndpoint ${endpoint.metadata.name}`);
       let reason = describe(r, 'endpoint policy');
       if (r.decision === 'Deny' && !facts.apiIdKnown) reason += ': the endpoint carries nothing until the API ID is known';
+      // The reference architecture's tag condition rests on an assumption AWS does not document: say so.
+      const tagKeys = [...new Set(doc.Statement.flatMap((st) => Object.values(st.Condition ?? {}).flatMap((keys) => Object.keys(keys))).filter((k) => /^aws:resourcetag\//i.test(k)))];
+      if (tagKeys.length > 0) {
+        if (r.decision === 'Allow') reason += `; assumes ${tagKeys.join(', ')} is in the request context (see notes)`;
+        notes.push(
+          `assumption: the endpoint policy of ${endpoint.metadata.name} conditions on ${tagKeys.join(', ')}, and explain takes the RestAPI's tags (${Object.entries(facts.tags).map(([k, v]) => `${k}=${v}`).join(', ') || 'none'}) as its value. ` +
+            "The Service Authorization Reference lists no resource-tag condition key for execute-api:Invoke: if API Gateway does not put it in the request context, that Allow never matches and AWS answers 403 AccessDeniedException at layer 2 where explain says 200. Verify with one call (docs/debugging.md, \"Is the Project tag condition honoured?\"); spec.projectTagCondition: false drops the condition",
+        );
+      }
       l2 = { layer: 2, name: LAYER_NAMES[2], allowed: r.decision === 'Allow', reason, ...(r.statement && { statement: r.statement }) };
     }
   }
 
   // Layers 3 and 4: resource policy (account B) and identity policy (account A), AWS's cross-account rule.
-  const roleName = /:role\/(?:.*\/)?([^/]+)$/.exec(request.roleArn)?.[1] ?? /:assumed-role\/([^/]+)\//.exec(request.roleArn)?.[1];
-  const role = objects.find((o) => o.kind === 'Role' && str(specOf(o).name) === roleName && accountOf(request.roleArn) !== undefined);
+  // The caller's Role object: matched by full ARN (partition, account, path, name), never by name alone.
+  const role = roles.find((r) => roleArns.get(r) === who.principalArn);
+  const callerName = roleArnParts(who.principalArn)?.name;
+  for (const r of roles) {
+    const arn = roleArns.get(r);
+    if (r !== role && str(specOf(r).name) === callerName) {
+      notes.push(arn ? `Role ${r.metadata.name} is ${arn}, not the caller's ${who.principalArn}: its policies are not the caller's` : `Role ${r.metadata.name} has the caller's name, but its account is not known (no status ARN, no CARM namespace annotation, no policy naming it): its policies are not credited to the caller`);
+    }
+  }
   const identityPolicies = role && iam
     ? Object.entries((specOf(role).inlinePolicies ?? {}) as Record<string, unknown>).flatMap(([name, text]) => {
         const d = parsePolicy(text, `Role ${role.metadata.name} inline policy ${name}`);
@@ -368,7 +417,7 @@ export function explainCall(objects: readonly KubeObject[], request: CallRequest
   // 3. SigV4.
   if (sigFailure) return denied(403, sigFailure.responseType, sigFailure.errorType, sigFailure.message, 4);
   // 4. Policies: endpoint policy, then the resource + identity decision.
-  const notAuthorized = (explicit: boolean) => `User: ${principal} is not authorized to perform: ${INVOKE} on resource: ${resourceArn}${explicit ? ' with an explicit deny' : ''}`;
+  const notAuthorized = (explicit: boolean) => accessDeniedMessage(principal, resourceArn, explicit);
   if (!l2.allowed) return denied(403, 'ACCESS_DENIED', 'AccessDeniedException', notAuthorized(l2.statement?.effect === 'Deny'), 2, l2.statement);
   if (authz.decision !== 'Allow') {
     const by = authz.decision === 'ExplicitDeny' ? (authz.resource.decision === 'Deny' ? 3 : 4) : !l3.allowed ? 3 : 4;

@@ -2,8 +2,9 @@
 // that will be applied, whoever wrote them. Pure: objects (with where they came from) in,
 // findings out; SARIF is built here too so that `xapi lint --output sarif` only prints it.
 import type { KubeObject } from '../api/types.js';
-import { INVOKE, PROJECT_TAG_KEY, SOURCE_VPCE_KEY, type PolicyDocument, type Statement } from './documents.js';
+import { INVOKE, PROJECT_TAG_CONDITION_ANNOTATION, PROJECT_TAG_KEY, SOURCE_VPCE_KEY, type PolicyDocument, type Statement } from './documents.js';
 import { actionMatches } from './evaluate.js';
+import { principalArnsIn, sessionOf } from './principal.js';
 
 export interface LintInput {
   object: KubeObject;
@@ -19,10 +20,13 @@ export interface LintRule {
   name: string;
   description: string;
   help: string;
+  /** "error" fails `xapi lint`; a "note" is a risk to know about and does not. */
+  level: 'error' | 'note';
 }
 
 export interface Finding {
   ruleId: string;
+  level: LintRule['level'];
   message: string;
   file: string;
   index: number;
@@ -37,48 +41,72 @@ export const RULES = {
     name: 'no-wildcard-invoke',
     description: 'No policy may allow execute-api:Invoke on "*", on a wildcard API ID, account or region, or to every principal without a condition.',
     help: 'Grant execute-api:Invoke on exact arn:aws:execute-api:REGION:ACCOUNT:API-ID/STAGE/METHOD/path ARNs (or the API and stage) and name the caller role.',
+    level: 'error',
   },
   resourcePolicyVpce: {
     id: 'XAPI002',
     name: 'resource-policy-deny-unless-sourcevpce',
     description: 'The private API\'s resource policy must start with a Deny of execute-api:Invoke unless aws:sourceVpce is an allowed endpoint (or deny everything while no endpoint is known).',
     help: 'Put {"Effect":"Deny","Principal":"*","Action":"execute-api:Invoke","Resource":"execute-api:/*","Condition":{"StringNotEquals":{"aws:sourceVpce":"vpce-..."}}} first.',
+    level: 'error',
   },
   methodIam: {
     id: 'XAPI003',
     name: 'method-aws-iam',
     description: 'Every API Gateway Method must use authorizationType AWS_IAM, so that SigV4 and the named role apply.',
     help: 'Set spec.authorizationType: AWS_IAM on the Method.',
+    level: 'error',
   },
   sgGroupToGroup: {
     id: 'XAPI004',
     name: 'sg-group-to-group-443',
     description: 'Security group rules must be TCP 443 only and name another security group; no CIDR ranges, prefix lists or other ports.',
     help: 'Use {ipProtocol: tcp, fromPort: 443, toPort: 443, userIDGroupPairs: [{groupID: sg-...}]} and nothing else.',
+    level: 'error',
   },
   endpointSubnets: {
     id: 'XAPI005',
     name: 'endpoint-two-subnets',
     description: 'The interface VPC endpoint must span two or more distinct subnets (two Availability Zones).',
     help: 'List at least two subnets in different AZs in spec.subnetIDs.',
+    level: 'error',
   },
   endpointProjectTag: {
     id: 'XAPI006',
     name: 'endpoint-policy-project-tag',
     description: 'Every Allow in the VPC endpoint policy must require the Project tag (aws:resourceTag/Project) with StringEquals.',
     help: 'Add "Condition": {"StringEquals": {"aws:resourceTag/Project": "<project>"}} to each Allow.',
+    level: 'error',
   },
   endpointPrivateDns: {
     id: 'XAPI007',
     name: 'endpoint-private-dns',
     description: 'The execute-api interface endpoint must have private DNS enabled.',
     help: 'Set spec.privateDNSEnabled: true on the VPCEndpoint (note: it is VPC-wide).',
+    level: 'error',
   },
   policyJson: {
     id: 'XAPI008',
     name: 'policy-json',
     description: 'Policy documents must be valid JSON with a Statement list.',
     help: 'Render policies with JSON.stringify; never concatenate strings.',
+    level: 'error',
+  },
+  principalSession: {
+    id: 'XAPI009',
+    name: 'principal-not-a-session',
+    description:
+      'No policy may name an assumed-role session ARN (arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION) as a principal or as an aws:PrincipalArn value: for a session IAM evaluates the role ARN (with its path), so such an Allow never matches and an ArnNotEquals Deny always does.',
+    help: 'Name the role: arn:aws:iam::ACCOUNT:role/PATH/ROLE (IAM User Guide, "AWS global condition context keys", aws:PrincipalArn).',
+    level: 'error',
+  },
+  endpointTagAssumption: {
+    id: 'XAPI010',
+    name: 'endpoint-tag-condition-unverified',
+    description:
+      "The endpoint policy's Allow is conditioned on aws:resourceTag/*. The Service Authorization Reference lists no resource-tag condition key for execute-api:Invoke; if API Gateway does not put the API's tags into the request context, this Allow never matches and layer 2 denies every call in AWS, while xapi explain and the gateway answer 200.",
+    help: 'Verify it with one call in your account (docs/debugging.md, "Is the Project tag condition honoured?"); if it is not, set spec.projectTagCondition: false.',
+    level: 'note',
   },
 } as const satisfies Record<string, LintRule>;
 
@@ -141,6 +169,11 @@ function policiesOf(o: KubeObject): PolicyHolder[] {
   return [];
 }
 
+/** Session ARNs a statement names as Principal/NotPrincipal or as aws:PrincipalArn values. */
+function sessionPrincipals(st: Statement): string[] {
+  return [...new Set(principalArnsIn({ Version: '2012-10-17', Statement: [st] }).filter((a) => sessionOf(a) !== undefined))];
+}
+
 function isConditioned(s: Statement): boolean {
   return Object.keys(s.Condition ?? {}).length > 0;
 }
@@ -182,7 +215,7 @@ export function lint(inputs: readonly LintInput[]): Finding[] {
   for (const input of inputs) {
     const o = input.object;
     const add = (rule: LintRule, message: string) =>
-      findings.push({ ruleId: rule.id, message, file: input.file, index: input.index, ...(input.line !== undefined && { line: input.line }), object: `${o.kind}/${o.metadata.name}` });
+      findings.push({ ruleId: rule.id, level: rule.level, message, file: input.file, index: input.index, ...(input.line !== undefined && { line: input.line }), object: `${o.kind}/${o.metadata.name}` });
     const s = spec(o);
 
     for (const holder of policiesOf(o)) {
@@ -199,7 +232,18 @@ export function lint(inputs: readonly LintInput[]): Finding[] {
         if (why) add(RULES.wildcardInvoke, `${label} ${why}`);
         if (holder.kind === 'endpoint') {
           const tagged = Object.entries(st.Condition ?? {}).some(([op, keys]) => op === 'StringEquals' && Object.keys(keys).some((k) => k.toLowerCase() === PROJECT_TAG_KEY.toLowerCase()));
-          if (!tagged) add(RULES.endpointProjectTag, `${label} does not require ${PROJECT_TAG_KEY} with StringEquals`);
+          const switchedOff = o.metadata.annotations?.[PROJECT_TAG_CONDITION_ANNOTATION] === 'false';
+          if (!tagged && !switchedOff) add(RULES.endpointProjectTag, `${label} does not require ${PROJECT_TAG_KEY} with StringEquals`);
+          const tagKeys = Object.values(st.Condition ?? {}).flatMap((keys) => Object.keys(keys)).filter((k) => /^aws:resourcetag\//i.test(k));
+          if (tagKeys.length > 0) {
+            add(RULES.endpointTagAssumption, `${label} requires ${[...new Set(tagKeys)].join(', ')}: this assumes API Gateway puts the API's tags into execute-api:Invoke's request context, which the Service Authorization Reference does not list; verify with one call (docs/debugging.md) or set spec.projectTagCondition: false`);
+          }
+        }
+      }
+      for (const [i, st] of doc.Statement.entries()) {
+        const sessions = sessionPrincipals(st);
+        if (sessions.length > 0) {
+          add(RULES.principalSession, `${holder.where} statement ${i}${st.Sid ? ` (${st.Sid})` : ''} names the session ${sessions.join(', ')}: IAM evaluates a session as its role (aws:PrincipalArn is arn:…:iam::ACCOUNT:role/PATH/ROLE), so this never matches a caller`);
         }
       }
       if (holder.kind === 'resource') {
@@ -250,7 +294,7 @@ export function toSarif(findings: readonly Finding[], opts: { version: string; u
               shortDescription: { text: r.description },
               fullDescription: { text: r.description },
               help: { text: r.help },
-              defaultConfiguration: { level: 'error' },
+              defaultConfiguration: { level: r.level },
               properties: { tags: ['security'] },
             })),
           },
@@ -258,7 +302,7 @@ export function toSarif(findings: readonly Finding[], opts: { version: string; u
         results: findings.map((f) => ({
           ruleId: f.ruleId,
           ruleIndex: index.get(f.ruleId) ?? 0,
-          level: 'error',
+          level: f.level,
           message: { text: `${f.object}: ${f.message}` },
           locations: [
             {

@@ -1,7 +1,7 @@
 // `xapi explain`: which of the four layers lets a call through or stops it, and with which
 // statement, from the rendered manifests (offline: nothing is sent to AWS).
 import type { Command } from 'commander';
-import { OWNER_LABEL, type KubeObject } from '../../api/types.js';
+import { HTTP_METHODS, OWNER_LABEL, type KubeObject } from '../../api/types.js';
 import { explainCall, type SignatureState, type Verdict } from '../../policy/layers.js';
 import { loadManifests } from '../load-manifests.js';
 import { processIo, table, type CliIo } from '../io.js';
@@ -29,6 +29,36 @@ export function parseDuration(text: string): number {
 }
 
 const SIGNATURES: readonly SignatureState[] = ['valid', 'invalid', 'missing', 'expired-token'];
+
+/**
+ * The resource path as API Gateway routes it, from what a user types: "items" gets its leading
+ * slash, "//items" and "/items/" lose the empty segments, a query string is dropped (it plays no
+ * part in routing or in the execute-api ARN). Each change is said in `notes`. A malformed
+ * %-escape is refused: API Gateway answers such a request 400 before any route or policy.
+ */
+export function normalisePath(text: string): { path: string; notes: string[] } {
+  const notes: string[] = [];
+  let p = text.trim();
+  if (p === '') throw new Error('--path: empty (use e.g. /items/42)');
+  if (/\s/.test(p)) throw new Error(`--path ${JSON.stringify(text)}: a path has no spaces (percent-encode them as %20)`);
+  const q = p.search(/[?#]/);
+  if (q >= 0) {
+    notes.push(`--path ${text}: the query string ${p.slice(q)} is dropped; it plays no part in routing or in the execute-api:Invoke resource ARN`);
+    p = p.slice(0, q);
+  }
+  const bad = /%(?![0-9A-Fa-f]{2})(.{0,2})/.exec(p);
+  if (bad) throw new Error(`--path ${text}: malformed percent-encoding %${bad[1]} (API Gateway answers such a request 400 before any route or policy)`);
+  const normal = `/${p.split('/').filter(Boolean).join('/')}`;
+  if (normal !== p) notes.push(`--path ${text} read as ${normal}`);
+  return { path: normal, notes };
+}
+
+/** "get" → "GET"; anything but an HTTP method API Gateway routes is refused. */
+export function normaliseMethod(text: string): string {
+  const m = text.trim().toUpperCase();
+  if (!(HTTP_METHODS as readonly string[]).includes(m)) throw new Error(`--method must be one of ${HTTP_METHODS.join(', ')} (any case), got ${text}`);
+  return m;
+}
 
 function selectApi(objects: KubeObject[], api: string | undefined): KubeObject[] {
   const apis = objects.filter((o) => o.kind === 'RestAPI');
@@ -92,11 +122,13 @@ export async function runExplain(flags: ExplainFlags, io: CliIo, now: Date = new
   if (!['table', 'json'].includes(flags.output)) throw new Error(`--output must be table or json, got ${flags.output}`);
   if (!SIGNATURES.includes(flags.signature as SignatureState)) throw new Error(`--signature must be one of ${SIGNATURES.join(', ')}, got ${flags.signature}`);
   if (!/^arn:[^:]+:(iam|sts)::\d{12}:(role|assumed-role)\//.test(flags.role)) throw new Error(`--role must be an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME), got ${flags.role}`);
+  const method = normaliseMethod(flags.method);
+  const { path, notes } = normalisePath(flags.path);
   const objects = selectApi((await loadManifests(flags.manifests)).map((l) => l.object), flags.api);
   const verdict = explainCall(objects, {
     roleArn: flags.role,
-    method: flags.method,
-    path: flags.path.startsWith('/') ? flags.path : `/${flags.path}`,
+    method,
+    path,
     ...(flags.stage && { stage: flags.stage }),
     ...(flags.vpce && { vpceId: flags.vpce }),
     viaCallerSecurityGroup: flags.callerSg,
@@ -105,7 +137,8 @@ export async function runExplain(flags: ExplainFlags, io: CliIo, now: Date = new
     clockSkewSeconds: flags.skew ? -parseDuration(flags.skew) : 0,
     now,
   });
-  io.out(flags.output === 'json' ? `${verdictJson(verdict)}\n` : formatVerdict(verdict, flags));
+  verdict.notes.unshift(...notes);
+  io.out(flags.output === 'json' ? `${verdictJson(verdict)}\n` : formatVerdict(verdict, { ...flags, method, path }));
   io.exitCode(verdict.allowed ? 0 : 1);
   return verdict;
 }

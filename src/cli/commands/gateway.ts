@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { loadManifests } from '../load-manifests.js';
-import { configFromManifests, createGateway } from '../../gateway/server.js';
+import { configFromManifests, createGateway, resolveCredentials } from '../../gateway/server.js';
 import type { CredentialEntry } from '../../gateway/sigv4.js';
 
 async function readCredentials(file: string): Promise<CredentialEntry[]> {
@@ -29,7 +29,8 @@ export function registerGateway(program: Command): void {
       const port = Number(opts.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port: not a port number: ${opts.port}`);
       const cfg = configFromManifests((await loadManifests(opts.manifests)).map((l) => l.object));
-      const server = createGateway(cfg, await readCredentials(opts.credentials));
+      const credentials = await readCredentials(opts.credentials);
+      const server = createGateway(cfg, credentials);
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(port, opts.host, resolve);
@@ -37,5 +38,6 @@ export function registerGateway(program: Command): void {
       const routes = cfg.routes.map((r) => `${r.method} ${r.template}`).join(', ');
       const bound = (server.address() as AddressInfo).port; // --port 0 picks a free one
       process.stderr.write(`xapi gateway: http://${opts.host}:${bound}/{stage}/… api ${cfg.apiId} region ${cfg.region}; routes: ${routes}\n`);
+      for (const w of resolveCredentials(cfg, credentials).warnings) process.stderr.write(`xapi gateway: warning: ${w}\n`);
     });
 }

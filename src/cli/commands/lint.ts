@@ -1,4 +1,4 @@
-// `xapi lint [DIR]`: the reference architecture's rules on rendered manifests. Exit 1 on findings.
+// `xapi lint [DIR]`: the reference architecture's rules on rendered manifests. Exit 1 on an error finding (notes do not fail).
 import type { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { relative } from 'node:path';
@@ -39,18 +39,20 @@ export async function runLint(dir: string, output: string, io: CliIo): Promise<F
   } else {
     for (const f of findings) {
       const rule = ALL_RULES.find((r) => r.id === f.ruleId)!;
-      io.out(`${rel(f.file)}:${f.line ?? 1}: ${f.ruleId} ${rule.name}: ${f.object}: ${f.message}\n`);
+      io.out(`${rel(f.file)}:${f.line ?? 1}: ${f.ruleId}${f.level === 'note' ? ' (note)' : ''} ${rule.name}: ${f.object}: ${f.message}\n`);
     }
-    io.out(`xapi lint: ${findings.length} finding(s) in ${loaded.length} objects\n`);
+    const notes = findings.filter((f) => f.level === 'note').length;
+    io.out(`xapi lint: ${findings.length - notes} error(s), ${notes} note(s) in ${loaded.length} objects\n`);
   }
-  io.exitCode(findings.length > 0 ? 1 : 0);
+  // Notes are risks to know about; only errors fail.
+  io.exitCode(findings.some((f) => f.level === 'error') ? 1 : 0);
   return findings;
 }
 
 export function registerLint(program: Command, io: CliIo = processIo): void {
   program
     .command('lint')
-    .description('check rendered manifests against the four-layer rules (exit 1 on findings)')
+    .description('check rendered manifests against the four-layer rules (exit 1 on an error; notes do not fail)')
     .argument('[dir]', 'folder or file of rendered manifests', 'manifests')
     .option('--output <format>', 'text | json | sarif (SARIF 2.1.0 for GitHub code scanning)', 'text')
     .action(async (dir: string, opts: { output: string }) => {

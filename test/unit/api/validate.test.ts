@@ -25,6 +25,15 @@ describe('validateSpec', () => {
     expect(r.ok && r.spec.provider.integration?.type).toBe('MOCK');
   });
 
+  it('projectTagCondition defaults to true and may be switched off', () => {
+    const on = validateSpec(base());
+    expect(on.ok && on.spec.projectTagCondition).toBe(true);
+    const s = base();
+    s.projectTagCondition = false;
+    const off = validateSpec(s);
+    expect(off.ok && off.spec.projectTagCondition).toBe(false);
+  });
+
   const bad: [string, (s: Spec) => unknown, string, string][] = [
     ['11-digit consumer account', (s) => { s.consumer.accountId = '11111111111'; }, 'spec.consumer.accountId', 'must be a 12-digit AWS account ID'],
     ['account with letters', (s) => { s.provider.accountId = '22222222222x'; }, 'spec.provider.accountId', '12-digit'],
@@ -55,6 +64,7 @@ describe('validateSpec', () => {
     ['HTTP_PROXY without uri', (s) => { s.provider.integration = { type: 'HTTP_PROXY' }; }, 'spec.provider.integration.uri', 'https:// URI'],
     ['MOCK with uri', (s) => { s.provider.integration = { type: 'MOCK', uri: 'https://x' }; }, 'spec.provider.integration.uri', 'must be empty'],
     ['unknown integration type', (s) => { s.provider.integration = { type: 'HTTP' }; }, 'spec.provider.integration.type', 'must be one of MOCK'],
+    ['projectTagCondition not a boolean', (s) => { s.projectTagCondition = 'no'; }, 'spec.projectTagCondition', 'must be true or false'],
     ['negative grace period', (s) => { s.rotation = { gracePeriodSeconds: -1 }; }, 'spec.rotation.gracePeriodSeconds', 'integer from 0'],
     ['unknown field (typo)', (s) => { s.consumer.subnetIDs = s.consumer.subnetIds; }, 'spec.consumer.subnetIDs', 'unknown field'],
     ['function without code', (s) => { s.consumer.function = { name: 'f' }; }, 'spec.consumer.function.code', 'is required'],

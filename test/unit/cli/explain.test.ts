@@ -55,7 +55,7 @@ describe('xapi explain on the example rendered with observed IDs', () => {
   it('a role the policies do not name: ACCESS_DENIED', async () => {
     const v = await json(['--role', 'arn:aws:iam::111111111111:role/someone-else', '--method', 'GET', '--path', '/items']);
     expect([v.status, v.responseType]).toEqual([403, 'ACCESS_DENIED']);
-    expect(v.message).toMatch(/^User: arn:aws:iam::111111111111:role\/someone-else is not authorized to perform: execute-api:Invoke on resource: arn:aws:execute-api:us-east-1:222222222222:a1b2c3d4e5\/prod\/GET\/items/);
+    expect(v.message).toMatch(/^User: arn:aws:iam::\*{8}1111:role\/someone-else is not authorized to perform: execute-api:Invoke on resource: arn:aws:execute-api:us-east-1:\*{8}2222:a1b2c3d4e5\/prod\/GET\/items/);
   });
   it('bad signature: INVALID_SIGNATURE', async () => {
     const v = await json([...base, '--signature', 'invalid']);
@@ -108,4 +108,26 @@ describe('xapi explain on the fail-closed static render', () => {
 describe('parseDuration', () => {
   it.each([['6m', 360], ['90s', 90], ['-6m', -360], ['1h', 3600], ['300', 300]] as const)('%s → %d s', (t, s) => expect(parseDuration(t)).toBe(s));
   it('rejects garbage', () => expect(() => parseDuration('six minutes')).toThrow(/not a duration/));
+});
+
+describe('xapi explain reads --path and --method as a user types them', () => {
+  it.each([
+    ['items', /--path items read as \/items/],
+    ['//items', /--path \/\/items read as \/items/],
+    ['/items/', /--path \/items\/ read as \/items/],
+    ['/items?x=1', /the query string \?x=1 is dropped/],
+  ])('--path %s is the route /items (200), and the notes say how it was read', async (path, note) => {
+    const v = await json(['--role', ROLE, '--method', 'GET', '--path', path]);
+    expect([v.status, v.responseType, v.resourceArn]).toEqual([200, null, 'arn:aws:execute-api:us-east-1:222222222222:a1b2c3d4e5/prod/GET/items']);
+    expect(v.notes.join('\n')).toMatch(note);
+  });
+  it('--method get is GET', async () => {
+    const v = await json(['--role', ROLE, '--method', 'get', '--path', '/items']);
+    expect([v.status, v.resourceArn]).toEqual([200, 'arn:aws:execute-api:us-east-1:222222222222:a1b2c3d4e5/prod/GET/items']);
+  });
+  it('refuses what is no path or method at all, instead of calling it a missing route', async () => {
+    await expect(explain(['--role', ROLE, '--method', 'FETCH', '--path', '/items'])).rejects.toThrow(/--method must be one of GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS \(any case\), got FETCH/);
+    await expect(explain(['--role', ROLE, '--method', 'GET', '--path', '/items/%ZZ'])).rejects.toThrow(/--path \/items\/%ZZ: malformed percent-encoding %ZZ/);
+    await expect(explain(['--role', ROLE, '--method', 'GET', '--path', ' '])).rejects.toThrow(/--path: empty/);
+  });
 });

@@ -106,7 +106,8 @@ test('through another endpoint → 403 AccessDeniedException with an explicit de
   const e = await failure(client({ vpce: 'vpce-0bbbbbbbbbbbbbbbb' }).call('GET', '/items'));
   expect([e.status, e.errorType, e.kind]).toEqual([403, 'AccessDeniedException', 'POLICY']);
   expect(said(e)).toBe(
-    `User: ${ROLE} is not authorized to perform: execute-api:Invoke on resource: arn:aws:execute-api:us-east-1:222222222222:a1b2c3d4e5/prod/GET/items with an explicit deny`,
+    // Accounts masked to their last four digits, as API Gateway does.
+    'User: arn:aws:iam::********1111:role/orders-caller is not authorized to perform: execute-api:Invoke on resource: arn:aws:execute-api:us-east-1:********2222:a1b2c3d4e5/prod/GET/items with an explicit deny',
   );
 });
 
@@ -119,7 +120,7 @@ test('no endpoint at all (not over PrivateLink) → explicit deny', async () => 
 test('a role the policy does not name → 403 AccessDeniedException, implicit deny', async () => {
   const e = await failure(client({ creds: { accessKeyId: 'AKIDOTHER', secretAccessKey: 'other' } }).call('GET', '/items'));
   expect([e.status, e.errorType, e.kind]).toEqual([403, 'AccessDeniedException', 'POLICY']);
-  expect(said(e)).toBe('User: arn:aws:iam::111111111111:role/someone-else is not authorized to perform: execute-api:Invoke on resource: arn:aws:execute-api:us-east-1:222222222222:a1b2c3d4e5/prod/GET/items');
+  expect(said(e)).toBe('User: arn:aws:iam::********1111:role/someone-else is not authorized to perform: execute-api:Invoke on resource: arn:aws:execute-api:us-east-1:********2222:a1b2c3d4e5/prod/GET/items');
 });
 
 test('a route without a method, or another stage → 403 Missing Authentication Token', async () => {

@@ -41,7 +41,7 @@ test('handler → gateway (manifests, SigV4, resource policy) → 200 MOCK', asy
 test('wrong endpoint header → AccessDeniedException with explicit deny (POLICY)', async () => {
   const e = await failure(call(role, '/items/42', 'vpce-0ffffffffffffffff'));
   expect([e.status, e.errorType, e.kind]).toEqual([403, 'AccessDeniedException', 'POLICY']);
-  expect(e.message).toMatch(/is not authorized to perform: execute-api:Invoke on resource: arn:aws:execute-api:us-east-1:222222222222:abc123\/prod\/GET\/items\/42 with an explicit deny/);
+  expect(e.message).toMatch(/is not authorized to perform: execute-api:Invoke on resource: arn:aws:execute-api:us-east-1:\*{8}2222:abc123\/prod\/GET\/items\/42 with an explicit deny/);
 });
 
 test('role not in the policy → AccessDeniedException (implicit deny)', async () => {
@@ -57,5 +57,7 @@ test('route without a method → MissingAuthenticationTokenException', async () 
 
 test('missing token for temporary credentials → SIGV4 failure, not a policy one', async () => {
   const e = await failure(call({ accessKeyId: 'AKIDROLE', secretAccessKey: 's1' }, '/items/42'));
-  expect([e.errorType, e.kind]).toEqual(['UnrecognizedClientException', 'SIGV4']);
+  // AWS Knowledge Center, "How do I troubleshoot HTTP 403 errors from API Gateway?": invalid IAM keys
+  // → AccessDeniedException "The security token included in the request is invalid."
+  expect([e.errorType, e.kind, e.message]).toEqual(['AccessDeniedException', 'SIGV4', '403 AccessDeniedException: The security token included in the request is invalid.']);
 });

@@ -79,9 +79,11 @@ test('date 6 minutes old → Signature expired', async () => {
   expect(e.kind).toBe('SIGV4');
 });
 
-test('missing session token for temporary credentials → UnrecognizedClientException', async () => {
+// AWS Knowledge Center, "How do I troubleshoot HTTP 403 errors from API Gateway?": keys that are not
+// valid → x-amzn-errortype AccessDeniedException, "The security token included in the request is invalid."
+test('missing session token for temporary credentials → AccessDeniedException, the security token is invalid', async () => {
   const e = await failure(client({ accessKeyId: 'AKIDTEMP', secretAccessKey: 'secret-temp' }).call('GET', '/items/1'));
-  expect(e.errorType).toBe('UnrecognizedClientException');
+  expect(e.errorType).toBe('AccessDeniedException');
   expect(e.message).toMatch(/security token included in the request is invalid/);
   expect(e.kind).toBe('SIGV4');
 });
@@ -120,4 +122,18 @@ test('5xx and 429 are retried with backoff; gives up after maxAttempts', async (
   calls = -10;
   const e = await failure(client(temp, undefined, async () => { calls++; return new Response('{"message":"Internal server error"}', { status: 502 }); }).call('GET', '/x'));
   expect([e.kind, e.attempts]).toEqual(['SERVER', 3]);
+});
+
+test('the client signs with the credentials of the moment: a rotated key is used at once (signer not stale)', async () => {
+  let current: Credentials = temp;
+  const c = new PrivateApiClient(
+    { apiUrl: `http://127.0.0.1:${port}/prod`, region: REGION, maxAttempts: 1 },
+    { fetch, now: () => new Date(), credentials: () => current, sleep: async () => {}, random: () => 0 },
+  );
+  expect((await c.call('GET', '/items/1')).status).toBe(200);
+  current = { accessKeyId: 'AKIDLONG', secretAccessKey: 'secret-long' };
+  expect((await c.call('GET', '/items/1')).status).toBe(200);
+  current = { ...temp, secretAccessKey: 'rotated-away' };
+  const e = await failure(c.call('GET', '/items/1'));
+  expect(e.errorType).toBe('InvalidSignatureException');
 });

@@ -34,6 +34,14 @@ describe('endpoint policy (layer 2)', () => {
     expect(allows[0]!.Resource).toBe('arn:aws:execute-api:us-east-1:222222222222:a1b2c3d4e5/*');
     expect(allows[0]!.Condition).toEqual({ StringEquals: { 'aws:resourceTag/Project': 'orders' } });
   });
+  it('spec.projectTagCondition: false leaves the tag condition out, and nothing else', () => {
+    const off = endpointPolicy({ ...spec, projectTagCondition: false }, ids);
+    const on = endpointPolicy(spec, ids);
+    expect(invokeAllows(off)[0]!.Condition).toBeUndefined();
+    const { Condition: _c, ...allowOn } = invokeAllows(on)[0]!;
+    expect(invokeAllows(off)[0]).toEqual(allowOn);
+    expect(off.Statement.filter((s) => s.Effect === 'Deny')).toEqual(on.Statement.filter((s) => s.Effect === 'Deny'));
+  });
   it('puts its denies before the allow and denies execute-api:* elsewhere', () => {
     const doc = endpointPolicy(spec, ids);
     const effects = doc.Statement.map((s) => s.Effect);

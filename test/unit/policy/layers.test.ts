@@ -39,7 +39,8 @@ describe('explainCall on the rendered example', () => {
     const v = call({ vpceId: 'vpce-0ffffffffffffffff' });
     expect([v.status, v.responseType, v.decidedBy]).toEqual([403, 'ACCESS_DENIED', 3]);
     expect(v.statement).toMatchObject({ sid: 'DenyUnlessFromAllowedEndpoints', effect: 'Deny' });
-    expect(v.message).toBe(`User: ${ROLE} is not authorized to perform: execute-api:Invoke on resource: ${v.resourceArn} with an explicit deny`);
+    // Accounts masked to their last four digits, as API Gateway does in its answers.
+    expect(v.message).toBe('User: arn:aws:iam::********1111:role/orders-caller is not authorized to perform: execute-api:Invoke on resource: arn:aws:execute-api:us-east-1:********2222:a1b2c3d4e5/prod/GET/items with an explicit deny');
     expect(v.layers[2]!.reason).toMatch(/vpce-0ffffffffffffffff is not an allowed endpoint/);
   });
   it('a role the policies do not name: ACCESS_DENIED by the endpoint policy (layer 2)', () => {
@@ -47,7 +48,7 @@ describe('explainCall on the rendered example', () => {
     const v = call({ roleArn: other });
     expect([v.status, v.responseType, v.decidedBy]).toEqual([403, 'ACCESS_DENIED', 2]);
     expect(v.statement?.sid).toBe('DenyAllOtherPrincipals');
-    expect(v.message).toMatch(/^User: arn:aws:iam::111111111111:role\/intruder is not authorized to perform: execute-api:Invoke on resource: /);
+    expect(v.message).toMatch(/^User: arn:aws:iam::\*{8}1111:role\/intruder is not authorized to perform: execute-api:Invoke on resource: arn:aws:execute-api:us-east-1:\*{8}2222:/);
     expect(v.layers[2]!.allowed).toBe(false); // the resource policy does not name it either
   });
   it('invalid signature: 403 INVALID_SIGNATURE, decided by layer 4', () => {
@@ -162,5 +163,90 @@ describe('explainCall layer 1 with a Function', () => {
     const v = call({}, objs);
     expect([v.outcome, v.decidedBy]).toEqual(['timeout', 1]);
     expect(v.layers[0]!.reason).toMatch(/runs in sg-0somethingelse00003, but orders-endpoint-sg admits tcp\/443 only from sg-0caller000000000001/);
+  });
+});
+
+describe('explainCall in other partitions (the partition comes from the region, as documents.ts renders it)', () => {
+  it.each([
+    ['cn-north-1', 'aws-cn'],
+    ['us-gov-west-1', 'aws-us-gov'],
+  ])('%s: the named role is allowed at every layer, and the ARNs say arn:%s:', (region, partition) => {
+    const c = structuredClone(cr);
+    c.spec.region = region;
+    const r = renderObjects(c, FULL);
+    const role = `arn:${partition}:iam::111111111111:role/orders-caller`;
+    const v = explainCall([...r.consumer, ...r.provider], { roleArn: role, method: 'GET', path: '/items', now: NOW });
+    expect(v.layers.map((l) => [l.layer, l.allowed])).toEqual([[1, true], [2, true], [3, true], [4, true]]);
+    expect([v.status, v.resourceArn]).toEqual([200, `arn:${partition}:execute-api:${region}:222222222222:a1b2c3d4e5/prod/GET/items`]);
+  });
+});
+
+// IAM User Guide, "AWS global condition context keys", aws:PrincipalArn: for a role session the key
+// holds the role's ARN (with its path), never the session ARN.
+describe('explainCall with an assumed-role session (how a Lambda calls)', () => {
+  const SESSION = 'arn:aws:sts::111111111111:assumed-role/orders-caller/orders-caller-fn';
+  it('is evaluated as its role: 200 at every layer, and the notes say so', () => {
+    const v = call({ roleArn: SESSION });
+    expect(v.layers.map((l) => [l.layer, l.allowed])).toEqual([[1, true], [2, true], [3, true], [4, true]]);
+    expect(v.status).toBe(200);
+    expect(v.layers[3]!.statement?.sid).toBe('InvokeDeclaredRoutes'); // the Role's inline policy is the session's
+    expect(v.notes.join('\n')).toMatch(/is a session of arn:aws:iam::111111111111:role\/orders-caller/);
+  });
+  it('a denial names the session, masked, as API Gateway does', () => {
+    const v = call({ roleArn: SESSION, vpceId: 'vpce-0ffffffffffffffff' });
+    expect(v.message).toMatch(/^User: arn:aws:sts::\*{8}1111:assumed-role\/orders-caller\/orders-caller-fn is not authorized/);
+  });
+  it('a role with a path: the path is found from the policies (spec.consumer.roleArn) and the session is allowed', () => {
+    const c = structuredClone(cr);
+    c.spec.consumer.roleArn = 'arn:aws:iam::111111111111:role/service/orders-caller';
+    const r = renderObjects(c, FULL);
+    const v = explainCall([...r.consumer, ...r.provider], { roleArn: SESSION, method: 'GET', path: '/items', now: NOW });
+    expect(v.layers.slice(1, 3).map((l) => [l.layer, l.allowed])).toEqual([[2, true], [3, true]]);
+    expect(v.notes.join('\n')).toMatch(/session of arn:aws:iam::111111111111:role\/service\/orders-caller/);
+    expect(v.notes.join('\n')).not.toMatch(/whose path the manifests do not show/);
+  });
+  it('a session of a role the manifests never name: path unknown, said so, and denied', () => {
+    const v = call({ roleArn: 'arn:aws:sts::111111111111:assumed-role/other-role/s1' });
+    expect([v.status, v.decidedBy]).toEqual([403, 2]);
+    expect(v.notes.join('\n')).toMatch(/session of role other-role, whose path the manifests do not show.*path \//);
+  });
+});
+
+describe('explainCall finds the caller\'s Role by full ARN', () => {
+  it('a role with the caller\'s name in another account is not credited with the caller\'s inline policy', () => {
+    const other = 'arn:aws:iam::333333333333:role/orders-caller';
+    const v = call({ roleArn: other });
+    expect(v.allowed).toBe(false);
+    expect(v.layers[3]!.statement).toBeUndefined();
+    expect(v.layers[3]!.reason).not.toMatch(/InvokeDeclaredRoutes/);
+    expect(v.notes.join('\n')).toMatch(/Role orders-caller-role is arn:aws:iam::111111111111:role\/orders-caller, not the caller's arn:aws:iam::333333333333:role\/orders-caller/);
+    expect(v.notes.join('\n')).toMatch(/role arn:aws:iam::333333333333:role\/orders-caller is not among the manifests' Roles/);
+  });
+  it('the Role\'s ARN from ACK\'s status wins over the policies', () => {
+    const objs = structuredClone(full);
+    const role = objs.find((o) => o.kind === 'Role')!;
+    (role as { status?: unknown }).status = { ackResourceMetadata: { arn: 'arn:aws:iam::111111111111:role/ops/orders-caller' } };
+    const v = call({}, objs);
+    // The policies name /orders-caller, the Role is /ops/orders-caller: not the caller's Role.
+    expect(v.layers[3]!.statement).toBeUndefined();
+    expect(v.notes.join('\n')).toMatch(/Role orders-caller-role is arn:aws:iam::111111111111:role\/ops\/orders-caller/);
+  });
+});
+
+describe('explainCall states the Project tag assumption of layer 2', () => {
+  it('with the tag condition (default): layer 2 allows on an assumption, and the notes say which and how to verify', () => {
+    const v = call();
+    expect(v.layers[1]!.reason).toMatch(/assumes aws:resourceTag\/Project is in the request context/);
+    expect(v.notes.join('\n')).toMatch(/assumption: the endpoint policy of orders-vpce conditions on aws:resourceTag\/Project.*Project=orders.*lists no resource-tag condition key for execute-api:Invoke.*Verify with one call/s);
+  });
+  it('spec.projectTagCondition: false: still 200 (the Allow is scoped by API ARN and role), no assumption', () => {
+    const c = structuredClone(cr);
+    c.spec.projectTagCondition = false;
+    const r = renderObjects(c, FULL);
+    const v = explainCall([...r.consumer, ...r.provider], { roleArn: ROLE, method: 'GET', path: '/items', now: NOW });
+    expect(v.status).toBe(200);
+    expect(v.notes.join('\n')).not.toMatch(/assumption/);
+    // Another role is still refused at layer 2 without the tag condition.
+    expect(explainCall([...r.consumer, ...r.provider], { roleArn: 'arn:aws:iam::111111111111:role/intruder', method: 'GET', path: '/items', now: NOW }).decidedBy).toBe(2);
   });
 });
