@@ -3,7 +3,7 @@
 # Prints the folder that holds `argocd` as the last line of stdout; progress goes to stderr.
 #
 # Order of precedence:
-#   1. XAPI_ARGOCD_DIR (a folder holding an `argocd` binary and Argo CD's CRDs under crds/)
+#   1. XAPI_ARGOCD_DIR (a folder holding `argocd`, Argo CD's git-verify-wrapper.sh and its CRDs under crds/)
 #   2. the cache folder (XAPI_ARGOCD_CACHE, default ~/.cache/xapi/argocd/<version>)
 #   3. a build from Go modules into that cache (minutes, once per machine)
 #
@@ -79,29 +79,45 @@ build_argocd() {
     printf '//go:build tools\n\npackage tools\n\nimport _ "github.com/argoproj/argo-cd/v3/cmd"\n' > "$work/tools.go"
     (cd "$work" && go mod tidy >&2)
   fi
-  local src
-  src=$(cd "$work" && go list -m -f '{{.Dir}}' github.com/argoproj/argo-cd/v3)
   # The application controller serves metrics on 0.0.0.0 with no flag to change it; servers here
-  # listen on loopback only, so a build overlay (the module cache stays untouched) binds 127.0.0.1.
-  local ctrl="$src/controller/appcontroller.go"
-  grep -q '"0.0.0.0:%d", metricsPort' "$ctrl" || { log "$ctrl: metrics address line not found"; exit 1; }
-  sed 's/"0\.0\.0\.0:%d", metricsPort/"127.0.0.1:%d", metricsPort/' "$ctrl" > "$work/appcontroller.go"
-  printf '{"Replace":{"%s":"%s"}}\n' "$ctrl" "$work/appcontroller.go" > "$work/overlay.json"
+  # listen on loopback only. Go refuses build overlays of module-cache files, so the build uses a
+  # patched copy of the argo-cd module (in this cache folder only) that binds 127.0.0.1.
+  if [ ! -f "$work/argo-cd/go.mod" ]; then
+    local src
+    src=$(cd "$work" && go mod download -json "github.com/argoproj/argo-cd/v3@$ARGOCD_VERSION" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
+    rm -rf "$work/argo-cd.tmp"
+    mkdir -p "$work/argo-cd.tmp"
+    (cd "$src" && tar --exclude=./docs -cf - .) | tar -xf - -C "$work/argo-cd.tmp"
+    chmod -R u+w "$work/argo-cd.tmp"
+    local ctrl="$work/argo-cd.tmp/controller/appcontroller.go"
+    grep -q '"0.0.0.0:%d", metricsPort' "$ctrl" || { log "$ctrl: metrics address line not found"; exit 1; }
+    sed -i 's/"0\.0\.0\.0:%d", metricsPort/"127.0.0.1:%d", metricsPort/' "$ctrl"
+    mv "$work/argo-cd.tmp" "$work/argo-cd"
+  fi
+  (cd "$work" && go mod edit -replace=github.com/argoproj/argo-cd/v3=./argo-cd)
   log "building argocd $ARGOCD_VERSION (a cold build takes 6+ minutes on 2 cores)"
   local ldflags="-s -w -X github.com/argoproj/argo-cd/v3/common.version=${ARGOCD_VERSION#v}"
-  (cd "$work" && CGO_ENABLED=0 go build -trimpath -overlay "$work/overlay.json" -ldflags "$ldflags" -o "$OUT/argocd.tmp" github.com/argoproj/argo-cd/v3/cmd)
+  (cd "$work" && CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$OUT/argocd.tmp" github.com/argoproj/argo-cd/v3/cmd)
   # Argo CD's own CRDs (AppProject among them), for the harness to install
   mkdir -p "$OUT/crds.tmp"
-  cp "$src"/manifests/crds/*-crd.yaml "$OUT/crds.tmp/"
+  cp "$work"/argo-cd/manifests/crds/*-crd.yaml "$OUT/crds.tmp/"
   rm -rf "$OUT/crds"; mv "$OUT/crds.tmp" "$OUT/crds"
   mv "$OUT/argocd.tmp" "$OUT/argocd"
+}
+
+# Argo CD's image puts this script on the repo server's PATH; the repo server runs it for every
+# manifest generation (GPG or not), and fails the generation without it.
+copy_support() {
+  cp "$OUT/.build/argo-cd/hack/git-verify-wrapper.sh" "$OUT/git-verify-wrapper.sh.tmp"
+  chmod +x "$OUT/git-verify-wrapper.sh.tmp"
+  mv "$OUT/git-verify-wrapper.sh.tmp" "$OUT/git-verify-wrapper.sh"
 }
 
 ensure_redis
 
 if [ -n "${XAPI_ARGOCD_DIR:-}" ]; then
-  if [ ! -x "$XAPI_ARGOCD_DIR/argocd" ] || [ ! -d "$XAPI_ARGOCD_DIR/crds" ]; then
-    log "XAPI_ARGOCD_DIR=$XAPI_ARGOCD_DIR lacks an argocd binary or a crds/ folder"; exit 1
+  if [ ! -x "$XAPI_ARGOCD_DIR/argocd" ] || [ ! -d "$XAPI_ARGOCD_DIR/crds" ] || [ ! -x "$XAPI_ARGOCD_DIR/git-verify-wrapper.sh" ]; then
+    log "XAPI_ARGOCD_DIR=$XAPI_ARGOCD_DIR lacks an argocd binary, git-verify-wrapper.sh or a crds/ folder"; exit 1
   fi
   echo "$XAPI_ARGOCD_DIR"
   exit 0
@@ -112,5 +128,6 @@ exec 9>"$OUT/.lock"
 flock 9   # two concurrent callers build once
 start=$(date +%s)
 [ -x "$OUT/argocd" ] && [ -d "$OUT/crds" ] || build_argocd
+[ -x "$OUT/git-verify-wrapper.sh" ] || copy_support
 if [ $(( $(date +%s) - start )) -gt 2 ]; then log "built argocd in $(( $(date +%s) - start ))s into $OUT"; fi
 echo "$OUT"
