@@ -56,7 +56,11 @@ export function addApplication(scope: Construct, src: ArgoSource, app: ArgoApp):
         directory: { recurse: true },
       },
       destination: app.cluster ? { name: app.cluster } : { server: IN_CLUSTER },
-      syncPolicy: { automated: { prune: true, selfHeal: true }, syncOptions },
+      // ACK objects are never pruned by Argo CD: it knows only the static first pass (e.g. the
+      // RestAPI, not the Stage the operator adds), and deleting a RestAPI before its pieces leaves
+      // them ACK.Terminal. Removing a CR from git prunes the CR (xapi-apis); the operator's
+      // finalizer then deletes its objects dependants first.
+      syncPolicy: { automated: { prune: !app.ackObjects, selfHeal: true }, syncOptions },
       ...(app.ackObjects && {
         // The static render leaves unknown IDs out (fail-closed); the operator fills them in with
         // field manager `xapi`. Argo CD ignores exactly those fields, and RestAPI /spec/policy,

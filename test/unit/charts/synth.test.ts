@@ -114,7 +114,10 @@ describe('Argo CD', () => {
       expect(app.spec.syncPolicy.syncOptions).toEqual(expect.arrayContaining(['RespectIgnoreDifferences=true', 'ServerSideApply=true']));
       expect(app.spec.ignoreDifferences).toContainEqual({ group: 'apigateway.services.k8s.aws', kind: 'RestAPI', jsonPointers: ['/spec/policy'] });
       expect(app.spec.ignoreDifferences).toContainEqual({ group: 'ec2.services.k8s.aws', kind: 'SecurityGroup', managedFieldsManagers: ['xapi'] });
+      // deletion of ACK objects is the operator's (dependants first), never Argo CD's prune
+      expect(app.spec.syncPolicy.automated).toEqual({ prune: false, selfHeal: true });
     }
+    expect(apps().find((a) => a.metadata.name === 'xapi-apis')!.spec.syncPolicy.automated).toEqual({ prune: true, selfHeal: true });
   });
 
   it('ships an app of apps that syncs exactly the child Applications (not itself, not argocd-cm)', () => {
@@ -125,6 +128,12 @@ describe('Argo CD', () => {
     const children = all.filter((f) => glob.test(f)).map((f) => load(join('argocd', f)).metadata.name).sort();
     expect(children).toEqual(['xapi-apis', 'xapi-cluster-a', 'xapi-cluster-b', 'xapi-crds', 'xapi-operator']);
     expect(root.spec.syncPolicy.automated).toEqual({ prune: true, selfHeal: true });
+  });
+
+  it('writes the CRD as the API server stores it (no empty required lists, which Argo CD would diff forever)', () => {
+    const text = readFileSync(join(out, 'crds', 'CustomResourceDefinition.crossaccountapis.xapi.dev.k8s.yaml'), 'utf8');
+    expect(text).toContain('required:');
+    expect(text).not.toMatch(/required: \[\]/);
   });
 
   it('adds health checks to argocd-cm for the CR, every ACK kind and child Applications', () => {
