@@ -5,9 +5,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+phase_start=$(date +%s)
+phase() { echo "== phase: $1 took $(( $(date +%s) - phase_start ))s"; phase_start=$(date +%s); }
+
 KUBEBUILDER_ASSETS="$(bash scripts/envtest-assets.sh | tail -n 1)"
+phase "envtest binaries (kube-apiserver, etcd, kubectl)"
 XAPI_CRDS_DIR="$(bash scripts/ack-crds.sh | tail -n 1)"
-export KUBEBUILDER_ASSETS XAPI_CRDS_DIR
+phase "ACK and Argo CD CRDs"
+# Argo CD (application controller + repo server) and redis-server for test/integration/argocd
+XAPI_ARGOCD_DIR="$(bash scripts/argocd-assets.sh | tail -n 1)"
+phase "Argo CD binary and redis-server"
+export KUBEBUILDER_ASSETS XAPI_CRDS_DIR XAPI_ARGOCD_DIR
 
 echo "== operator image (scripts/image.sh: cached by content under ~/.cache/xapi/image; phase timings below)"
 if XAPI_IMAGE_DIR="$(bash scripts/image.sh | tail -n 1)"; then
@@ -19,6 +27,7 @@ fi
 
 echo "== typecheck and build (dist/ is what bin/xapi.js runs; CLI tests spawn it)"
 npx tsc -p tsconfig.json
+phase "typecheck and build"
 
 echo "== jest"
 report="$(mktemp)"
@@ -26,6 +35,7 @@ set +e
 node --experimental-vm-modules node_modules/jest/bin/jest.js --maxWorkers=2 --json --outputFile="$report" "$@"
 rc=$?
 set -e
+phase "jest"
 node -e '
 const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
 console.log(`${r.numPassedTests} passed, ${r.numFailedTests + r.numRuntimeErrorTestSuites} failed` + (r.numPendingTests ? `, ${r.numPendingTests} skipped` : ""));

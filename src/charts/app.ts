@@ -4,7 +4,7 @@
 // options in, an App out; the caller decides where it is written.
 import { ApiObject, App, Chart, YamlOutputType } from 'cdk8s';
 import type { CrossAccountApi, ObservedIds } from '../api/types.js';
-import { addApplication, type ArgoSource } from './argocd.js';
+import { addApplication, addArgoCdSettings, addRootApplication, ARGOCD_FOLDER, type ArgoSource } from './argocd.js';
 import { addCrossAccountApiCrd } from './crds.js';
 import { addAccountNamespace } from './namespaces.js';
 import { addOperator } from './operator.js';
@@ -62,7 +62,9 @@ export function buildApp(crs: readonly CrossAccountApi[], o: SynthOptions): App 
   const apis = chart('apis');
   for (const cr of crs) new ApiObject(apis, `api-${cr.metadata.namespace}-${cr.metadata.name}`, { apiVersion: cr.apiVersion, kind: cr.kind, metadata: cr.metadata, spec: cr.spec });
 
-  const argo = chart('argocd');
+  const argo = chart(ARGOCD_FOLDER);
+  addArgoCdSettings(argo, o.argocd.namespace);
+  addRootApplication(argo, o.argocd);
   addApplication(argo, o.argocd, { name: 'xapi-crds', folder: 'crds', wave: -2, ackObjects: false });
   addApplication(argo, o.argocd, { name: 'xapi-operator', folder: 'operator', wave: -1, ackObjects: false });
   addApplication(argo, o.argocd, { name: 'xapi-apis', folder: 'apis', wave: 0, ackObjects: false });

@@ -6,3 +6,4 @@ export { apiRequest, type Endpoint } from './http.js';
 export { isAlive, stopGroup, commandLine } from './processes.js';
 export { provisionAssets, provisionCrdDir } from './provision.js';
 export { allRunning, devCluster, readState, runningProcesses, tearDown, writeState, CLUSTER_LETTERS, STATE_FILE, type DevCluster, type DevState } from './dev-state.js';
+export { argoCdAssets, applyServerSide, clusterSecret, commitAll, endpointOf, installArgoCdObjects, startArgoCd, startGitServer, type ArgoCd, type ArgoCdAssets, type ArgoCluster, type GitServer } from './argocd.js';

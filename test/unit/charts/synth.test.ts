@@ -114,7 +114,40 @@ describe('Argo CD', () => {
       expect(app.spec.syncPolicy.syncOptions).toEqual(expect.arrayContaining(['RespectIgnoreDifferences=true', 'ServerSideApply=true']));
       expect(app.spec.ignoreDifferences).toContainEqual({ group: 'apigateway.services.k8s.aws', kind: 'RestAPI', jsonPointers: ['/spec/policy'] });
       expect(app.spec.ignoreDifferences).toContainEqual({ group: 'ec2.services.k8s.aws', kind: 'SecurityGroup', managedFieldsManagers: ['xapi'] });
+      // deletion of ACK objects is the operator's (dependants first), never Argo CD's prune
+      expect(app.spec.syncPolicy.automated).toEqual({ prune: false, selfHeal: true });
     }
+    expect(apps().find((a) => a.metadata.name === 'xapi-apis')!.spec.syncPolicy.automated).toEqual({ prune: true, selfHeal: true });
+  });
+
+  it('ships an app of apps that syncs exactly the child Applications (not itself, not argocd-cm)', () => {
+    const all = files(join(out, 'argocd'));
+    const root = load(join('argocd', 'Application.xapi.k8s.yaml'));
+    expect(root.spec.source.path).toBe('manifests/argocd');
+    const glob = new RegExp(`^${root.spec.source.directory.include.replace(/\./g, '\\.').replace(/\*/g, '.*')}$`);
+    const children = all.filter((f) => glob.test(f)).map((f) => load(join('argocd', f)).metadata.name).sort();
+    expect(children).toEqual(['xapi-apis', 'xapi-cluster-a', 'xapi-cluster-b', 'xapi-crds', 'xapi-operator']);
+    expect(root.spec.syncPolicy.automated).toEqual({ prune: true, selfHeal: true });
+  });
+
+  it('writes the CRD as the API server stores it (no empty required lists, which Argo CD would diff forever)', () => {
+    const text = readFileSync(join(out, 'crds', 'CustomResourceDefinition.crossaccountapis.xapi.dev.k8s.yaml'), 'utf8');
+    expect(text).toContain('required:');
+    expect(text).not.toMatch(/required: \[\]/);
+  });
+
+  it('adds health checks to argocd-cm for the CR, every ACK kind and child Applications', () => {
+    const cm = load(join('argocd', 'ConfigMap.argocd-cm.k8s.yaml'));
+    expect(cm.metadata).toMatchObject({ name: 'argocd-cm', namespace: 'argocd', labels: { 'app.kubernetes.io/part-of': 'argocd' } });
+    const keys = Object.keys(cm.data).sort();
+    expect(keys).toContain('resource.customizations.health.xapi.dev_CrossAccountApi');
+    expect(keys).toContain('resource.customizations.health.argoproj.io_Application');
+    for (const k of ['ec2.services.k8s.aws_SecurityGroup', 'ec2.services.k8s.aws_VPCEndpoint', 'iam.services.k8s.aws_Role', 'lambda.services.k8s.aws_Function', 'apigateway.services.k8s.aws_RestAPI', 'apigateway.services.k8s.aws_Stage', 'apigateway.services.k8s.aws_Method']) {
+      expect(keys).toContain(`resource.customizations.health.${k}`);
+    }
+    expect(cm.data['resource.customizations.health.xapi.dev_CrossAccountApi']).toContain('"Ready"');
+    expect(cm.data['resource.customizations.health.apigateway.services.k8s.aws_Method']).toContain('ownerAccountID');
+    expect(cm.data['resource.customizations.health.apigateway.services.k8s.aws_RestAPI']).not.toContain('ownerAccountID');
   });
 });
 
