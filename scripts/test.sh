@@ -24,6 +24,7 @@ else
   echo "operator image build failed (above); test/integration/image tries once more and fails"
   unset XAPI_IMAGE_DIR
 fi
+phase "operator image"
 
 echo "== typecheck and build (dist/ is what bin/xapi.js runs; CLI tests spawn it)"
 npx tsc -p tsconfig.json
