@@ -11,6 +11,8 @@ const rule = {
   fromPort: 0,
   toPort: 0,
   ipRanges: [{ cidrIP: '' }],
+  ipv6Ranges: [{ cidrIPv6: '' }],
+  prefixListIDs: [{ prefixListID: '' }],
   userIDGroupPairs: [{ groupID: '', groupRef: ref, description: '' }],
 };
 
@@ -20,7 +22,7 @@ export const WIRE = {
     status: { id: '' },
   },
   VPCEndpoint: {
-    spec: { serviceName: '', vpcEndpointType: '', vpcID: '', subnetIDs: [''], securityGroupIDs: [''], securityGroupRefs: [ref], privateDNSEnabled: false, policyDocument: '' },
+    spec: { serviceName: '', vpcEndpointType: '', vpcID: '', subnetIDs: [''], subnetRefs: [ref], securityGroupIDs: [''], securityGroupRefs: [ref], privateDNSEnabled: false, policyDocument: '' },
     status: { vpcEndpointID: '', state: '', dnsEntries: [{ dnsName: '', hostedZoneID: '' }], networkInterfaceIDs: [''] },
   },
   Role: {
@@ -32,7 +34,7 @@ export const WIRE = {
     status: {},
   },
   RestAPI: {
-    spec: { name: '', policy: '', endpointConfiguration: { types: [''], vpcEndpointIDs: [''] } },
+    spec: { name: '', policy: '', endpointConfiguration: { types: [''], vpcEndpointIDs: [''] }, tags: { '*': '' } },
     status: { id: '', rootResourceID: '' },
   },
   Resource: {

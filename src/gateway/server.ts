@@ -1,5 +1,6 @@
 // A local stand-in for a private API Gateway REST API: SigV4 (layer 4) and the resource policy
 // with aws:sourceVpce (layer 3), answering with API Gateway's default gateway responses.
+import { ackObject } from '../api/ack-wire.js';
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { pino } from 'pino';
@@ -17,15 +18,14 @@ export interface GatewayConfig {
 }
 
 const REGION_ANNOTATION = 'services.k8s.aws/region';
-type Obj = KubeObject & { spec?: Record<string, unknown>; metadata: { annotations?: Record<string, string> } };
 
 export function configFromManifests(objects: KubeObject[]): GatewayConfig {
-  const all = objects as Obj[];
-  const api = all.find((o) => o.kind === 'RestAPI');
+  const all = objects;
+  const api = all.map((o) => ackObject(o, 'RestAPI')).find((o) => o !== undefined);
   if (!api) throw new Error('no RestAPI in the manifests');
   const region = api.metadata.annotations?.[REGION_ANNOTATION];
   if (!region) throw new Error(`RestAPI ${api.metadata.name} has no ${REGION_ANNOTATION} annotation`);
-  const policy = JSON.parse(String(api.spec?.policy ?? 'null')) as PolicyDocument | null;
+  const policy = JSON.parse(String(api.spec.policy ?? 'null')) as PolicyDocument | null;
   if (!policy) throw new Error(`RestAPI ${api.metadata.name} has no spec.policy`);
   // The partition is the region's (arn:aws-cn:, arn:aws-us-gov:, ...), as documents.ts renders it.
   const prefix = `arn:${partitionOf(region)}:execute-api:${region}:`;
@@ -37,14 +37,14 @@ export function configFromManifests(objects: KubeObject[]): GatewayConfig {
         '(IDs unknown). Render a complete set with `xapi synth --observed FILE` (docs/charts.md) and pass it with --manifests',
     );
   }
-  const stages = all.filter((o) => o.kind === 'Stage').map((o) => String(o.spec?.stageName ?? '')).filter(Boolean);
+  const stages = all.map((o) => ackObject(o, 'Stage')?.spec.stageName ?? '').filter(Boolean);
   const routes = all
     .filter((o) => o.kind === 'Method')
     .map((o) => {
       const route = o.metadata.annotations?.[ROUTE_ANNOTATION] ?? '';
       const [method = '', template = ''] = route.split(' ');
-      const integ = all.find((i) => i.kind === 'Integration' && i.metadata.annotations?.[ROUTE_ANNOTATION] === route);
-      const tpl = (integ?.spec?.requestTemplates as Record<string, string> | undefined) ?? {};
+      const integ = all.map((i) => ackObject(i, 'Integration')).find((i) => i?.metadata.annotations?.[ROUTE_ANNOTATION] === route);
+      const tpl = integ?.spec.requestTemplates ?? {};
       const pattern = new RegExp(`^${template.split('/').map((s) => (/^\{.+\}$/.test(s) ? '[^/]+' : s.replace(/[.*+?^$()|[\]\\]/g, '\\$&'))).join('/')}$`);
       return { method, template, pattern, mock: { route, requestTemplates: tpl } };
     });

@@ -4,7 +4,8 @@
 // groups decide whether a connection exists at all; API Gateway then matches the route, checks
 // the SigV4 signature (AWS_IAM methods), and evaluates the endpoint policy, the resource policy
 // and the caller's identity policy together.
-import { ACK_ANNOTATION } from '../api/ack.js';
+import { ACK_ANNOTATION, type AckKindName } from '../api/ack.js';
+import { ackObject, type AckSpec, type AckStatus, type SecurityGroupRule } from '../api/ack-wire.js';
 import { partitionOf } from '../api/partition.js';
 import type { KubeObject } from '../api/types.js';
 import { ROUTE_ANNOTATION } from '../api/types.js';
@@ -77,9 +78,9 @@ const MAX_SKEW_SECONDS = 300;
 const REGION_ANNOTATION = ACK_ANNOTATION.region;
 const OWNER_ACCOUNT_ANNOTATION = ACK_ANNOTATION.ownerAccountId;
 
-type Spec = Record<string, unknown>;
-const specOf = (o: KubeObject): Spec => (o.spec ?? {}) as Spec;
-const statusOf = (o: KubeObject): Spec => ((o as { status?: unknown }).status ?? {}) as Spec;
+/** Typed views of an ACK object's fields as stored (src/api/ack-wire.ts). */
+const specOf = <K extends AckKindName>(o: KubeObject, kind: K): AckSpec<K> => ackObject(o, kind)?.spec ?? ({} as AckSpec<K>);
+const statusOf = <K extends AckKindName>(o: KubeObject, kind: K): AckStatus<K> => ackObject(o, kind)?.status ?? ({} as AckStatus<K>);
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v.length > 0 ? v : undefined);
 const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
 
@@ -101,13 +102,7 @@ export function amzDate(d: Date): string {
   return d.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
 }
 
-interface Rule {
-  ipProtocol?: string;
-  fromPort?: number;
-  toPort?: number;
-  ipRanges?: Array<{ cidrIP?: string }>;
-  userIDGroupPairs?: Array<{ groupID?: string; groupRef?: unknown }>;
-}
+type Rule = SecurityGroupRule;
 
 function coversHttps(r: Rule): boolean {
   const proto = String(r.ipProtocol ?? '');
@@ -116,7 +111,10 @@ function coversHttps(r: Rule): boolean {
   return (r.fromPort ?? -1) <= 443 && 443 <= (r.toPort ?? -1);
 }
 
-const rulesOf = (sg: KubeObject, which: 'ingressRules' | 'egressRules'): Rule[] => (Array.isArray(specOf(sg)[which]) ? (specOf(sg)[which] as Rule[]) : []);
+const rulesOf = (sg: KubeObject, which: 'ingressRules' | 'egressRules'): Rule[] => {
+  const rules = specOf(sg, 'SecurityGroup')[which];
+  return Array.isArray(rules) ? rules : [];
+};
 
 function layer1(objects: readonly KubeObject[], request: CallRequest): LayerReport {
   const report = (allowed: boolean, reason: string): LayerReport => ({ layer: 1, name: LAYER_NAMES[1], allowed, reason });
@@ -126,18 +124,19 @@ function layer1(objects: readonly KubeObject[], request: CallRequest): LayerRepo
   const vpce = objects.find((o) => o.kind === 'VPCEndpoint');
   const sgs = objects.filter((o) => o.kind === 'SecurityGroup');
   if (!vpce) return report(false, 'no VPCEndpoint in the manifests: there is no private path to the API');
-  const endpointIds = strings(specOf(vpce).securityGroupIDs);
-  const endpointRefNames = (Array.isArray(specOf(vpce).securityGroupRefs) ? (specOf(vpce).securityGroupRefs as unknown[]) : []).map(refName).filter(Boolean);
+  const endpointIds = strings(specOf(vpce, 'VPCEndpoint').securityGroupIDs);
+  const refs = specOf(vpce, 'VPCEndpoint').securityGroupRefs;
+  const endpointRefNames = (Array.isArray(refs) ? refs : []).map(refName).filter(Boolean);
   if (endpointIds.length === 0) {
     return report(false, `the endpoint's security group ID is not known yet (securityGroupRefs ${endpointRefNames.join(', ') || 'none'}): the group-to-group rules are not rendered, so no traffic reaches the endpoint (fail-closed)`);
   }
-  const isEndpointSg = (sg: KubeObject) => endpointIds.includes(str(statusOf(sg).id) ?? '') || endpointRefNames.includes(sg.metadata.name);
+  const isEndpointSg = (sg: KubeObject) => endpointIds.includes(str(statusOf(sg, 'SecurityGroup').id) ?? '') || endpointRefNames.includes(sg.metadata.name);
   const caller = sgs.find((sg) => !isEndpointSg(sg) && rulesOf(sg, 'egressRules').some((r) => coversHttps(r) && (r.userIDGroupPairs ?? []).some((p) => p.groupID && endpointIds.includes(p.groupID))));
   if (!caller) return report(false, `no security group has an egress rule on tcp/443 to the endpoint's group ${endpointIds.join(', ')}: the caller's packets never leave`);
   // The caller group's ID from ACK's status when known; the Lambda's vpcConfig is checked below.
   const fn = objects.find((o) => o.kind === 'Function');
-  const fnGroups = strings((specOf(fn ?? ({} as KubeObject)).vpcConfig as Spec | undefined)?.securityGroupIDs);
-  const callerId = str(statusOf(caller).id);
+  const fnGroups = strings(fn ? specOf(fn, 'Function').vpcConfig?.securityGroupIDs : undefined);
+  const callerId = str(statusOf(caller, 'SecurityGroup').id);
   const endpointSg = sgs.find((sg) => sg !== caller && (isEndpointSg(sg) || rulesOf(sg, 'ingressRules').some((r) => (r.userIDGroupPairs ?? []).length > 0)));
   if (!endpointSg) return report(false, `no endpoint security group with an ingress rule on tcp/443 in the manifests`);
   const ingress = rulesOf(endpointSg, 'ingressRules').find(
@@ -164,14 +163,14 @@ interface ApiFacts {
 }
 
 function apiFacts(api: KubeObject, objects: readonly KubeObject[], notes: string[]): ApiFacts {
-  const spec = specOf(api);
+  const spec = specOf(api, 'RestAPI');
   // ACK's CARM annotation on the namespace names the account that owns the API.
   const nsAccount = str(objects.find((o) => o.kind === 'Namespace' && o.metadata.name === api.metadata.namespace)?.metadata.annotations?.[OWNER_ACCOUNT_ANNOTATION]);
   const region = str(api.metadata.annotations?.[REGION_ANNOTATION]) ?? 'us-east-1';
   const policy = parsePolicy(spec.policy, `RestAPI ${api.metadata.name}`);
   const arns = (policy?.Statement ?? []).flatMap((s) => [s.Resource ?? [], s.NotResource ?? []].flat());
   const m = arns.map((a) => /^arn:[^:]+:execute-api:[^:]+:(\d{12}):([^/]+)\//.exec(a)).find(Boolean);
-  const statusId = str(statusOf(api).id);
+  const statusId = str(statusOf(api, 'RestAPI').id);
   const apiId = statusId ?? m?.[2];
   if (!apiId) notes.push(`the RestAPI's ID is not known yet (no status.id, no ARN in its policy)`);
   const tagsRaw = spec.tags;
@@ -179,7 +178,7 @@ function apiFacts(api: KubeObject, objects: readonly KubeObject[], notes: string
   if (tagsRaw && typeof tagsRaw === 'object' && !Array.isArray(tagsRaw)) for (const [k, v] of Object.entries(tagsRaw)) if (typeof v === 'string') tags[k] = v;
   return {
     region,
-    apiAccount: m?.[1] ?? str((statusOf(api).ackResourceMetadata as Spec | undefined)?.ownerAccountID) ?? nsAccount ?? 'UNKNOWN-ACCOUNT',
+    apiAccount: m?.[1] ?? str(statusOf(api, 'RestAPI').ackResourceMetadata?.ownerAccountID) ?? nsAccount ?? 'UNKNOWN-ACCOUNT',
     apiId: apiId ?? 'UNKNOWN-API-ID',
     apiIdKnown: apiId !== undefined,
     ...(policy && { policy }),
@@ -238,11 +237,11 @@ export function allowedEndpoints(policy: PolicyDocument | undefined): string[] {
  * account from the CARM annotation of its namespace, or from a policy naming that role (one account only).
  */
 function roleObjectArn(role: KubeObject, objects: readonly KubeObject[], policyArns: readonly string[]): string | undefined {
-  const statusArn = str((statusOf(role).ackResourceMetadata as Spec | undefined)?.arn);
+  const statusArn = str(statusOf(role, 'Role').ackResourceMetadata?.arn);
   if (statusArn) return statusArn;
-  const name = str(specOf(role).name);
+  const name = str(specOf(role, 'Role').name);
   if (!name) return undefined;
-  const path = str(specOf(role).path) ?? '/';
+  const path = str(specOf(role, 'Role').path) ?? '/';
   const partition = partitionOf(str(role.metadata.annotations?.[REGION_ANNOTATION]) ?? 'us-east-1');
   const nsAccount = str(objects.find((o) => o.kind === 'Namespace' && o.metadata.name === role.metadata.namespace)?.metadata.annotations?.[OWNER_ACCOUNT_ANNOTATION]);
   if (nsAccount) return `arn:${partition}:iam::${nsAccount}:role${path}${name}`;
@@ -258,7 +257,7 @@ export function explainCall(objects: readonly KubeObject[], request: CallRequest
   const api = objects.find((o) => o.kind === 'RestAPI');
   if (!api) throw new Error('no RestAPI in the manifests: explain needs account B\'s objects');
   const facts = apiFacts(api, objects, notes);
-  const stages = objects.filter((o) => o.kind === 'Stage').map((o) => str(specOf(o).stageName)).filter((s): s is string => !!s);
+  const stages = objects.filter((o) => o.kind === 'Stage').map((o) => str(specOf(o, 'Stage').stageName)).filter((s): s is string => !!s);
   const stage = request.stage ?? stages[0] ?? null;
   const method = request.method.toUpperCase();
   const path = `/${request.path.split('/').filter(Boolean).join('/')}`;
@@ -276,7 +275,7 @@ export function explainCall(objects: readonly KubeObject[], request: CallRequest
     return mm.toUpperCase() === method && routeMatches(tpl, path);
   });
   const deployed = stages.length > 0;
-  const authType = methodObj ? str(specOf(methodObj).authorizationType) ?? 'NONE' : 'AWS_IAM';
+  const authType = methodObj ? str(specOf(methodObj, 'Method').authorizationType) ?? 'NONE' : 'AWS_IAM';
   const iam = authType === 'AWS_IAM';
   const principal = iam ? request.roleArn : 'anonymous';
   if (!iam) notes.push(`method ${method} ${path} has authorizationType ${authType}: the request is not authenticated and the caller is "anonymous"`);
@@ -288,9 +287,9 @@ export function explainCall(objects: readonly KubeObject[], request: CallRequest
   const endpoints = objects.filter((o) => o.kind === 'VPCEndpoint');
   const roles = objects.filter((o) => o.kind === 'Role');
   const policyArns = [
-    ...endpoints.map((e) => parsePolicy(specOf(e).policyDocument, `VPCEndpoint ${e.metadata.name}`)),
+    ...endpoints.map((e) => parsePolicy(specOf(e, 'VPCEndpoint').policyDocument, `VPCEndpoint ${e.metadata.name}`)),
     facts.policy,
-    ...roles.flatMap((r) => Object.entries((specOf(r).inlinePolicies ?? {}) as Record<string, unknown>).map(([n, t]) => parsePolicy(t, `Role ${r.metadata.name} inline policy ${n}`))),
+    ...roles.flatMap((r) => Object.entries(specOf(r, 'Role').inlinePolicies ?? {}).map(([n, t]) => parsePolicy(t, `Role ${r.metadata.name} inline policy ${n}`))),
   ].flatMap((d) => principalArnsIn(d));
   const roleArns = new Map(roles.map((r) => [r, roleObjectArn(r, objects, policyArns)] as const));
   const who = resolvePrincipal(request.roleArn, [...roleArns.values()].filter((a): a is string => !!a).concat(policyArns));
@@ -306,14 +305,14 @@ export function explainCall(objects: readonly KubeObject[], request: CallRequest
   const evalReq = { principal, ...(iam && { principalArn: who.principalArn }), action: INVOKE, resource: resourceArn, context };
 
   // Layer 2: the endpoint policy of the endpoint the request goes through.
-  const byId = endpoints.find((e) => str(statusOf(e).vpcEndpointID) === vpceId);
-  const unknownIds = endpoints.filter((e) => !str(statusOf(e).vpcEndpointID));
+  const byId = endpoints.find((e) => str(statusOf(e, 'VPCEndpoint').vpcEndpointID) === vpceId);
+  const unknownIds = endpoints.filter((e) => !str(statusOf(e, 'VPCEndpoint').vpcEndpointID));
   const endpoint = byId ?? (unknownIds.length === 1 ? unknownIds[0] : undefined);
   let l2: LayerReport;
   if (!endpoint) {
     l2 = { layer: 2, name: LAYER_NAMES[2], allowed: false, reason: `endpoint ${vpceId ?? '(none)'} is not among the manifests' VPCEndpoints: its policy is unknown, and the request cannot be traced` };
   } else {
-    const doc = parsePolicy(specOf(endpoint).policyDocument, `VPCEndpoint ${endpoint.metadata.name}`);
+    const doc = parsePolicy(specOf(endpoint, 'VPCEndpoint').policyDocument, `VPCEndpoint ${endpoint.metadata.name}`);
     if (!doc) {
       l2 = { layer: 2, name: LAYER_NAMES[2], allowed: true, reason: `VPCEndpoint ${endpoint.metadata.name} has no policyDocument: AWS's default endpoint policy allows everything` };
     } else {
@@ -339,18 +338,18 @@ export function explainCall(objects: readonly KubeObject[], request: CallRequest
   const callerName = roleArnParts(who.principalArn)?.name;
   for (const r of roles) {
     const arn = roleArns.get(r);
-    if (r !== role && str(specOf(r).name) === callerName) {
+    if (r !== role && str(specOf(r, 'Role').name) === callerName) {
       notes.push(arn ? `Role ${r.metadata.name} is ${arn}, not the caller's ${who.principalArn}: its policies are not the caller's` : `Role ${r.metadata.name} has the caller's name, but its account is not known (no status ARN, no CARM namespace annotation, no policy naming it): its policies are not credited to the caller`);
     }
   }
   const identityPolicies = role && iam
-    ? Object.entries((specOf(role).inlinePolicies ?? {}) as Record<string, unknown>).flatMap(([name, text]) => {
+    ? Object.entries(specOf(role, 'Role').inlinePolicies ?? {}).flatMap(([name, text]) => {
         const d = parsePolicy(text, `Role ${role.metadata.name} inline policy ${name}`);
         return d ? [{ name: `inline policy ${name} of Role ${role.metadata.name}`, document: d }] : [];
       })
     : [];
   if (!role && iam) notes.push(`role ${request.roleArn} is not among the manifests' Roles: no identity policy is known for it`);
-  if (role && strings(specOf(role).policies).length > 0) notes.push(`managed policies of Role ${role.metadata.name} (${strings(specOf(role).policies).join(', ')}) are not evaluated`);
+  if (role && strings(specOf(role, 'Role').policies).length > 0) notes.push(`managed policies of Role ${role.metadata.name} (${strings(specOf(role, 'Role').policies).join(', ')}) are not evaluated`);
   const authz = authorize({
     request: evalReq,
     identityPolicies,

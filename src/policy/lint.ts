@@ -1,6 +1,7 @@
 // Lint rules on rendered manifests: the reference architecture's rules, checked on the ACK objects
 // that will be applied, whoever wrote them. Pure: objects (with where they came from) in,
 // findings out; SARIF is built here too so that `xapi lint --output sarif` only prints it.
+import { ackObject, type SecurityGroupRule } from '../api/ack-wire.js';
 import type { KubeObject } from '../api/types.js';
 import { INVOKE, PROJECT_TAG_CONDITION_ANNOTATION, PROJECT_TAG_KEY, SOURCE_VPCE_KEY, type PolicyDocument, type Statement } from './documents.js';
 import { actionMatches } from './evaluate.js';
@@ -113,7 +114,6 @@ export const RULES = {
 export const ALL_RULES: LintRule[] = Object.values(RULES);
 
 const list = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
-const spec = (o: KubeObject) => (o.spec ?? {}) as Record<string, unknown>;
 
 function parse(text: unknown): PolicyDocument | string {
   if (typeof text !== 'string') return 'missing';
@@ -158,14 +158,14 @@ interface PolicyHolder {
 }
 
 function policiesOf(o: KubeObject): PolicyHolder[] {
-  const s = spec(o);
-  if (o.kind === 'VPCEndpoint' && s.policyDocument !== undefined) return [{ where: 'spec.policyDocument', text: s.policyDocument, kind: 'endpoint' }];
-  if (o.kind === 'RestAPI') return [{ where: 'spec.policy', text: s.policy, kind: 'resource' }];
-  if (o.kind === 'Role') {
-    const inline = (s.inlinePolicies ?? {}) as Record<string, unknown>;
-    return Object.entries(inline).map(([name, text]) => ({ where: `spec.inlinePolicies.${name}`, text, kind: 'identity' as const }));
-  }
-  if (o.kind === 'Policy') return [{ where: 'spec.policyDocument', text: s.policyDocument, kind: 'identity' }];
+  const vpce = ackObject(o, 'VPCEndpoint');
+  if (vpce && vpce.spec.policyDocument !== undefined) return [{ where: 'spec.policyDocument', text: vpce.spec.policyDocument, kind: 'endpoint' }];
+  const api = ackObject(o, 'RestAPI');
+  if (api) return [{ where: 'spec.policy', text: api.spec.policy, kind: 'resource' }];
+  const role = ackObject(o, 'Role');
+  if (role) return Object.entries(role.spec.inlinePolicies ?? {}).map(([name, text]) => ({ where: `spec.inlinePolicies.${name}`, text, kind: 'identity' as const }));
+  // an IAM managed Policy (not rendered by xapi, but linted when found)
+  if (o.kind === 'Policy') return [{ where: 'spec.policyDocument', text: (o.spec as { policyDocument?: unknown } | undefined)?.policyDocument, kind: 'identity' }];
   return [];
 }
 
@@ -198,14 +198,15 @@ function checkResourcePolicy(doc: PolicyDocument): string | undefined {
   return undefined;
 }
 
-function checkRule(r: Record<string, unknown>, direction: string): string | undefined {
+function checkRule(r: SecurityGroupRule, direction: string): string | undefined {
   const proto = String(r.ipProtocol ?? '');
   if (proto !== 'tcp' && proto !== '6') return `${direction} rule uses protocol ${proto || '(none)'}, not tcp`;
   if (r.fromPort !== 443 || r.toPort !== 443) return `${direction} rule opens ports ${String(r.fromPort)}-${String(r.toPort)}, not 443 only`;
   for (const field of ['ipRanges', 'ipv6Ranges', 'prefixListIDs'] as const) {
-    if (Array.isArray(r[field]) && (r[field] as unknown[]).length > 0) return `${direction} rule uses ${field} (CIDR or prefix list) instead of a security group`;
+    const v = r[field];
+    if (Array.isArray(v) && v.length > 0) return `${direction} rule uses ${field} (CIDR or prefix list) instead of a security group`;
   }
-  const pairs = Array.isArray(r.userIDGroupPairs) ? (r.userIDGroupPairs as Array<Record<string, unknown>>) : [];
+  const pairs = Array.isArray(r.userIDGroupPairs) ? r.userIDGroupPairs : [];
   if (pairs.length === 0 || pairs.some((p) => !p.groupID && !p.groupRef)) return `${direction} rule does not name a security group`;
   return undefined;
 }
@@ -216,8 +217,6 @@ export function lint(inputs: readonly LintInput[]): Finding[] {
     const o = input.object;
     const add = (rule: LintRule, message: string) =>
       findings.push({ ruleId: rule.id, level: rule.level, message, file: input.file, index: input.index, ...(input.line !== undefined && { line: input.line }), object: `${o.kind}/${o.metadata.name}` });
-    const s = spec(o);
-
     for (const holder of policiesOf(o)) {
       const doc = parse(holder.text);
       if (typeof doc === 'string') {
@@ -252,20 +251,24 @@ export function lint(inputs: readonly LintInput[]): Finding[] {
       }
     }
 
-    if (o.kind === 'Method' && s.authorizationType !== 'AWS_IAM') add(RULES.methodIam, `authorizationType is ${String(s.authorizationType ?? '(unset)')}, not AWS_IAM`);
+    const method = ackObject(o, 'Method');
+    if (method && method.spec.authorizationType !== 'AWS_IAM') add(RULES.methodIam, `authorizationType is ${String(method.spec.authorizationType ?? '(unset)')}, not AWS_IAM`);
 
-    if (o.kind === 'SecurityGroup') {
+    const sg = ackObject(o, 'SecurityGroup');
+    if (sg) {
       for (const direction of ['ingress', 'egress'] as const) {
-        const rules = s[`${direction}Rules`];
-        for (const r of Array.isArray(rules) ? (rules as Array<Record<string, unknown>>) : []) {
+        const rules = sg.spec[`${direction}Rules`];
+        for (const r of Array.isArray(rules) ? rules : []) {
           const problem = checkRule(r, direction);
           if (problem) add(RULES.sgGroupToGroup, problem);
         }
       }
     }
 
-    if (o.kind === 'VPCEndpoint') {
-      const subnets = new Set([...(Array.isArray(s.subnetIDs) ? s.subnetIDs : []), ...(Array.isArray(s.subnetRefs) ? (s.subnetRefs as unknown[]).map((r) => JSON.stringify(r)) : [])]);
+    const vpce = ackObject(o, 'VPCEndpoint');
+    if (vpce) {
+      const s = vpce.spec;
+      const subnets = new Set([...(Array.isArray(s.subnetIDs) ? s.subnetIDs : []), ...(Array.isArray(s.subnetRefs) ? s.subnetRefs.map((r) => JSON.stringify(r)) : [])]);
       if (subnets.size < 2) add(RULES.endpointSubnets, `the endpoint spans ${subnets.size} distinct subnet(s); two or more are required`);
       if (s.privateDNSEnabled !== true) add(RULES.endpointPrivateDns, `privateDNSEnabled is ${String(s.privateDNSEnabled ?? '(unset)')}`);
       if (s.policyDocument === undefined) add(RULES.endpointProjectTag, 'the endpoint has no policyDocument: AWS applies its full-access default policy');
