@@ -14,7 +14,7 @@ import { ACK_ANNOTATION } from '../api/ack.js';
 import { withDefaults } from '../api/defaults.js';
 import { PATH_ANNOTATION, ROUTE_ANNOTATION, type CrossAccountApi, type CrossAccountApiSpec, type KubeObject, type ObservedIds, type Route } from '../api/types.js';
 import {
-  LAMBDA_VPC_ACCESS_POLICY_ARN,
+  lambdaVpcAccessPolicyArn,
   endpointPolicy,
   lambdaTrustPolicy,
   policyJson,
@@ -118,7 +118,7 @@ export function addConsumerObjects(scope: Construct, ctx: Context): void {
         name: spec.consumer.roleName!,
         description: `xapi ${spec.project}: Lambda caller of ${spec.provider.apiName}`,
         assumeRolePolicyDocument: policyJson(lambdaTrustPolicy()),
-        policies: [LAMBDA_VPC_ACCESS_POLICY_ARN],
+        policies: [lambdaVpcAccessPolicyArn(spec.region)],
         ...(invoke && { inlinePolicies: { 'xapi-invoke': policyJson(invoke) } }),
         tags: project,
       },

@@ -2,6 +2,7 @@
 // policy. Each is a pure function of the spec and the IDs observed so far; an ID that is not
 // known yet makes the document narrower (deny, or the grant left out), never wider.
 import type { CrossAccountApiSpec, ObservedIds, Route } from '../api/types.js';
+import { partitionOf } from '../api/partition.js';
 
 export type StringOrList = string | string[];
 export type ConditionBlock = Record<string, Record<string, StringOrList | boolean>>;
@@ -26,7 +27,10 @@ export interface PolicyDocument {
 }
 
 export const INVOKE = 'execute-api:Invoke';
-export const LAMBDA_VPC_ACCESS_POLICY_ARN = 'arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole';
+/** The AWS managed policy a VPC Lambda's role needs, in the region's partition. */
+export function lambdaVpcAccessPolicyArn(region: string): string {
+  return `arn:${partitionOf(region)}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole`;
+}
 /** Condition key API Gateway sets to the interface endpoint a private API request came through. */
 export const SOURCE_VPCE_KEY = 'aws:sourceVpce';
 export const PROJECT_TAG_KEY = 'aws:resourceTag/Project';
@@ -42,11 +46,7 @@ export const SID = {
   trust: 'LambdaAssumesRole',
 } as const;
 
-function partition(region: string): string {
-  if (region.startsWith('cn-')) return 'aws-cn';
-  if (region.startsWith('us-gov-')) return 'aws-us-gov';
-  return 'aws';
-}
+const partition = partitionOf;
 
 /** arn:aws:execute-api:REGION:ACCOUNT:API-ID/<rest>; `rest` is e.g. "*" or "prod/GET/items". */
 export function executeApiArn(region: string, accountId: string, apiId: string, rest: string): string {

@@ -147,7 +147,7 @@ describe('bad input', () => {
 
   it('renders the IDs of --observed into a complete second pass', async () => {
     const obs = join(work, 'observed.yaml');
-    writeFileSync(obs, JSON.stringify({ 'xapi-system/orders': { callerSecurityGroupId: 'sg-1', endpointSecurityGroupId: 'sg-2', restApiId: 'abc', rootResourceId: 'root', allowedEndpointIds: ['vpce-1'] } }));
+    writeFileSync(obs, JSON.stringify({ 'xapi-system/orders': { callerSecurityGroupId: 'sg-0123456789abcdef0', endpointSecurityGroupId: 'sg-0fedcba9876543210', restApiId: 'a1b2c3d4e5', rootResourceId: 'r00t1d', allowedEndpointIds: ['vpce-0123456789abcdef0'] } }));
     const second = join(work, 'second');
     await synth({ ...defaults, input: join(root, 'examples'), out: second, observed: obs });
     const kinds = files(join(second, 'cluster-b')).map((f) => f.split('.')[0]);
