@@ -42,6 +42,25 @@ export function buildProgram(): Command {
   return program;
 }
 
+const ERRNO: Record<string, string> = {
+  ENOENT: 'no such file or folder',
+  EEXIST: 'already exists',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  ENOTDIR: 'a part of the path is a file, not a folder',
+  EISDIR: 'is a folder, not a file',
+  ENAMETOOLONG: 'name too long for the filesystem',
+  ENOSPC: 'no space left on the device',
+  EROFS: 'read-only filesystem',
+};
+
+/** A raw Node errno error ("ENOENT: no such file or directory, mkdtemp '…'") as "PATH: what is wrong". */
+function plainErrno(err: unknown): unknown {
+  const e = err as NodeJS.ErrnoException;
+  if (!(e instanceof Error) || typeof e.code !== 'string' || !ERRNO[e.code] || !e.path) return err;
+  return new Error(`${e.path}: ${ERRNO[e.code]} (while trying to ${e.syscall ?? 'use it'}); check the flag or file that names it`);
+}
+
 export async function main(argv: string[]): Promise<void> {
   try {
     await buildProgram().parseAsync(argv);
@@ -51,6 +70,6 @@ export async function main(argv: string[]): Promise<void> {
       process.exitCode = err.exitCode === 0 ? 0 : USAGE_EXIT;
       return;
     }
-    throw err;
+    throw plainErrno(err);
   }
 }
