@@ -12,7 +12,7 @@ const CLI = join(ROOT, 'bin/xapi.js');
 
 function run(cmd: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(cmd, args, { cwd: ROOT, timeout: 180_000, env: process.env }, (err, stdout, stderr) => {
+    execFile(cmd, args, { cwd: ROOT, timeout: 400_000, env: process.env }, (err, stdout, stderr) => {
       resolve({ code: err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0, stdout, stderr });
     });
   });
@@ -63,7 +63,7 @@ describe('xapi dev', () => {
     // the example CR goes in as README says
     const applied = await run(state.kubectl, ['--kubeconfig', kcA, 'apply', '-f', join(ROOT, 'examples/orders.yaml')]);
     expect(applied.stdout).toMatch(/crossaccountapi.xapi.dev\/orders created/);
-  });
+  }, 420_000); // two control planes on a busy 2-core box
 
   it('up again reports the running planes instead of starting more', async () => {
     const again = await xapi('dev', 'up', '--dir', dir);
