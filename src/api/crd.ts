@@ -2,100 +2,120 @@
 // validator uses. Rules a schema can state are enforced at admission (CEL with our messages);
 // the rest surface as Ready=False/InvalidSpec from the operator.
 import {
-  DISTINCT_ACCOUNTS_MESSAGE,
+  capFor,
   DISTINCT_ROUTES_MESSAGE,
   DISTINCT_SUBNETS_MESSAGE,
+  fieldCel,
   MAX_GRACE_PERIOD_SECONDS,
   MAX_ROUTES,
   MAX_SUBNETS,
   MIN_SUBNETS,
+  OBJECT_RULES,
+  RESERVED_FOLDERS,
+  RESERVED_SECRET_MESSAGE,
   RULES,
   SUBNETS_MESSAGE,
   WILDCARD_PATH_MESSAGE,
   type FieldRule,
+  type ObjectRule,
 } from './rules.js';
 import { GROUP, HTTP_METHODS, INTEGRATION_TYPES, KIND, PLURAL, SHORT_NAME, SINGULAR, VERSION } from './types.js';
 
 type Schema = Record<string, unknown>;
 
-/** A string checked by CEL so that the rejection carries our message, not a bare regex. */
-function ruled(rule: FieldRule, description: string): Schema {
+/**
+ * A string checked by CEL so that the rejection carries our message, not a bare regex or
+ * "Too long": the length limit is part of the CEL rule; the schema's maxLength is only a cap.
+ */
+function ruled(rule: FieldRule, description?: string, extra: { rule: string; message: string }[] = []): Schema {
   return {
     type: 'string',
-    description,
-    maxLength: rule.maxLength,
-    'x-kubernetes-validations': [{ rule: `self.matches(${celString(rule.pattern)})`, message: rule.message }],
+    ...(description && { description }),
+    maxLength: capFor(rule),
+    'x-kubernetes-validations': [{ rule: fieldCel(rule), message: rule.message }, ...extra],
   };
 }
 
-function celString(s: string): string {
-  // CEL single-quoted raw string: no escape processing, so the regex reaches RE2 as written.
-  if (s.includes("'")) throw new Error(`pattern cannot contain a single quote: ${s}`);
-  return `r'${s}'`;
+/** A closed set checked by CEL (an enum's schema error would hide every other message). */
+function oneOf(values: readonly string[], description?: string): Schema {
+  const list = values.map((v) => `'${v}'`).join(', ');
+  return {
+    type: 'string',
+    maxLength: 64,
+    ...(description && { description }),
+    'x-kubernetes-validations': [{ rule: `self in [${list}]`, message: `must be one of ${values.join(', ')}` }],
+  };
+}
+
+/** The object rules of OBJECT_RULES that sit at `at`, as x-kubernetes-validations (no fieldPath into metadata, which the schema leaves open). */
+function objectRules(at: ObjectRule['at']): Schema[] {
+  return OBJECT_RULES.filter((r) => r.at === at).map((r) => ({ rule: r.cel, message: r.message, ...(r.field && at !== '' && { fieldPath: r.field }) }));
 }
 
 function obj(properties: Record<string, Schema>, required: string[], description?: string): Schema {
-  return { type: 'object', ...(description && { description }), properties, required };
+  // No `required: []`: the API server drops it on write, and Argo CD then diffs the CRD forever.
+  return { type: 'object', ...(description && { description }), properties, ...(required.length > 0 && { required }) };
 }
 
+const reserved = { rule: `!(self in [${RESERVED_FOLDERS.map((f) => `'${f}'`).join(', ')}])`, message: RESERVED_SECRET_MESSAGE };
 const clusterRef = obj(
   {
-    secretName: ruled(RULES.secretName, 'Secret with a kubeconfig, or an Argo CD cluster Secret'),
+    secretName: ruled(RULES.secretName, 'Secret with a kubeconfig, or an Argo CD cluster Secret', [reserved]),
     namespace: ruled(RULES.namespace, "Namespace of the Secret; defaults to the CR's namespace"),
-    key: { type: 'string', maxLength: 253, description: 'Key of the kubeconfig in the Secret (default kubeconfig)' },
+    key: ruled(RULES.secretKey, 'Key of the kubeconfig in the Secret (default kubeconfig)'),
   },
   ['secretName'],
   "Cluster that holds this side's ACK objects; absent means the operator's own cluster",
 );
 
-const consumer = obj(
-  {
-    accountId: ruled(RULES.accountId, 'Account A: where the caller runs'),
-    namespace: ruled(RULES.namespace, "Namespace of account A's ACK objects (CARM-annotated)"),
-    cluster: clusterRef,
-    vpcId: ruled(RULES.vpcId, 'VPC of the caller and the interface endpoint'),
-    subnetIds: {
-      type: 'array',
-      description: 'Subnets of the endpoint and the caller, in 2+ Availability Zones',
-      minItems: MIN_SUBNETS,
-      maxItems: MAX_SUBNETS,
-      items: ruled(RULES.subnetId, 'Subnet ID'),
-      'x-kubernetes-validations': [
-        { rule: 'self.all(s, self.exists_one(t, t == s))', message: DISTINCT_SUBNETS_MESSAGE },
-        { rule: `size(self) >= ${MIN_SUBNETS}`, message: SUBNETS_MESSAGE },
-      ],
-    },
-    roleName: ruled(RULES.roleName, 'Lambda execution role'),
-    roleArn: ruled(RULES.roleArn, 'Use this existing role instead of creating one'),
-    function: obj(
-      {
-        name: ruled(RULES.functionName, 'Function name'),
-        runtime: { type: 'string', maxLength: 32 },
-        handler: { type: 'string', maxLength: 128 },
-        code: obj(
-          { s3Bucket: { type: 'string', maxLength: 63 }, s3Key: { type: 'string', maxLength: 1024 } },
-          ['s3Bucket', 's3Key'],
-        ),
-        memorySize: { type: 'integer', minimum: 128, maximum: 10240 },
-        timeout: { type: 'integer', minimum: 1, maximum: 900 },
-        environment: { type: 'object', additionalProperties: { type: 'string' } },
+const consumer = {
+  ...obj(
+    {
+      accountId: ruled(RULES.accountId, 'Account A: where the caller runs'),
+      namespace: ruled(RULES.namespace, "Namespace of account A's ACK objects (CARM-annotated)"),
+      cluster: clusterRef,
+      vpcId: ruled(RULES.vpcId, 'VPC of the caller and the interface endpoint'),
+      subnetIds: {
+        type: 'array',
+        description: 'Subnets of the endpoint and the caller, in 2+ Availability Zones',
+        // no minItems: its schema error would hide SUBNETS_MESSAGE
+        maxItems: MAX_SUBNETS,
+        items: ruled(RULES.subnetId, 'Subnet ID'),
+        'x-kubernetes-validations': [
+          { rule: 'self.all(s, self.exists_one(t, t == s))', message: DISTINCT_SUBNETS_MESSAGE },
+          { rule: `size(self) >= ${MIN_SUBNETS}`, message: SUBNETS_MESSAGE },
+        ],
       },
-      ['name', 'code'],
-      'Optional ACK Function running the caller in the VPC',
-    ),
-  },
-  ['accountId', 'namespace', 'vpcId', 'subnetIds', 'roleName'],
-);
+      roleName: ruled(RULES.roleName, 'Lambda execution role'),
+      roleArn: ruled(RULES.roleArn, 'Use this existing role instead of creating one'),
+      function: obj(
+        {
+          name: ruled(RULES.functionName, 'Function name'),
+          runtime: ruled(RULES.runtime),
+          handler: ruled(RULES.handler),
+          code: obj({ s3Bucket: ruled(RULES.s3Bucket), s3Key: ruled(RULES.s3Key) }, ['s3Bucket', 's3Key']),
+          memorySize: { type: 'integer', minimum: 128, maximum: 10240 },
+          timeout: { type: 'integer', minimum: 1, maximum: 900 },
+          environment: { type: 'object', maxProperties: 64, additionalProperties: { type: 'string', maxLength: 4096 } },
+        },
+        ['name', 'code'],
+        'Optional ACK Function running the caller in the VPC',
+      ),
+    },
+    ['accountId', 'namespace', 'vpcId', 'subnetIds', 'roleName'],
+  ),
+  'x-kubernetes-validations': objectRules('spec.consumer'),
+};
 
 const route = obj(
   {
-    method: { type: 'string', enum: [...HTTP_METHODS] },
+    method: oneOf(HTTP_METHODS),
     path: {
       type: 'string',
-      maxLength: RULES.path.maxLength,
+      maxLength: capFor(RULES.path),
       'x-kubernetes-validations': [
         { rule: "!self.contains('*') && !self.contains('+}')", message: WILDCARD_PATH_MESSAGE },
-        { rule: `self.matches(${celString(RULES.path.pattern)})`, message: RULES.path.message },
+        { rule: `self.contains('*') || self.contains('+}') || (${fieldCel(RULES.path)})`, message: RULES.path.message },
       ],
     },
   },
@@ -111,17 +131,19 @@ const provider = obj(
     stage: ruled(RULES.stage, 'Stage name'),
     routes: {
       type: 'array',
-      minItems: 1,
+      // maxItems bounds the cost of the rules below; no minItems (its error would hide ours)
       maxItems: MAX_ROUTES,
       items: route,
       'x-kubernetes-validations': [
+        { rule: 'size(self) >= 1', message: 'must list at least one route {method, path}' },
         { rule: 'self.all(r, self.exists_one(s, s.method == r.method && s.path == r.path))', message: DISTINCT_ROUTES_MESSAGE },
+        ...objectRules('spec.provider.routes'),
       ],
     },
-    integration: obj(
-      { type: { type: 'string', enum: [...INTEGRATION_TYPES] }, uri: { type: 'string', maxLength: 2048 } },
-      ['type'],
-    ),
+    integration: {
+      ...obj({ type: oneOf(INTEGRATION_TYPES), uri: ruled(RULES.uri) }, ['type']),
+      'x-kubernetes-validations': objectRules('spec.provider.integration'),
+    },
   },
   ['accountId', 'namespace', 'apiName', 'stage', 'routes'],
 );
@@ -190,9 +212,7 @@ const spec = {
     },
     ['region', 'project', 'consumer', 'provider'],
   ),
-  'x-kubernetes-validations': [
-    { rule: 'self.consumer.accountId != self.provider.accountId', message: DISTINCT_ACCOUNTS_MESSAGE },
-  ],
+  'x-kubernetes-validations': objectRules('spec'),
 };
 
 export function crossAccountApiCrd(): Record<string, unknown> {
@@ -223,6 +243,7 @@ export function crossAccountApiCrd(): Record<string, unknown> {
               description: 'A caller in account A reaching a private REST API in account B over PrivateLink',
               properties: { apiVersion: { type: 'string' }, kind: { type: 'string' }, metadata: { type: 'object' }, spec, status },
               required: ['spec'],
+              'x-kubernetes-validations': objectRules(''),
             },
           },
         },

@@ -3,17 +3,21 @@
 // whose CRD is older), and adds what a schema cannot say (role ARN vs account, sibling params).
 import { withDefaults } from './defaults.js';
 import {
-  DISTINCT_ACCOUNTS_MESSAGE,
   DISTINCT_ROUTES_MESSAGE,
   DISTINCT_SUBNETS_MESSAGE,
+  fieldOk,
   MAX_GRACE_PERIOD_SECONDS,
   MAX_ROUTES,
   MAX_SUBNETS,
   MIN_SUBNETS,
+  OBJECT_RULES,
+  RESERVED_FOLDERS,
+  RESERVED_SECRET_MESSAGE,
   RULES,
   SUBNETS_MESSAGE,
   WILDCARD_PATH_MESSAGE,
   type FieldRule,
+  type ObjectRule,
 } from './rules.js';
 import { HTTP_METHODS, INTEGRATION_TYPES, type CrossAccountApiSpec } from './types.js';
 
@@ -27,6 +31,12 @@ export type ValidationResult =
   | { ok: false; errors: ValidationError[] };
 
 type Obj = Record<string, unknown>;
+
+/** A value for an error message: JSON, cut to `max` characters (a 30 MB value is not echoed whole). */
+export function shown(value: unknown, max = 80): string {
+  const text = typeof value === 'string' ? JSON.stringify(value) : (JSON.stringify(value) ?? String(value));
+  return text.length <= max ? text : `${text.slice(0, max)}… (${text.length} characters)`;
+}
 
 class Checker {
   readonly errors: ValidationError[] = [];
@@ -58,7 +68,7 @@ class Checker {
       this.fail(at, `must be a string, got ${typeof value}`);
       return undefined;
     }
-    if (rule && !new RegExp(rule.pattern).test(value)) this.fail(at, `${rule.message} (got "${value}")`);
+    if (rule && !fieldOk(rule, value)) this.fail(at, `${rule.message} (got ${shown(value)})`);
     return value;
   }
 
@@ -75,6 +85,14 @@ class Checker {
     if (value !== undefined && typeof value !== 'boolean') this.fail(`${path}.${key}`, `must be true or false (got ${JSON.stringify(value)})`);
   }
 
+  /** The OBJECT_RULES at `at`, run on `self` (reported at `path` + the rule's field). */
+  objectRules(at: ObjectRule['at'], self: unknown, path: string): void {
+    if (typeof self !== 'object' || self === null) return;
+    for (const rule of OBJECT_RULES.filter((r) => r.at === at)) {
+      if (!rule.holds(self)) this.fail(`${path}${rule.field ?? ''}`.replace(/^\./, ''), rule.detail ? `${rule.message} (${rule.detail(self)})` : rule.message);
+    }
+  }
+
   noUnknown(obj: Obj, allowed: string[], path: string): void {
     for (const key of Object.keys(obj)) {
       if (!allowed.includes(key)) this.fail(`${path}.${key}`, `unknown field (allowed: ${allowed.join(', ')})`);
@@ -86,9 +104,10 @@ function checkCluster(c: Checker, parent: Obj, path: string): void {
   const cluster = c.object(parent['cluster'], `${path}.cluster`, false);
   if (!cluster) return;
   c.noUnknown(cluster, ['secretName', 'namespace', 'key'], `${path}.cluster`);
-  c.string(cluster, 'secretName', `${path}.cluster`, RULES.secretName);
+  const secret = c.string(cluster, 'secretName', `${path}.cluster`, RULES.secretName);
+  if (secret && (RESERVED_FOLDERS as readonly string[]).includes(secret)) c.fail(`${path}.cluster.secretName`, `${RESERVED_SECRET_MESSAGE} (got ${shown(secret)})`);
   c.string(cluster, 'namespace', `${path}.cluster`, RULES.namespace, false);
-  c.string(cluster, 'key', `${path}.cluster`, undefined, false);
+  c.string(cluster, 'key', `${path}.cluster`, RULES.secretKey, false);
 }
 
 function checkConsumer(c: Checker, consumer: Obj): string | undefined {
@@ -106,38 +125,30 @@ function checkConsumer(c: Checker, consumer: Obj): string | undefined {
     if (subnets.length < MIN_SUBNETS) c.fail(`${p}.subnetIds`, `${SUBNETS_MESSAGE} (got ${subnets.length})`);
     if (subnets.length > MAX_SUBNETS) c.fail(`${p}.subnetIds`, `must list at most ${MAX_SUBNETS} subnets`);
     subnets.forEach((s, i) => {
-      if (typeof s !== 'string' || !new RegExp(RULES.subnetId.pattern).test(s)) {
-        c.fail(`${p}.subnetIds[${i}]`, `${RULES.subnetId.message} (got ${JSON.stringify(s)})`);
+      if (typeof s !== 'string' || !fieldOk(RULES.subnetId, s)) {
+        c.fail(`${p}.subnetIds[${i}]`, `${RULES.subnetId.message} (got ${shown(s)})`);
       }
     });
     const dup = subnets.find((s, i) => subnets.indexOf(s) !== i);
-    if (dup !== undefined) c.fail(`${p}.subnetIds`, `${DISTINCT_SUBNETS_MESSAGE} ("${String(dup)}" appears twice)`);
+    if (dup !== undefined) c.fail(`${p}.subnetIds`, `${DISTINCT_SUBNETS_MESSAGE} (${shown(dup)} appears twice)`);
   }
 
-  const roleName = c.string(consumer, 'roleName', p, RULES.roleName);
-  const roleArn = c.string(consumer, 'roleArn', p, RULES.roleArn, false);
-  if (roleArn && new RegExp(RULES.roleArn.pattern).test(roleArn)) {
-    const arnAccount = roleArn.split(':')[4];
-    const arnName = roleArn.split('/').pop();
-    if (account && arnAccount !== account) {
-      c.fail(`${p}.roleArn`, `role ${roleArn} is in account ${arnAccount}, not the consumer account ${account}`);
-    }
-    if (roleName && arnName !== roleName) {
-      c.fail(`${p}.roleArn`, `role ARN names role "${arnName}" but roleName is "${roleName}"`);
-    }
-  }
+  c.string(consumer, 'roleName', p, RULES.roleName);
+  c.string(consumer, 'roleArn', p, RULES.roleArn, false);
+  c.objectRules('spec.consumer', consumer, p);
 
   const fn = c.object(consumer['function'], `${p}.function`, false);
   if (fn) {
     const fp = `${p}.function`;
     c.noUnknown(fn, ['name', 'runtime', 'handler', 'code', 'memorySize', 'timeout', 'environment'], fp);
     c.string(fn, 'name', fp, RULES.functionName);
-    c.string(fn, 'runtime', fp, undefined, false);
-    c.string(fn, 'handler', fp, undefined, false);
+    c.string(fn, 'runtime', fp, RULES.runtime, false);
+    c.string(fn, 'handler', fp, RULES.handler, false);
     const code = c.object(fn['code'], `${fp}.code`);
     if (code) {
-      c.string(code, 's3Bucket', `${fp}.code`);
-      c.string(code, 's3Key', `${fp}.code`);
+      c.noUnknown(code, ['s3Bucket', 's3Key'], `${fp}.code`);
+      c.string(code, 's3Bucket', `${fp}.code`, RULES.s3Bucket);
+      c.string(code, 's3Key', `${fp}.code`, RULES.s3Key);
     }
     c.integer(fn, 'memorySize', fp, 128, 10240);
     c.integer(fn, 'timeout', fp, 1, 900);
@@ -145,6 +156,7 @@ function checkConsumer(c: Checker, consumer: Obj): string | undefined {
     if (env) {
       for (const [k, v] of Object.entries(env)) {
         if (typeof v !== 'string') c.fail(`${fp}.environment.${k}`, 'must be a string');
+        else if (v.length > 4096) c.fail(`${fp}.environment.${k}`, 'must be at most 4096 characters');
       }
     }
   }
@@ -159,8 +171,6 @@ function checkRoutes(c: Checker, routes: unknown): void {
   }
   if (routes.length > MAX_ROUTES) c.fail(p, `must list at most ${MAX_ROUTES} routes`);
   const seen = new Set<string>();
-  // API Gateway allows one {param} child per resource: /items/{id} and /items/{name} collide.
-  const paramChild = new Map<string, string>();
   routes.forEach((r, i) => {
     const at = `${p}[${i}]`;
     const route = c.object(r, at);
@@ -168,7 +178,7 @@ function checkRoutes(c: Checker, routes: unknown): void {
     c.noUnknown(route, ['method', 'path'], at);
     const method = route['method'];
     if (typeof method !== 'string' || !(HTTP_METHODS as readonly string[]).includes(method)) {
-      c.fail(`${at}.method`, `must be one of ${HTTP_METHODS.join(', ')} (got ${JSON.stringify(method)})`);
+      c.fail(`${at}.method`, `must be one of ${HTTP_METHODS.join(', ')} (got ${shown(method)})`);
     }
     const path = route['path'];
     if (typeof path !== 'string' || path === '') {
@@ -176,27 +186,18 @@ function checkRoutes(c: Checker, routes: unknown): void {
       return;
     }
     if (path.includes('*') || path.includes('+}')) {
-      c.fail(`${at}.path`, `${WILDCARD_PATH_MESSAGE} (got "${path}")`);
+      c.fail(`${at}.path`, `${WILDCARD_PATH_MESSAGE} (got ${shown(path)})`);
       return;
     }
-    if (!new RegExp(RULES.path.pattern).test(path)) {
-      c.fail(`${at}.path`, `${RULES.path.message} (got "${path}")`);
+    if (!fieldOk(RULES.path, path)) {
+      c.fail(`${at}.path`, `${RULES.path.message} (got ${shown(path)})`);
       return;
     }
     const key = `${String(method)} ${path}`;
-    if (seen.has(key)) c.fail(at, `${DISTINCT_ROUTES_MESSAGE} ("${key}" appears twice)`);
+    if (seen.has(key)) c.fail(p, `${DISTINCT_ROUTES_MESSAGE} ("${key}" appears twice)`);
     seen.add(key);
-    const segments = path.split('/').filter(Boolean);
-    segments.forEach((seg, j) => {
-      if (!seg.startsWith('{')) return;
-      const parent = '/' + segments.slice(0, j).join('/');
-      const other = paramChild.get(parent);
-      if (other && other !== seg) {
-        c.fail(`${at}.path`, `"${parent}" cannot have two parameter children ${other} and ${seg}`);
-      }
-      paramChild.set(parent, seg);
-    });
   });
+  c.objectRules('spec.provider.routes', routes, p);
 }
 
 function checkProvider(c: Checker, provider: Obj): string | undefined {
@@ -215,16 +216,10 @@ function checkProvider(c: Checker, provider: Obj): string | undefined {
     c.noUnknown(integration, ['type', 'uri'], ip);
     const type = integration['type'];
     if (typeof type !== 'string' || !(INTEGRATION_TYPES as readonly string[]).includes(type)) {
-      c.fail(`${ip}.type`, `must be one of ${INTEGRATION_TYPES.join(', ')} (got ${JSON.stringify(type)})`);
+      c.fail(`${ip}.type`, `must be one of ${INTEGRATION_TYPES.join(', ')} (got ${shown(type)})`);
     }
-    const uri = integration['uri'];
-    if (type === 'MOCK' && uri !== undefined) c.fail(`${ip}.uri`, 'must be empty for a MOCK integration');
-    if (type === 'HTTP_PROXY' && (typeof uri !== 'string' || !/^https:\/\/[^\s/]+/.test(uri))) {
-      c.fail(`${ip}.uri`, 'an HTTP_PROXY integration needs an https:// URI');
-    }
-    if (type === 'AWS_PROXY' && (typeof uri !== 'string' || !/^arn:aws[a-z-]*:apigateway:[a-z0-9-]+:lambda:path\//.test(uri))) {
-      c.fail(`${ip}.uri`, 'an AWS_PROXY integration needs a Lambda invocation URI (arn:aws:apigateway:REGION:lambda:path/...)');
-    }
+    c.string(integration, 'uri', ip, RULES.uri, false);
+    c.objectRules('spec.provider.integration', integration, ip);
   }
   return account;
 }
@@ -240,9 +235,9 @@ export function validateSpec(input: unknown): ValidationResult {
   c.boolean(spec, 'projectTagCondition', 'spec');
   const consumer = c.object(spec['consumer'], 'spec.consumer');
   const provider = c.object(spec['provider'], 'spec.provider');
-  const a = consumer && checkConsumer(c, consumer);
-  const b = provider && checkProvider(c, provider);
-  if (a && b && a === b) c.fail('spec.provider.accountId', `${DISTINCT_ACCOUNTS_MESSAGE} (both are ${a})`);
+  if (consumer) checkConsumer(c, consumer);
+  if (provider) checkProvider(c, provider);
+  if (consumer && provider) c.objectRules('spec', spec, 'spec');
   const rotation = c.object(spec['rotation'], 'spec.rotation', false);
   if (rotation) {
     c.noUnknown(rotation, ['gracePeriodSeconds'], 'spec.rotation');
@@ -250,6 +245,16 @@ export function validateSpec(input: unknown): ValidationResult {
   }
   if (c.errors.length > 0) return { ok: false, errors: c.errors };
   return { ok: true, spec: withDefaults(spec as unknown as CrossAccountApiSpec) };
+}
+
+/** The rules on a CR's metadata that the CRD states too (namespace: the API server's own rule). */
+export function validateMetadata(metadata: unknown): ValidationError[] {
+  const c = new Checker();
+  const meta = c.object(metadata, 'metadata');
+  if (!meta) return c.errors;
+  c.objectRules('', { metadata: meta }, '');
+  if (meta['namespace'] !== undefined) c.string(meta, 'namespace', 'metadata', RULES.namespace);
+  return c.errors;
 }
 
 /** One line per error, for conditions, CLI output and exceptions. */

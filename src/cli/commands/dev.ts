@@ -16,6 +16,7 @@ import {
   type ControlPlane,
   type DevState,
 } from '../../envtest/index.js';
+import { createDevClusterSecrets } from '../dev-secrets.js';
 
 /** The package root (holds scripts/), found upward from this module in src/ or dist/src/. */
 function packageRoot(): string {
@@ -43,7 +44,6 @@ function usage(state: DevState): string {
     'Try it (kubectl from the envtest assets; any kubectl 1.34+ works):',
     `  export KUBECONFIG=${resolve(first.kubeconfig)}`,
     `  alias kubectl=${state.kubectl}`,
-    '  kubectl create namespace xapi-system',
     '  kubectl apply -f examples/orders.yaml',
     '  kubectl get xapi -A',
     '',
@@ -52,12 +52,15 @@ function usage(state: DevState): string {
   return `${lines.join('\n')}\n`;
 }
 
-async function up(opts: { clusters: string; dir: string; crds?: string }): Promise<void> {
+async function up(opts: { clusters: string; dir: string; crds?: string }, cmd: Command): Promise<void> {
   const count = Number(opts.clusters);
   if (count !== 1 && count !== 2) throw new Error(`--clusters must be 1 or 2, got ${opts.clusters}`);
   const dir = resolve(opts.dir);
   const existing = readState(dir);
   if (existing) {
+    if (allRunning(existing) && cmd.getOptionValueSource('clusters') !== 'default' && existing.clusters.length !== count) {
+      throw new Error(`${existing.clusters.length} control plane(s) already running in ${shown(dir)}, not ${count}: run \`xapi dev down --dir ${shown(dir)}\`, then \`xapi dev up --clusters ${count}\``);
+    }
     if (allRunning(existing)) {
       process.stdout.write(`xapi dev: already running in ${shown(dir)}; \`xapi dev down --dir ${shown(dir)}\` stops it\n\n${usage(existing)}`);
       return;
@@ -96,7 +99,8 @@ async function up(opts: { clusters: string; dir: string; crds?: string }): Promi
     }),
   };
   writeState(dir, state);
-  process.stdout.write(`${usage(state)}\n(ready in ${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
+  const secrets = await createDevClusterSecrets(state.clusters.map((c) => c.kubeconfig));
+  process.stdout.write(`${usage(state)}\nCluster Secrets for examples/orders.yaml (the operator reads them), in ${state.clusters[0]!.name}:\n${secrets.map((l) => `  ${l.secret}: kubeconfig of ${shown(l.file)}`).join('\n')}\n\n(ready in ${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
 }
 
 async function down(opts: { dir: string }): Promise<void> {

@@ -11,6 +11,7 @@ import { kubeConfigFromSecret } from '../../reconciler/clusters.js';
 import type { LiveObject } from '../../reconciler/observed.js';
 import { LAYERS, objectState } from '../../reconciler/status.js';
 import { processIo, table, type CliIo } from '../io.js';
+import { checkKubeconfig } from '../kubeconfig.js';
 
 export interface StatusFlags {
   namespace?: string;
@@ -180,6 +181,7 @@ async function readAckObjects(main: KubeConfig, cr: CrossAccountApi): Promise<{ 
 
 export async function runStatus(name: string | undefined, flags: StatusFlags, io: CliIo): Promise<CrStatusReport[]> {
   if (!['table', 'json'].includes(flags.output)) throw new Error(`--output must be table or json, got ${flags.output}`);
+  checkKubeconfig(flags.kubeconfig);
   const kc = new KubeConfig();
   if (flags.kubeconfig) kc.loadFromFile(flags.kubeconfig);
   else kc.loadFromDefault();

@@ -12,7 +12,7 @@ const CLI = join(ROOT, 'bin/xapi.js');
 
 function run(cmd: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(cmd, args, { cwd: ROOT, timeout: 180_000, env: process.env }, (err, stdout, stderr) => {
+    execFile(cmd, args, { cwd: ROOT, timeout: 400_000, env: process.env }, (err, stdout, stderr) => {
       resolve({ code: err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0, stdout, stderr });
     });
   });
@@ -53,16 +53,31 @@ describe('xapi dev', () => {
     const kcB = join(dir, 'kubeconfig-b');
     expect((await run(state.kubectl, ['--kubeconfig', kcA, 'create', 'namespace', 'only-in-a'])).code).toBe(0);
     expect((await run(state.kubectl, ['--kubeconfig', kcB, 'get', 'namespace', 'only-in-a'])).code).not.toBe(0);
+    // dev up made the cluster Secrets examples/orders.yaml names, each holding that cluster's kubeconfig
+    expect(up.stdout).toMatch(/Cluster Secrets for examples\/orders\.yaml[\s\S]*xapi-system\/cluster-a: kubeconfig of \S*kubeconfig-a\n\s+xapi-system\/cluster-b: kubeconfig of \S*kubeconfig-b/);
+    for (const [secret, kc] of [['cluster-a', kcA], ['cluster-b', kcB]] as const) {
+      const got = await run(state.kubectl, ['--kubeconfig', kcA, 'get', 'secret', '-n', 'xapi-system', secret, '-o', 'jsonpath={.data.kubeconfig}']);
+      expect(got.stderr).toBe('');
+      expect(Buffer.from(got.stdout, 'base64').toString('utf8')).toBe(readFileSync(kc, 'utf8'));
+    }
     // the example CR goes in as README says
-    expect((await run(state.kubectl, ['--kubeconfig', kcA, 'create', 'namespace', 'xapi-system'])).code).toBe(0);
     const applied = await run(state.kubectl, ['--kubeconfig', kcA, 'apply', '-f', join(ROOT, 'examples/orders.yaml')]);
     expect(applied.stdout).toMatch(/crossaccountapi.xapi.dev\/orders created/);
-  });
+  }, 420_000); // two control planes on a busy 2-core box
 
   it('up again reports the running planes instead of starting more', async () => {
     const again = await xapi('dev', 'up', '--dir', dir);
     expect(again.code).toBe(0);
     expect(again.stdout).toMatch(/already running/);
+  });
+
+  it('up --clusters 1 while two run reports the mismatch and changes nothing', async () => {
+    const before = readFileSync(join(dir, 'state.json'), 'utf8');
+    const r = await xapi('dev', 'up', '--clusters', '1', '--dir', dir);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/2 control plane\(s\) already running in \S+, not 1: run `xapi dev down --dir \S+`, then `xapi dev up --clusters 1`/);
+    expect(readFileSync(join(dir, 'state.json'), 'utf8')).toBe(before);
+    for (const pid of pids) expect(alive(pid)).toBe(true);
   });
 
   it('down stops every process and removes its data, keeping other files', async () => {

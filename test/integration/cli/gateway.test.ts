@@ -31,7 +31,7 @@ describe('xapi gateway', () => {
 
   it('serves a complete render from xapi synth --observed and logs the deciding layer', async () => {
     const ids = join(dir, 'ids.json');
-    writeFileSync(ids, JSON.stringify({ 'xapi-system/orders': { callerSecurityGroupId: 'sg-1', endpointSecurityGroupId: 'sg-2', restApiId: 'a1b2c3d4e5', rootResourceId: 'r00t', allowedEndpointIds: [VPCE] } }));
+    writeFileSync(ids, JSON.stringify({ 'xapi-system/orders': { callerSecurityGroupId: 'sg-0123456789abcdef0', endpointSecurityGroupId: 'sg-0fedcba9876543210', restApiId: 'a1b2c3d4e5', rootResourceId: 'r00t1d', allowedEndpointIds: [VPCE] } }));
     const synth = await xapi(['synth', '--input', join(ROOT, 'examples'), '--out', join(dir, 'manifests'), '--observed', ids]);
     expect(synth.stderr).toBe('');
     expect(synth.stdout).toMatch(/wrote \d+ objects/);

@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { parse, stringify } from 'yaml';
 import { objectNames, ownerLabelValue } from '../../../src/charts/names.js';
 import { OWNER_LABEL, type CrossAccountApi } from '../../../src/api/types.js';
+import { validateSpec } from '../../../src/api/validate.js';
 import { startOperator, type RunningOperator } from '../../../src/reconciler/operator.js';
 import type { RenderFn } from '../../../src/reconciler/reconcile.js';
 import { clients, deleteNamespace, ensureNamespace, exampleCr, getAck, kubeconfigPath, kubectlPath, listAck, mutateAck, readyConditions, setAckStatus, sleep, until } from './helpers.js';
@@ -192,16 +193,17 @@ describe('operator on two real API servers', () => {
     await until('Ready again', async () => cond(await getCr(cr.metadata.name), 'Ready')?.status === 'True');
   });
 
-  it('marks a spec only code rejects InvalidSpec and writes nothing', async () => {
+  // Issue 17: what only the operator's validator used to reject (a roleArn in another account) is
+  // now refused at admission in the validator's words, so no CR reaches the operator's InvalidSpec path.
+  it('a spec the validator rejects never reaches the operator: admission refuses it in the same words, nothing is written', async () => {
     const bad = crFor('rec-invalid');
     bad.spec.consumer.roleArn = 'arn:aws:iam::333333333333:role/orders-caller';
-    await createCr(bad);
-    const live = await until('InvalidSpec', async () => {
-      const c = await getCr('rec-invalid');
-      return cond(c, 'Ready')?.reason === 'InvalidSpec' && c;
-    });
-    expect(cond(live, 'Ready')?.status).toBe('False');
-    expect(cond(live, 'Ready')?.message).toContain('roleArn');
+    const offline = validateSpec(bad.spec);
+    expect(offline.ok).toBe(false);
+    const words = offline.ok ? '' : offline.errors.find((e) => e.path === 'spec.consumer.roleArn')!.message.split(' (')[0]!;
+    const err = await createCr(bad).then(() => undefined, (e: unknown) => e);
+    expect((err as { code?: number } | undefined)?.code).toBe(422);
+    expect(String((err as { body?: unknown }).body)).toContain(`spec.consumer.roleArn: Invalid value: ${words}`);
     const sel = `${OWNER_LABEL}=${ownerLabelValue(bad)}`;
     expect(await listAck(a.custom, 'SecurityGroup', sel)).toEqual([]);
     expect(await listAck(b.custom, 'RestAPI', sel)).toEqual([]);
@@ -315,7 +317,7 @@ describe('operator on two real API servers', () => {
   });
 
   it('deletes the objects in both clusters, then the CR', async () => {
-    for (const name of ['rec-orders', 'rec-flaky', 'rec-invalid', 'rec-move']) await a.custom.deleteNamespacedCustomObject({ group: 'xapi.dev', version: 'v1alpha1', plural: 'crossaccountapis', namespace: NS, name });
+    for (const name of ['rec-orders', 'rec-flaky', 'rec-move']) await a.custom.deleteNamespacedCustomObject({ group: 'xapi.dev', version: 'v1alpha1', plural: 'crossaccountapis', namespace: NS, name });
     await until('CRs gone', () => crGone('rec-orders'));
     const sel = `${OWNER_LABEL}=${ownerLabelValue(cr)}`;
     expect(await listAck(a.custom, 'VPCEndpoint', sel)).toEqual([]);

@@ -178,9 +178,36 @@ describe('bad input', () => {
     expect(existsSync(join(work, 'never'))).toBe(false);
   });
 
+  it('the longest names the rules allow fit Kubernetes (253, labels 63) and the filesystem (255-byte file names)', async () => {
+    const input = join(work, 'long');
+    mkdirSync(input);
+    const cr = parse(readFileSync(join(root, 'examples/orders.yaml'), 'utf8'));
+    const name = `o${'x'.repeat(61)}o`; // 63: the longest metadata.name
+    cr.metadata.name = name;
+    const seg = (c: string) => c.repeat(15); // 8 segments of 15 = 128 characters: the longest path
+    cr.spec.provider.routes = [
+      { method: 'OPTIONS', path: `/${[...'abcdefgh'].map(seg).join('/')}` },
+      { method: 'DELETE', path: `/${[...'abcdefg'].map(seg).join('/')}/{${'p'.repeat(13)}}` },
+    ];
+    writeFileSync(join(input, 'long.yaml'), JSON.stringify(cr));
+    const obs = join(work, 'long-observed.yaml');
+    writeFileSync(obs, JSON.stringify({ [`xapi-system/${name}`]: { callerSecurityGroupId: 'sg-0123456789abcdef0', endpointSecurityGroupId: 'sg-0fedcba9876543210', restApiId: 'a1b2c3d4e5', rootResourceId: 'r00t1d', allowedEndpointIds: ['vpce-0123456789abcdef0'] } }));
+    const longOut = join(work, 'long-out');
+    await synth({ ...defaults, input, out: longOut, observed: obs });
+    const written = files(longOut);
+    expect(written.some((f) => f.startsWith('cluster-b/Integration.'))).toBe(true);
+    for (const f of written) {
+      expect(Buffer.byteLength(f.split('/').pop()!)).toBeLessThanOrEqual(255);
+      if (!f.endsWith('.yaml')) continue;
+      const o = parse(readFileSync(join(longOut, f), 'utf8'));
+      expect(o.metadata.name.length).toBeLessThanOrEqual(253);
+      for (const v of Object.values(o.metadata.labels ?? {})) expect(String(v).length).toBeLessThanOrEqual(63);
+    }
+  });
+
   it('renders the IDs of --observed into a complete second pass', async () => {
     const obs = join(work, 'observed.yaml');
-    writeFileSync(obs, JSON.stringify({ 'xapi-system/orders': { callerSecurityGroupId: 'sg-1', endpointSecurityGroupId: 'sg-2', restApiId: 'abc', rootResourceId: 'root', allowedEndpointIds: ['vpce-1'] } }));
+    writeFileSync(obs, JSON.stringify({ 'xapi-system/orders': { callerSecurityGroupId: 'sg-0123456789abcdef0', endpointSecurityGroupId: 'sg-0fedcba9876543210', restApiId: 'a1b2c3d4e5', rootResourceId: 'r00t1d', allowedEndpointIds: ['vpce-0123456789abcdef0'] } }));
     const second = join(work, 'second');
     await synth({ ...defaults, input: join(root, 'examples'), out: second, observed: obs });
     const kinds = files(join(second, 'cluster-b')).map((f) => f.split('.')[0]);
