@@ -4,6 +4,7 @@
 
 import { CoreV1Api, CustomObjectsApi, KubernetesObjectApi, PatchStrategy, type KubernetesObject } from '@kubernetes/client-node';
 import { ACK, ACK_ANNOTATION, type AckKindName } from '../api/ack.js';
+import { carmConflict } from '../api/carm.js';
 import { FIELD_MANAGER, OWNER_LABEL, type KubeObject } from '../api/types.js';
 import { ConnectedKubeConfig, httpStatus } from './kube.js';
 import type { LiveObject } from './observed.js';
@@ -145,12 +146,8 @@ export class Cluster {
     const core = this.kc.makeApiClient(CoreV1Api);
     try {
       const ns = await core.readNamespace({ name: namespace });
-      const annotated = ns.metadata?.annotations?.[ACK_ANNOTATION.ownerAccountId];
-      if (account && annotated && annotated !== account.accountId) {
-        throw new NamespaceConflict(
-          `namespace ${namespace} in cluster ${this.name} is annotated ${ACK_ANNOTATION.ownerAccountId}=${annotated}, but this side's account is ${account.accountId}: ACK would create the objects in the wrong account; use another namespace`,
-        );
-      }
+      const conflict = account && carmConflict({ name: namespace, annotations: ns.metadata?.annotations }, account.accountId, account.region);
+      if (conflict) throw new NamespaceConflict(`cluster ${this.name}: ${conflict}`);
     } catch (err) {
       if (err instanceof NamespaceConflict || httpStatus(err) !== 404) throw err;
       try {

@@ -261,6 +261,29 @@ describe('operator on two real API servers', () => {
     expect((await listAck(b.custom, 'RestAPI', sel)).map((o) => o.metadata?.namespace)).toEqual([B_NS]);
   });
 
+  it('refuses to apply into a namespace annotated for another account, and says so', async () => {
+    const foreign = `${B_NS}-foreign`;
+    await b.core.createNamespace({ body: { metadata: { name: foreign, annotations: { 'services.k8s.aws/owner-account-id': '999999999999' } } } });
+    try {
+      const wrong = crFor('rec-carm');
+      wrong.spec.provider.namespace = foreign;
+      await createCr(wrong);
+      const ready = await until('NamespaceConflict', async () => {
+        const c = cond(await getCr('rec-carm'), 'Ready');
+        return c?.reason === 'NamespaceConflict' ? c : undefined;
+      });
+      expect(ready.status).toBe('False');
+      expect(ready.message).toContain('services.k8s.aws/owner-account-id=999999999999, not 222222222222');
+      await sleep(1000);
+      const sel = `${OWNER_LABEL}=${ownerLabelValue(wrong)}`;
+      expect((await listAck(b.custom, 'RestAPI', sel)).filter((o) => o.metadata?.namespace === foreign)).toEqual([]);
+      await a.custom.deleteNamespacedCustomObject({ group: 'xapi.dev', version: 'v1alpha1', plural: 'crossaccountapis', namespace: NS, name: 'rec-carm' });
+      await until('CR gone', () => crGone('rec-carm'), 60_000);
+    } finally {
+      await deleteNamespace(b.core, foreign);
+    }
+  });
+
   it('deletes dependants first: nothing else goes while the Stage is still being deleted, and says so', async () => {
     const del = crFor('rec-del');
     const sel = `${OWNER_LABEL}=${ownerLabelValue(del)}`;
