@@ -2,7 +2,7 @@
 // rules reject each case with the message from src/api/rules.ts (or the schema's own wording).
 import { RULES, DISTINCT_ACCOUNTS_MESSAGE, DISTINCT_ROUTES_MESSAGE, DISTINCT_SUBNETS_MESSAGE, WILDCARD_PATH_MESSAGE } from '../../../src/api/rules.js';
 import type { CrossAccountApi } from '../../../src/api/types.js';
-import { clients, ensureNamespace, exampleCr, kubectl, runSuffix } from './helpers.js';
+import { clients, ensureNamespace, exampleCr, kubectl, runSuffix } from '../helpers.js';
 
 const NS = `envtest-invalid-${runSuffix()}`;
 const a = clients('A');
