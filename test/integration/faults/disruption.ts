@@ -33,11 +33,16 @@ export interface Allowance {
   changedOwners?: Iterable<string>;
 }
 
-/** Kinds that follow the resource policy: a policy change updates them or, for Deployments, replaces them. */
-const POLICY_FOLLOWERS: ReadonlySet<string> = new Set(['RestAPI', 'Stage', 'Deployment']);
-
-function allowed(key: string, owner: string, changed: ReadonlySet<string>): boolean {
-  return changed.has(owner) && POLICY_FOLLOWERS.has(key.split('/')[1]!);
+/**
+ * A changed resource policy legitimately updates the RestAPI and the Stage (new generation) and
+ * replaces the Deployment (its name carries the policy's hash); nothing else may move.
+ */
+function updatable(key: string, owner: string, changed: ReadonlySet<string>): boolean {
+  const kind = key.split('/')[1]!;
+  return changed.has(owner) && (kind === 'RestAPI' || kind === 'Stage' || kind === 'Deployment');
+}
+function replaceable(key: string, owner: string, changed: ReadonlySet<string>): boolean {
+  return changed.has(owner) && key.split('/')[1] === 'Deployment';
 }
 
 export async function snapshot(sides: Side[]): Promise<Snapshot> {
@@ -68,12 +73,12 @@ export function compare(before: Snapshot, after: Snapshot, allow: Allowance = {}
   const out: string[] = [];
   for (const [key, b] of before) {
     const a = after.get(key);
-    if (allowed(key, b.owner, changed) && (!a || key.split('/')[1] === 'Deployment')) continue;
+    if (replaceable(key, b.owner, changed)) continue;
     if (!a) out.push(`${key}: deleted`);
     else if (a.uid !== b.uid) out.push(`${key}: recreated (uid ${b.uid} -> ${a.uid})`);
-    else if (a.generation !== b.generation && !allowed(key, b.owner, changed)) out.push(`${key}: changed (generation ${b.generation} -> ${a.generation})`);
+    else if (a.generation !== b.generation && !updatable(key, b.owner, changed)) out.push(`${key}: changed (generation ${b.generation} -> ${a.generation})`);
   }
-  for (const [key, a] of after) if (!before.has(key) && !allowed(key, a.owner, changed)) out.push(`${key}: created`);
+  for (const [key, a] of after) if (!before.has(key) && !replaceable(key, a.owner, changed)) out.push(`${key}: created`);
   return out;
 }
 
@@ -158,9 +163,10 @@ export class ChangeLog {
     const changed = new Set(allow.changedOwners ?? []);
     const out: string[] = [];
     for (const [key, h] of this.history) {
-      if (allowed(key, h.owner, changed)) continue;
+      if (replaceable(key, h.owner, changed)) continue;
       if (h.deletes > 0) out.push(`${key}: deleted ${h.deletes}x`);
       if (h.uids.length > 1) out.push(`${key}: recreated (${h.uids.length} uids)`);
+      if (updatable(key, h.owner, changed)) continue;
       if (strict && h.specs.length > 1) out.push(`${key}: spec changed ${h.specs.length - 1}x`);
       else if (!strict) {
         const back = h.specs.findIndex((s, i) => h.specs.indexOf(s) < i);

@@ -21,12 +21,15 @@ export interface FixtureOptions {
   count: number;
   /** spec.rotation.gracePeriodSeconds (short, so rotations finish within a case). */
   graceSeconds?: number;
+  /** Keep a ChangeLog of every ACK object (default true; the scale bench does without). */
+  changeLog?: boolean;
 }
 
 export interface Rotation {
   cr: string;
   id: string;
-  /** When the new ID was in the VPCEndpoint's status (ms since epoch). */
+  /** When the status write that carried the new ID was sent, and when it returned (ms since epoch). */
+  sentAt: number;
   at: number;
 }
 
@@ -64,7 +67,7 @@ export class Fixture {
     await ensureNamespace(o.b.core, f.bNs);
     await f.setClusterSecret(o.bKubeconfig);
     await f.player.start();
-    f.changes = await new ChangeLog(f.sides).start();
+    if (o.changeLog !== false) f.changes = await new ChangeLog(f.sides).start();
     return f;
   }
 
@@ -102,8 +105,16 @@ export class Fixture {
     return ownerLabelValue(this.cr(i));
   }
 
-  async createCrs(): Promise<void> {
-    for (let i = 0; i < this.o.count; i++) await this.o.a.custom.createNamespacedCustomObject({ ...api, namespace: this.ns, body: this.cr(i) });
+  /** Creates the CRs, `parallel` requests at a time. */
+  async createCrs(parallel = 1): Promise<void> {
+    let next = 0;
+    const worker = async () => {
+      while (next < this.o.count) {
+        const i = next++;
+        await this.o.a.custom.createNamespacedCustomObject({ ...api, namespace: this.ns, body: this.cr(i) });
+      }
+    };
+    await Promise.all(Array.from({ length: parallel }, worker));
   }
 
   async listCrs(): Promise<CrossAccountApi[]> {
@@ -150,8 +161,9 @@ export class Fixture {
 
   /** The player replaces CR i's VPC endpoint (new ID in the VPCEndpoint's status). */
   async rotate(i: number): Promise<Rotation> {
+    const sentAt = Date.now();
     const r = await this.player.rotate('A', this.aNs, objectNames(this.cr(i)).vpcEndpoint);
-    const rotation = { cr: this.crName(i), id: r.id, at: r.at };
+    const rotation = { cr: this.crName(i), id: r.id, sentAt, at: r.at };
     this.rotations.push(rotation);
     return rotation;
   }
