@@ -46,22 +46,45 @@ async function restart(f: Fixture, op: OperatorProcess, signal: 'SIGTERM' | 'SIG
 
 const steady = new Map<number, { f: Fixture; op: OperatorProcess }>();
 
+async function converged(count: number): Promise<{ f: Fixture; op: OperatorProcess }> {
+  let s = steady.get(count);
+  if (!s) {
+    const f = await fixture(`rs${count}`, count);
+    await f.createCrs();
+    const op = await operatorFor(f);
+    await f.waitAllReady();
+    steady.set(count, (s = { f, op }));
+  }
+  return s;
+}
+
 describe.each([1, 50])('%i CR(s)', (count) => {
   const timeout = count === 1 ? 300_000 : 900_000;
+
+  // The control: without a restart the checks see nothing but the rotation (no false alarms
+  // from the player or the recorders).
+  it(
+    'control, no restart: a rotation lands and nothing else moves',
+    async () => {
+      const { f, op } = await converged(count);
+      await sleep(2000);
+      const before = await f.snapshot();
+      f.changes!.mark();
+      await f.rotate(count - 1);
+      await f.waitRotationsLanded();
+      await f.waitAllReady();
+      await sleep(10_000);
+      expect({ snapshot: f.compare(before, await f.snapshot()), watched: f.logged(true) }).toEqual({ snapshot: [], watched: [] });
+      expect(op.exitStatus).toBeUndefined();
+    },
+    timeout,
+  );
 
   for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
     it(
       `${signal} at steady state: nothing deleted, recreated or changed; the rotation lands`,
       async () => {
-        let s = steady.get(count);
-        if (!s) {
-          const f = await fixture(`rs${count}`, count);
-          await f.createCrs();
-          const op = await operatorFor(f);
-          await f.waitAllReady();
-          steady.set(count, (s = { f, op }));
-        }
-        const { f, op } = s;
+        const { f, op } = await converged(count);
         await sleep(2000); // let status writes of the last Ready settle before the baseline
         const before = await f.snapshot();
         f.changes!.mark();
