@@ -2,13 +2,22 @@
 // global setup started, the real kubectl, the shipped example CR, namespaces, polling, and the
 // test's stand-in for ACK (status writes on ACK objects).
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { parse } from 'yaml';
 import { ACK, type AckKindName } from '../../src/api/ack.js';
 import type { CrossAccountApi } from '../../src/api/types.js';
 
-export const EXAMPLE_PATH = new URL('../../examples/orders.yaml', import.meta.url).pathname;
+/** The repository root: the nearest folder with a package.json (this file also runs from dist/, in bench/). */
+export function repoRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
+  return dir;
+}
+
+export const EXAMPLE_PATH = join(repoRoot(), 'examples', 'orders.yaml');
 
 export function kubeconfigPath(which: 'A' | 'B'): string {
   const p = process.env[`XAPI_TEST_KUBECONFIG_${which}`];

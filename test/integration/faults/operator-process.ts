@@ -4,17 +4,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { freePort } from '../../../src/envtest/ports.js';
-import { sleep, until } from '../helpers.js';
+import { repoRoot, sleep, until } from '../helpers.js';
 
-/** The repository root: the nearest folder with a package.json (this file also runs from dist/). */
-function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
-  return dir;
-}
 const ROOT = repoRoot();
 export const XAPI_BIN = join(ROOT, 'bin', 'xapi.js');
 
