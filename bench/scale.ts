@@ -122,7 +122,7 @@ async function runOnce(n: number): Promise<string> {
 
     const t0 = Date.now();
     await f.createCrs(8);
-    const deadline = Math.max(900, n * 3);
+    const deadline = Math.max(1800, n * 4);
     const progress = setInterval(() => process.stderr.write(`[scale] N=${n}: ${ready.size} Ready after ${((Date.now() - t0) / 1000).toFixed(0)} s\n`), 30_000);
     await Promise.race([allReadyP, sleep(deadline * 1000).then(() => Promise.reject(new Error(`N=${n}: only ${ready.size} of ${n} CRs Ready after ${deadline} s`)))]).finally(() => clearInterval(progress));
     const readyS = (Date.now() - t0) / 1000;

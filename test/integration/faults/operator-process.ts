@@ -6,7 +6,7 @@ import { closeSync, existsSync, mkdtempSync, openSync, readFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../../src/envtest/ports.js';
-import { repoRoot, sleep, until } from '../helpers.js';
+import { repoRoot, until } from '../helpers.js';
 
 const ROOT = repoRoot();
 export const XAPI_BIN = join(ROOT, 'bin', 'xapi.js');
@@ -121,7 +121,13 @@ export class OperatorProcess {
   }
 
   async waitExit(timeoutMs: number): Promise<Exit | undefined> {
-    return Promise.race([this.exited, sleep(timeoutMs).then(() => undefined)]);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), timeoutMs)));
+    try {
+      return await Promise.race([this.exited, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   async status(path: '/healthz' | '/readyz'): Promise<number> {

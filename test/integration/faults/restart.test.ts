@@ -18,7 +18,7 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(async () => {
-  for (const op of ops) await op.kill('SIGKILL');
+  for (const op of ops) await op?.kill('SIGKILL');
   for (const f of fixtures) await f.stop();
   await Promise.all([A?.plane.stop(), B?.plane.stop()]);
 });
