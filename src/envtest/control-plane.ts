@@ -27,6 +27,10 @@ export interface StartOptions {
   detach?: boolean;
   /** Upper bound for etcd health, /readyz and CRD establishment each (default 60 s). */
   timeoutMs?: number;
+  /** Extra kube-apiserver flags (fault tests: e.g. --watch-cache=false). */
+  apiserverArgs?: string[];
+  /** Write the API server's audit log (Metadata level, every request) to `<dir>/audit.log`. */
+  audit?: boolean;
 }
 
 export interface ControlPlaneProcess {
@@ -43,8 +47,15 @@ export interface ControlPlane {
   dir: string;
   etcd: ControlPlaneProcess;
   apiserver: ControlPlaneProcess;
+  /** Set when started with `audit: true`: one JSON audit event per line. */
+  auditLogPath?: string;
   /** Stops the API server and etcd (whole process groups), waits for them, removes dir. */
   stop(): Promise<void>;
+  /**
+   * Fault tests: stops the API server (etcd keeps running), waits downMs, starts it again with the
+   * same flags, port and certificates, and waits for /readyz. `apiserver.pid` changes.
+   */
+  restartApiServer(downMs?: number): Promise<void>;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -129,25 +140,28 @@ async function startOnce(opts: StartOptions, assets: EnvtestAssets, crds: object
     // token,user,uid,"groups"
     writeFileSync(join(certDir, 'tokens.csv'), `${token},envtest-admin,envtest-admin,"system:masters"\n`, { mode: 0o600 });
 
-    apiserver = startLogged(
-      assets.kubeApiserver,
-      [
-        `--etcd-servers=${etcdUrl}`,
-        `--cert-dir=${certDir}`,
-        `--secure-port=${apiPort}`,
-        '--bind-address=127.0.0.1',
-        '--service-cluster-ip-range=10.0.0.0/24',
-        '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
-        `--service-account-key-file=${join(certDir, 'sa.pub')}`,
-        `--service-account-signing-key-file=${join(certDir, 'sa.key')}`,
-        `--token-auth-file=${join(certDir, 'tokens.csv')}`,
-        '--authorization-mode=RBAC',
-        // no token controller runs, so pods could never get a service account token
-        '--disable-admission-plugins=ServiceAccount',
-        '--allow-privileged=true',
-      ],
-      join(dir, 'kube-apiserver.log'),
-    );
+    const apiserverArgs = [
+      `--etcd-servers=${etcdUrl}`,
+      `--cert-dir=${certDir}`,
+      `--secure-port=${apiPort}`,
+      '--bind-address=127.0.0.1',
+      '--service-cluster-ip-range=10.0.0.0/24',
+      '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
+      `--service-account-key-file=${join(certDir, 'sa.pub')}`,
+      `--service-account-signing-key-file=${join(certDir, 'sa.key')}`,
+      `--token-auth-file=${join(certDir, 'tokens.csv')}`,
+      '--authorization-mode=RBAC',
+      // no token controller runs, so pods could never get a service account token
+      '--disable-admission-plugins=ServiceAccount',
+      '--allow-privileged=true',
+    ];
+    if (opts.audit) {
+      // Every request at Metadata level: who (user), what (verb, object) and when; no bodies.
+      writeFileSync(join(dir, 'audit-policy.yaml'), 'apiVersion: audit.k8s.io/v1\nkind: Policy\nomitStages: [RequestReceived]\nrules:\n  - level: Metadata\n');
+      apiserverArgs.push(`--audit-policy-file=${join(dir, 'audit-policy.yaml')}`, `--audit-log-path=${join(dir, 'audit.log')}`, '--audit-log-maxsize=0');
+    }
+    apiserverArgs.push(...(opts.apiserverArgs ?? []));
+    apiserver = startLogged(assets.kubeApiserver, apiserverArgs, join(dir, 'kube-apiserver.log'));
     const server = `https://127.0.0.1:${apiPort}`;
     const caPath = join(certDir, 'apiserver.crt');
     await waitFor(`${opts.name}: ${caPath}`, apiserver, timeoutMs, async () => existsSync(caPath) && readFileSync(caPath, 'utf8').includes('END CERTIFICATE'));
@@ -168,19 +182,33 @@ async function startOnce(opts: StartOptions, assets: EnvtestAssets, crds: object
     }
 
     let stopped: Promise<void> | undefined;
-    return {
+    const plane: ControlPlane = {
       name: opts.name,
       server,
       kubeconfigPath,
       dir,
       etcd: { pid: etcd.pid, port: etcdPort, logPath: etcd.logPath },
       apiserver: { pid: apiserver.pid, port: apiPort, logPath: apiserver.logPath },
+      ...(opts.audit && { auditLogPath: join(dir, 'audit.log') }),
       stop: () =>
         (stopped ??= (async () => {
           await stopAll();
           rmSync(dir, { recursive: true, force: true });
         })()),
+      restartApiServer: async (downMs = 0) => {
+        if (apiserver) await stopGroup(apiserver.pid);
+        await sleep(downMs);
+        const next = startLogged(assets.kubeApiserver, apiserverArgs, join(dir, 'kube-apiserver.log'));
+        apiserver = next;
+        plane.apiserver.pid = next.pid;
+        await waitFor(`${opts.name}: ${server}/readyz after restart`, next, timeoutMs, async () => {
+          const res = await apiRequest(ep, 'GET', '/readyz', undefined, 5000);
+          if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${res.body.slice(0, 200)}`);
+          return true;
+        });
+      },
     };
+    return plane;
   } catch (err) {
     await stopAll().catch(() => undefined);
     throw err;

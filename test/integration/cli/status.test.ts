@@ -7,7 +7,7 @@ import type { CrossAccountApi, KubeObject } from '../../../src/api/types.js';
 import { renderObjects } from '../../../src/charts/render.js';
 import { registerStatus } from '../../../src/cli/commands/status.js';
 import type { CliIo } from '../../../src/cli/io.js';
-import { clients, ensureNamespace, exampleCr, kubeconfigPath, readyConditions, setAckStatus } from '../reconciler/helpers.js';
+import { clients, ensureNamespace, exampleCr, kubeconfigPath, readyConditions, setAckStatus } from '../helpers.js';
 
 const SUFFIX = Math.random().toString(36).slice(2, 7);
 const NS = `status-${SUFFIX}`;

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { CoreV1Api, KubeConfig, VersionApi } from '@kubernetes/client-node';
 import { parse } from 'yaml';
 import { crossAccountApiCrd } from '../../../src/api/crd.js';
-import { kubectl } from './helpers.js';
+import { kubectl } from '../helpers.js';
 
 const RUN = Date.now().toString(36).slice(-5);
 const NS = `envtest-clusters-${RUN}`;

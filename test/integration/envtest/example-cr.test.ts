@@ -2,7 +2,7 @@
 // and `kubectl get xapi` shows the printer columns.
 import { readFileSync } from 'node:fs';
 import { stringify } from 'yaml';
-import { clients, ensureNamespace, EXAMPLE_PATH, exampleCr, kubectl, runSuffix } from './helpers.js';
+import { clients, ensureNamespace, EXAMPLE_PATH, exampleCr, kubectl, runSuffix } from '../helpers.js';
 
 const NS = `envtest-example-${runSuffix()}`;
 const a = clients('A');

@@ -4,7 +4,7 @@
 import { RULES, WILDCARD_PATH_MESSAGE } from '../../../src/api/rules.js';
 import type { CrossAccountApi } from '../../../src/api/types.js';
 import { BAD_CRS, exampleCr, type BadCr } from '../../fixtures/bad-crs.js';
-import { clients, ensureNamespace, kubectl, runSuffix } from './helpers.js';
+import { clients, ensureNamespace, kubectl, runSuffix } from '../helpers.js';
 
 const NS = `envtest-invalid-${runSuffix()}`;
 const a = clients('A');

@@ -5,7 +5,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { renderObjects } from '../../../src/charts/render.js';
-import { clients, ensureNamespace, exampleCr, kubectl } from './helpers.js';
+import { clients, ensureNamespace, exampleCr, kubectl } from '../helpers.js';
 
 const ROOT = new URL('../../../', import.meta.url).pathname;
 // XAPI_TEST_MANIFESTS_DIR points the check at another folder (to check the check itself).

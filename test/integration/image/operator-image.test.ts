@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { CoordinationV1Api } from '@kubernetes/client-node';
 import { ACK, type AckKindName } from '../../../src/api/ack.js';
 import { OWNER_LABEL, type CrossAccountApi } from '../../../src/api/types.js';
-import { clients, deleteNamespace, ensureNamespace, exampleCr, kubeconfigPath, readyConditions, setAckStatus, until } from '../reconciler/helpers.js';
+import { clients, deleteNamespace, ensureNamespace, exampleCr, kubeconfigPath, readyConditions, setAckStatus, until } from '../helpers.js';
 import { buildImage, containerPid, deleteContainer, freePort, killContainer, prepareBundle, secretFolder, startContainer, unpack, type BuiltImage } from './bundle.js';
 
 const run = promisify(execFile);

@@ -5,7 +5,7 @@ import { OWNER_LABEL, type CrossAccountApi } from '../../../src/api/types.js';
 import { ACK, type AckKindName } from '../../../src/api/ack.js';
 import { startOperator, type RunningOperator } from '../../../src/reconciler/operator.js';
 import type { RenderFn } from '../../../src/reconciler/reconcile.js';
-import { clients, deleteNamespace, ensureNamespace, exampleCr, kubeconfigPath, readyConditions, setAckStatus, sleep, until } from './helpers.js';
+import { clients, deleteNamespace, ensureNamespace, exampleCr, kubeconfigPath, readyConditions, setAckStatus, sleep, until } from '../helpers.js';
 
 const RUN = Date.now().toString(36).slice(-5);
 const NS = `rec-idle-${RUN}`;

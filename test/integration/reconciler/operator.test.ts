@@ -11,7 +11,7 @@ import { OWNER_LABEL, type CrossAccountApi } from '../../../src/api/types.js';
 import { validateSpec } from '../../../src/api/validate.js';
 import { startOperator, type RunningOperator } from '../../../src/reconciler/operator.js';
 import type { RenderFn } from '../../../src/reconciler/reconcile.js';
-import { clients, deleteNamespace, ensureNamespace, exampleCr, getAck, kubeconfigPath, kubectlPath, listAck, mutateAck, readyConditions, setAckStatus, sleep, until } from './helpers.js';
+import { clients, deleteNamespace, ensureNamespace, exampleCr, getAck, kubeconfigPath, kubectlPath, listAck, mutateAck, readyConditions, setAckStatus, sleep, until } from '../helpers.js';
 
 const run = promisify(execFile);
 // A fresh suffix per run: envtest has no namespace controller, so deleted namespaces never go away.

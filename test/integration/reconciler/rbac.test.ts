@@ -13,7 +13,7 @@ import { buildApp } from '../../../src/charts/app.js';
 import { ownerLabelValue } from '../../../src/charts/names.js';
 import { renderObjects } from '../../../src/charts/render.js';
 import { startOperator, type RunningOperator } from '../../../src/reconciler/operator.js';
-import { clients, ensureNamespace, exampleCr, kubeconfigPath, kubectlPath, listAck, until } from './helpers.js';
+import { clients, ensureNamespace, exampleCr, kubeconfigPath, kubectlPath, listAck, until } from '../helpers.js';
 
 const run = promisify(execFile);
 const RUN = Date.now().toString(36).slice(-5);

@@ -1,10 +1,23 @@
-// Helpers for the reconciler's integration tests: clients for the two shared API servers, the
-// test's stand-in for ACK (status writes), and polling.
-import { readFileSync } from 'node:fs';
+// Shared helpers of the integration tests: clients and kubeconfigs of the two API servers the
+// global setup started, the real kubectl, the shipped example CR, namespaces, polling, and the
+// test's stand-in for ACK (status writes on ACK objects).
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { parse } from 'yaml';
-import { ACK, type AckKindName } from '../../../src/api/ack.js';
-import type { CrossAccountApi } from '../../../src/api/types.js';
+import { ACK, type AckKindName } from '../../src/api/ack.js';
+import type { CrossAccountApi } from '../../src/api/types.js';
+
+/** The repository root: the nearest folder with a package.json (this file also runs from dist/, in bench/). */
+export function repoRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
+  return dir;
+}
+
+export const EXAMPLE_PATH = join(repoRoot(), 'examples', 'orders.yaml');
 
 export function kubeconfigPath(which: 'A' | 'B'): string {
   const p = process.env[`XAPI_TEST_KUBECONFIG_${which}`];
@@ -18,14 +31,66 @@ export function kubectlPath(): string {
   return p;
 }
 
-export function clients(which: 'A' | 'B') {
+export type Clients = ReturnType<typeof clientsFor>;
+
+/** Clients for a kubeconfig file. */
+export function clientsFor(path: string) {
   const kc = new KubeConfig();
-  kc.loadFromFile(kubeconfigPath(which));
+  kc.loadFromFile(path);
   return { kc, core: kc.makeApiClient(CoreV1Api), custom: kc.makeApiClient(CustomObjectsApi) };
 }
 
+export function clients(which: 'A' | 'B'): Clients {
+  return clientsFor(kubeconfigPath(which));
+}
+
+export interface KubectlResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the real kubectl (XAPI_TEST_KUBECTL) against cluster A or B; never throws on exit code. */
+export function kubectl(which: 'A' | 'B', args: string[], stdin?: string): Promise<KubectlResult> {
+  const bin = kubectlPath();
+  return new Promise((resolve) => {
+    const child = execFile(bin, ['--kubeconfig', kubeconfigPath(which), ...args], { timeout: 60_000, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+    if (stdin !== undefined) child.stdin!.end(stdin);
+  });
+}
+
+/** The shipped example CR; with a name and namespace, renamed and moved there. */
+export function exampleCr(name?: string, namespace?: string): CrossAccountApi {
+  const cr = parse(readFileSync(EXAMPLE_PATH, 'utf8')) as CrossAccountApi;
+  if (name === undefined) return cr;
+  return { ...cr, metadata: { name, namespace } };
+}
+
+export async function ensureNamespace(core: CoreV1Api, name: string): Promise<void> {
+  try {
+    await core.createNamespace({ body: { metadata: { name } } });
+  } catch (err) {
+    if ((err as { code?: number }).code !== 409) throw err;
+  }
+}
+
+export async function deleteNamespace(core: CoreV1Api, name: string): Promise<void> {
+  try {
+    await core.deleteNamespace({ name });
+  } catch {
+    // already gone
+  }
+}
+
+/** A fresh suffix per run: no namespace controller runs, so deleted namespaces never go away. */
+export const runSuffix = () => Date.now().toString(36).slice(-5) + Math.floor(Math.random() * 1296).toString(36);
+
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Polls fn until it returns something truthy; fails with the last error after timeoutMs. */
 export async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 20_000, everyMs = 50): Promise<T> {
   const end = Date.now() + timeoutMs;
   let last: unknown;
@@ -39,11 +104,6 @@ export async function until<T>(what: string, fn: () => Promise<T | undefined | f
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${String((last as Error).message ?? last)}` : ''}`);
     await sleep(everyMs);
   }
-}
-
-export function exampleCr(name: string, namespace: string): CrossAccountApi {
-  const cr = parse(readFileSync(new URL('../../../examples/orders.yaml', import.meta.url), 'utf8')) as CrossAccountApi;
-  return { ...cr, metadata: { name, namespace } };
 }
 
 type Obj = { metadata: { name: string; namespace: string; resourceVersion?: string }; spec?: Record<string, unknown>; status?: Record<string, unknown> };
@@ -74,22 +134,6 @@ export async function setAckStatus(custom: CustomObjectsApi, kind: AckKindName, 
     } catch (err) {
       if ((err as { code?: number }).code !== 409 || i > 30) throw err;
     }
-  }
-}
-
-export async function ensureNamespace(core: CoreV1Api, name: string): Promise<void> {
-  try {
-    await core.createNamespace({ body: { metadata: { name } } });
-  } catch (err) {
-    if ((err as { code?: number }).code !== 409) throw err;
-  }
-}
-
-export async function deleteNamespace(core: CoreV1Api, name: string): Promise<void> {
-  try {
-    await core.deleteNamespace({ name });
-  } catch {
-    // already gone
   }
 }
 

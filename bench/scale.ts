@@ -1,0 +1,209 @@
+// Scale of the operator (issue 14): per N CRs, on two fresh real API servers, with the operator
+// as its own process (`xapi operator`, leader election on) and the test's ACK player writing
+// status as ACK would. Prints per N: time from the first create to every CR Ready, the
+// operator's peak RSS (VmHWM), its requests and writes (from the API servers' audit logs, by the
+// operator's own identities), writes during 60 s idle, and rotation p50/p99 for 100 rotations
+// fired at once (from the VPCEndpoint status write to the new ID seen in the RestAPI policy by a
+// watch), beside the API server's own write→watch p50/p99 measured in the same run.
+// Last line: `scale crs=<N> ready_s=<s> rss_mb=<MB> idle_writes=<n> rotation_p99_ms=<ms>` for
+// the last N.
+//
+// Usage: npm run bench:scale -- --crs 100,300,1000   (default 100; needs KUBEBUILDER_ASSETS and
+// XAPI_CRDS_DIR, which the npm script sets). XAPI_BENCH_IDLE_SECONDS overrides the 60 s idle.
+import { readFileSync } from 'node:fs';
+import { CustomObjectsApi, Watch, makeInformer, type KubernetesObject } from '@kubernetes/client-node';
+import { ACK } from '../src/api/ack.js';
+import { GROUP, PLURAL, VERSION, type CrossAccountApi } from '../src/api/types.js';
+import { objectNames } from '../src/charts/names.js';
+import { Fixture } from '../test/integration/faults/fixture.js';
+import { OperatorProcess } from '../test/integration/faults/operator-process.js';
+import { auditEvents, issueIdentity, startPlane, tempFile, WRITE_VERBS, type AuditEvent, type Plane } from '../test/integration/faults/planes.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const IDLE_SECONDS = Number(process.env.XAPI_BENCH_IDLE_SECONDS ?? 60);
+const ROTATIONS = 100;
+
+function parseCounts(argv: string[]): number[] {
+  const i = argv.indexOf('--crs');
+  const raw = i >= 0 ? argv[i + 1] : (argv.find((a) => a.startsWith('--crs='))?.slice(6) ?? '100');
+  const counts = (raw ?? '').split(',').map((s) => Number(s.trim()));
+  if (counts.length === 0 || counts.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`--crs wants a comma-separated list of positive integers, got "${raw}"`);
+  return counts;
+}
+
+function pct(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
+}
+
+function peakRssMb(pid: number): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+/** The API server's own write→watch latency: `n` ConfigMap writes fired at once, each timed to its watch event. */
+async function writeToWatch(p: Plane, namespace: string, n: number): Promise<number[]> {
+  const sent = new Map<string, number>();
+  const got: number[] = [];
+  let all!: () => void;
+  const done = new Promise<void>((r) => (all = r));
+  const abort = await new Watch(p.clients.kc).watch(
+    `/api/v1/namespaces/${namespace}/configmaps`,
+    {},
+    (phase, obj: { metadata: { name: string } }) => {
+      const t0 = sent.get(obj.metadata.name);
+      if (phase === 'ADDED' && t0 !== undefined) {
+        got.push(Date.now() - t0);
+        if (got.length === n) all();
+      }
+    },
+    () => undefined,
+  );
+  await sleep(500);
+  await Promise.all(
+    Array.from({ length: n }, async (_, i) => {
+      const name = `probe-${i}`;
+      sent.set(name, Date.now());
+      await p.clients.core.createNamespacedConfigMap({ namespace, body: { metadata: { name }, data: { i: String(i) } } });
+    }),
+  );
+  await Promise.race([done, sleep(120_000)]);
+  abort.abort();
+  return got;
+}
+
+interface Counts {
+  requests: number;
+  writes: number;
+}
+
+function countBy(events: AuditEvent[], users: Set<string>, from: number, to = Infinity): Counts {
+  let requests = 0;
+  let writes = 0;
+  for (const e of events) {
+    if (!users.has(e.user.username)) continue;
+    const t = Date.parse(e.requestReceivedTimestamp);
+    if (t < from || t > to) continue;
+    requests++;
+    // Lease renewals are the leader's heartbeat, not writes to anyone's objects.
+    if (WRITE_VERBS.has(e.verb) && e.objectRef?.resource !== 'leases') writes++;
+  }
+  return { requests, writes };
+}
+
+async function runOnce(n: number): Promise<string> {
+  const run = `${n}-${Date.now().toString(36).slice(-4)}`;
+  const [A, B] = await Promise.all([startPlane(`scale-a-${run}`, { audit: true }), startPlane(`scale-b-${run}`, { audit: true })]);
+  let op: OperatorProcess | undefined;
+  let f: Fixture | undefined;
+  try {
+    const idA = await issueIdentity(A, 'xapi-operator', 'operator');
+    const idB = await issueIdentity(B, 'xapi-operator', 'operator');
+    const users = new Set([idA.user, idB.user]);
+    f = await Fixture.create({ name: `sc${n}`, a: A.clients, b: B.clients, bKubeconfig: idB.kubeconfig, count: n, graceSeconds: 30, changeLog: false });
+    const base = await writeToWatch(A, f.ns, ROTATIONS);
+
+    op = await OperatorProcess.start({ kubeconfig: tempFile('operator.kubeconfig', idA.kubeconfig), namespace: f.ns, leaseName: 'xapi-scale', identity: 'scale-operator' });
+    // Every CR's Ready, from a watch on the CRs.
+    const custom = A.clients.kc.makeApiClient(CustomObjectsApi);
+    const crs = makeInformer<KubernetesObject>(A.clients.kc, `/apis/${GROUP}/${VERSION}/namespaces/${f.ns}/${PLURAL}`, () => custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, namespace: f!.ns }) as never);
+    const ready = new Set<string>();
+    let allReady!: () => void;
+    const allReadyP = new Promise<void>((r) => (allReady = r));
+    const seen = (o: KubernetesObject) => {
+      if (Fixture.isReady(o as CrossAccountApi)) ready.add(o.metadata!.name!);
+      else ready.delete(o.metadata!.name!);
+      if (ready.size === n) allReady();
+    };
+    crs.on('add', seen);
+    crs.on('update', seen);
+    crs.on('error', () => setTimeout(() => void crs.start(), 1000));
+    await crs.start();
+
+    const t0 = Date.now();
+    await f.createCrs(8);
+    const deadline = Math.max(1800, n * 4);
+    const progress = setInterval(() => process.stderr.write(`[scale] N=${n}: ${ready.size} Ready after ${((Date.now() - t0) / 1000).toFixed(0)} s\n`), 30_000);
+    await Promise.race([allReadyP, sleep(deadline * 1000).then(() => Promise.reject(new Error(`N=${n}: only ${ready.size} of ${n} CRs Ready after ${deadline} s`)))]).finally(() => clearInterval(progress));
+    const readyS = (Date.now() - t0) / 1000;
+    const converge = (() => {
+      const a = countBy(auditEvents(A), users, t0);
+      const b = countBy(auditEvents(B), users, t0);
+      return { requests: a.requests + b.requests, writes: a.writes + b.writes };
+    })();
+
+    // Idle: everything Ready, nothing changes; the operator should write nothing.
+    await sleep(5000);
+    const idleFrom = Date.now();
+    await sleep(IDLE_SECONDS * 1000);
+    const idleTo = Date.now();
+    const idle = countBy([...auditEvents(A), ...auditEvents(B)], users, idleFrom, idleTo);
+
+    // Rotations, fired at once; each timed to the watch event of its RestAPI showing the new ID.
+    const k = Math.min(ROTATIONS, n);
+    const r = ACK.RestAPI;
+    const customB = B.clients.kc.makeApiClient(CustomObjectsApi);
+    const apis = makeInformer<KubernetesObject & { spec?: { policy?: string } }>(B.clients.kc, `/apis/${r.group}/${r.version}/namespaces/${f.bNs}/${r.plural}`, () => customB.listNamespacedCustomObject({ group: r.group, version: r.version, plural: r.plural, namespace: f!.bNs }) as never);
+    const want = new Map<string, { id: string; sentAt: number }>();
+    const latency: number[] = [];
+    let landed!: () => void;
+    const landedP = new Promise<void>((res) => (landed = res));
+    const check = (o: KubernetesObject & { spec?: { policy?: string } }) => {
+      const w = want.get(o.metadata!.name!);
+      if (w && String(o.spec?.policy).includes(w.id)) {
+        latency.push(Date.now() - w.sentAt);
+        want.delete(o.metadata!.name!);
+        if (latency.length === k) landed();
+      }
+    };
+    apis.on('update', check);
+    apis.on('error', () => setTimeout(() => void apis.start(), 1000));
+    await apis.start();
+    await Promise.all(
+      Array.from({ length: k }, async (_, i) => {
+        const name = objectNames(f!.cr(i)).restApi;
+        const done = await f!.rotate(i);
+        want.set(name, { id: done.id, sentAt: done.sentAt });
+        // The operator may have been faster than this line: look at the cached object too.
+        check((apis.get(name) ?? { metadata: { name } }) as KubernetesObject & { spec?: { policy?: string } });
+      }),
+    );
+    await Promise.race([landedP, sleep(600_000)]);
+    await apis.stop();
+    await crs.stop();
+    const rss = peakRssMb(op.pid);
+
+    const line = [
+      `N=${n}`,
+      `ready_s=${readyS.toFixed(1)}`,
+      `rss_mb=${rss.toFixed(0)}`,
+      `requests=${converge.requests} (${(converge.requests / n).toFixed(1)}/CR)`,
+      `writes=${converge.writes} (${(converge.writes / n).toFixed(1)}/CR)`,
+      `idle_writes=${idle.writes} in ${IDLE_SECONDS} s (idle requests ${idle.requests})`,
+      `rotations=${latency.length}/${k} p50_ms=${pct(latency, 50).toFixed(0)} p99_ms=${pct(latency, 99).toFixed(0)}`,
+      `apiserver_write_to_watch p50_ms=${pct(base, 50).toFixed(0)} p99_ms=${pct(base, 99).toFixed(0)} (n=${base.length})`,
+      `rotation_p99/baseline_p99=${(pct(latency, 99) / Math.max(1, pct(base, 99))).toFixed(1)}`,
+    ].join('  ');
+    console.log(line);
+    return `scale crs=${n} ready_s=${readyS.toFixed(1)} rss_mb=${rss.toFixed(0)} idle_writes=${idle.writes} rotation_p99_ms=${latency.length === k ? pct(latency, 99).toFixed(0) : 'lost'}`;
+  } finally {
+    await op?.kill('SIGTERM');
+    await f?.stop();
+    await Promise.all([A.plane.stop(), B.plane.stop()]);
+  }
+}
+
+async function main(): Promise<void> {
+  const counts = parseCounts(process.argv.slice(2));
+  let last = '';
+  for (const n of counts) last = await runOnce(n);
+  console.log(last);
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(`bench:scale failed: ${err instanceof Error ? err.stack : String(err)}`);
+    process.exit(1);
+  },
+);
