@@ -42,6 +42,8 @@ export interface RegistryOptions extends ClusterOptions {
   local: Cluster;
   localKc: ConnectedKubeConfig;
   requestTimeoutMs?: number;
+  /** Writes are refused while this says no (leader election). */
+  writeGate?: () => boolean;
   /** A dependency (a Secret, a cluster) changed: re-run the CRs that use it. */
   onChange: (dep: string) => void;
 }
@@ -93,7 +95,7 @@ export class ClusterRegistry {
     const clusterKey = createHash('sha256').update(kc.exportConfig()).digest('hex').slice(0, 16);
     let cluster = this.clusters.get(clusterKey);
     if (!cluster) {
-      cluster = new Cluster(secretKey, ConnectedKubeConfig.from(kc, this.o.requestTimeoutMs), {
+      cluster = new Cluster(secretKey, ConnectedKubeConfig.from(kc, this.o.requestTimeoutMs, this.o.writeGate), {
         ...this.o,
         onState: (c) => {
           this.o.onState?.(c);

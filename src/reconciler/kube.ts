@@ -18,13 +18,17 @@ export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 export class ConnectedKubeConfig extends KubeConfig {
   private agent: HttpsAgent | HttpAgent | undefined;
 
-  constructor(readonly requestTimeoutMs = DEFAULT_REQUEST_TIMEOUT_MS) {
+  constructor(
+    readonly requestTimeoutMs = DEFAULT_REQUEST_TIMEOUT_MS,
+    /** Writes (anything but GET) are refused while this says no: a replica that is not the leader writes nothing. */
+    private readonly writeGate?: () => boolean,
+  ) {
     super();
   }
 
   /** A copy of `kc` (its clusters, users, contexts and current context) with managed connections. */
-  static from(kc: KubeConfig, requestTimeoutMs?: number): ConnectedKubeConfig {
-    const c = new ConnectedKubeConfig(requestTimeoutMs);
+  static from(kc: KubeConfig, requestTimeoutMs?: number, writeGate?: () => boolean): ConnectedKubeConfig {
+    const c = new ConnectedKubeConfig(requestTimeoutMs, writeGate);
     c.loadFromString(kc.exportConfig());
     return c;
   }
@@ -40,6 +44,9 @@ export class ConnectedKubeConfig extends KubeConfig {
   }
 
   override async applySecurityAuthentication(context: RequestContext): Promise<void> {
+    if (this.writeGate && context.getHttpMethod() !== 'GET' && !this.writeGate()) {
+      throw new NotLeaderError(`${context.getHttpMethod()} ${context.getUrl()} not sent: this replica does not hold the leader lease`);
+    }
     await super.applySecurityAuthentication(context);
     context.setAgent(this.shared(context.getAgent()) as HttpsAgent);
     context.setSignal(AbortSignal.timeout(this.requestTimeoutMs) as never);
@@ -56,6 +63,9 @@ export class ConnectedKubeConfig extends KubeConfig {
     this.agent = undefined;
   }
 }
+
+/** A write a replica without the lease tried to send (it was not sent). */
+export class NotLeaderError extends Error {}
 
 /** The HTTP status of a client-node error, if the server answered. */
 export function httpStatus(err: unknown): number | undefined {

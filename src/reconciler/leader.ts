@@ -41,8 +41,12 @@ export interface LeaderOptions {
   renewDeadlineSeconds?: number;
   retryPeriodSeconds?: number;
   onStartedLeading: () => void;
-  /** Called once when leadership is lost (not on a release by stop()). */
-  onStoppedLeading: () => void;
+  /**
+   * Called when this replica stops leading (not on a release by stop()): `lost` when another
+   * replica holds the lease (the elector stops), else the lease could not be renewed in time (the
+   * API server unreachable) and the elector keeps campaigning.
+   */
+  onStoppedLeading: (why: { lost: boolean }) => void;
   log?: (msg: string, extra?: Record<string, unknown>) => void;
   /** Local monotonic-enough clock, ms (fake timers in tests). */
   now?: () => number;
@@ -103,31 +107,46 @@ export class LeaderElector {
 
   private async tick(): Promise<void> {
     if (this.stopped) return;
-    let ok = false;
+    let result: 'renewed' | 'held' | 'conflict' | 'error' = 'error';
     try {
-      ok = await this.tryAcquireOrRenew();
+      result = await this.tryAcquireOrRenew();
     } catch (err) {
       this.o.log?.('lease error', { err: String((err as Error)?.message ?? err) });
     }
     if (this.stopped) return;
     const now = this.now();
-    if (ok) {
+    if (result === 'renewed') {
       this.lastRenew = now;
       if (!this.leading) {
         this.leading = true;
         this.o.log?.('became leader', { lease: this.o.name });
         this.o.onStartedLeading();
       }
-    } else if (this.leading && now - this.lastRenew >= this.deadlineMs) {
-      // Past the renew deadline another replica may soon take the lease: stop working now.
+    } else if (this.leading && (result === 'held' || now - this.lastRenew >= this.deadlineMs)) {
+      // Another replica holds the lease, or past the renew deadline another may soon take it:
+      // stop working now.
       this.leading = false;
-      this.stopped = true;
-      this.o.log?.('lost leadership: no renewal within the renew deadline', { lease: this.o.name, deadlineMs: this.deadlineMs });
-      this.o.onStoppedLeading();
-      return;
+      const lost = result === 'held';
+      this.o.log?.(lost ? 'lost leadership: another replica holds the lease' : 'stepped down: no renewal within the renew deadline', { lease: this.o.name, deadlineMs: this.deadlineMs });
+      this.o.onStoppedLeading({ lost });
+      if (lost) {
+        this.stopped = true;
+        return;
+      }
+      // The API server could not be reached: nobody else could renew either. Keep campaigning;
+      // if another replica took the lease meanwhile, this one stays a follower.
     }
     this.timer = setTimeout(() => void this.tick(), this.retryMs);
     this.timer.unref?.();
+  }
+
+  /**
+   * True while this replica leads and its last renewal is within the renew deadline. Checked
+   * before every write (a process paused past its lease must not write when it resumes, before
+   * its next renewal attempt has told it so).
+   */
+  holdsLease(): boolean {
+    return this.leading && this.now() - this.lastRenew < this.deadlineMs;
   }
 
   /** MicroTime fields must go back as MicroTime (six fractional digits). */
@@ -139,7 +158,7 @@ export class LeaderElector {
     };
   }
 
-  private async tryAcquireOrRenew(): Promise<boolean> {
+  private async tryAcquireOrRenew(): Promise<'renewed' | 'held' | 'conflict'> {
     const { namespace, name, identity, api } = this.o;
     const now = this.now();
     const stamp = new V1MicroTime();
@@ -148,7 +167,7 @@ export class LeaderElector {
     if (!lease) {
       await api.create({ apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name, namespace }, spec: { ...mine, acquireTime: stamp, leaseTransitions: 0 } });
       this.observed = { key: `${identity}|${stamp.toISOString()}`, holder: identity, durationMs: this.leaseMs, seenAt: now };
-      return true;
+      return 'renewed';
     }
     const spec = lease.spec ?? {};
     const holder = spec.holderIdentity ?? '';
@@ -157,7 +176,7 @@ export class LeaderElector {
       this.observed = { key, holder, durationMs: (spec.leaseDurationSeconds ?? this.leaseMs / 1000) * 1000, seenAt: now };
     }
     const heldByOther = holder !== '' && holder !== identity;
-    if (heldByOther && now < this.observed.seenAt + this.observed.durationMs) return false;
+    if (heldByOther && now < this.observed.seenAt + this.observed.durationMs) return 'held';
     const next: V1Lease = {
       ...lease,
       spec: {
@@ -170,9 +189,9 @@ export class LeaderElector {
     try {
       await api.replace(next);
     } catch (err) {
-      if (httpStatus(err) === 409) return false; // another replica wrote first
+      if (httpStatus(err) === 409) return 'conflict'; // another replica wrote first
       throw err;
     }
-    return true;
+    return 'renewed';
   }
 }

@@ -82,7 +82,10 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     else given.loadFromDefault();
   }
   const requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
-  const kc = ConnectedKubeConfig.from(given, requestTimeoutMs);
+  let elector: LeaderElector | undefined;
+  // With leader election, every write checks that this replica still holds the lease.
+  const writeGate = options.leaderElect ? () => !!elector?.holdsLease() : undefined;
+  const kc = ConnectedKubeConfig.from(given, requestTimeoutMs, writeGate);
   const resyncMs = (options.resyncSeconds ?? DEFAULT_RESYNC_SECONDS) * 1000;
   // The server ends each watch after this; the client notices a dead one a little later.
   const watchTimeoutSeconds = Math.min(300, Math.max(10, Math.round(resyncMs / 1000)));
@@ -123,7 +126,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   let registry!: ClusterRegistry;
   const newRegistry = () => {
     const local = new Cluster('local', kc, { ...clusterOptions, onState: () => onChange(LOCAL) });
-    return new ClusterRegistry({ ...clusterOptions, local, localKc: kc, requestTimeoutMs, onChange });
+    return new ClusterRegistry({ ...clusterOptions, local, localKc: kc, requestTimeoutMs, writeGate, onChange });
   };
 
   const custom = kc.makeApiClient(CustomObjectsApi);
@@ -235,11 +238,11 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     return draining;
   };
 
-  let elector: LeaderElector | undefined;
   let stopping = false;
   if (options.leaderElect) {
     elector = new LeaderElector({
-      api: leaseApi(kc),
+      // The Lease has its own connection, outside the write gate.
+      api: leaseApi(ConnectedKubeConfig.from(given, requestTimeoutMs)),
       namespace: options.leaseNamespace ?? options.namespace ?? 'default',
       name: options.leaseName ?? 'xapi-operator',
       identity: options.identity ?? `${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
@@ -247,10 +250,12 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       renewDeadlineSeconds: options.renewDeadlineSeconds,
       retryPeriodSeconds: options.retryPeriodSeconds,
       onStartedLeading: startWork,
-      // Work stops at once. `xapi operator` then exits and its Deployment restarts it as a
-      // follower; embedded (no handler), the replica campaigns again once its work has drained.
-      onStoppedLeading: () => {
+      // Work stops at once. When another replica holds the lease, `xapi operator` exits and its
+      // Deployment restarts it as a follower; embedded (no handler), it campaigns again once its
+      // work has drained.
+      onStoppedLeading: ({ lost }) => {
         const drained = stopWork();
+        if (!lost) return; // the elector campaigns on and resumes the work if it gets the lease back
         if (options.onLostLeadership) options.onLostLeadership();
         else void drained.then(() => !stopping && elector?.start());
       },

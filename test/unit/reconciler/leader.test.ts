@@ -42,7 +42,7 @@ function elector(api: LeaseApi, identity: string, events: string[]) {
     name: 'l',
     identity,
     onStartedLeading: () => events.push(`${identity} started`),
-    onStoppedLeading: () => events.push(`${identity} stopped`),
+    onStoppedLeading: ({ lost }) => events.push(`${identity} ${lost ? 'lost' : 'stepped down'}`),
   });
 }
 
@@ -93,7 +93,7 @@ describe('LeaderElector (Kubernetes defaults 15 s / 10 s / 2 s)', () => {
     await e.stop();
   });
 
-  it('stops leading when no renewal succeeds within the renew deadline, before the lease could expire for others', async () => {
+  it('stops working when no renewal succeeds within the renew deadline, before the lease could expire for others; leads again when the server is back', async () => {
     const api = new FakeLeases();
     const events: string[] = [];
     const e = elector(api, 'me', events);
@@ -101,19 +101,39 @@ describe('LeaderElector (Kubernetes defaults 15 s / 10 s / 2 s)', () => {
     await jest.advanceTimersByTimeAsync(0);
     expect(e.isLeader).toBe(true);
     const lastGood = Date.now();
-    api.failing = true;
+    api.failing = true; // the API server is unreachable
     await jest.advanceTimersByTimeAsync(8_000);
     expect(events).toEqual(['me started']);
-    await jest.advanceTimersByTimeAsync(4_000);
-    expect(events).toEqual(['me started', 'me stopped']);
+    expect(e.holdsLease()).toBe(true);
+    await jest.advanceTimersByTimeAsync(2_000);
+    // writes are refused from the renew deadline on, even before the next attempt reports it
+    expect(e.holdsLease()).toBe(false);
+    await jest.advanceTimersByTimeAsync(2_000);
+    expect(events).toEqual(['me started', 'me stepped down']);
     expect(e.isLeader).toBe(false);
     // It stopped within the renew deadline plus one retry period, well before the 15 s lease ran out.
     expect(Date.now() - lastGood).toBeLessThan(15_000);
-    // and it does not campaign again in this process
+    // Nobody else could take the lease meanwhile: once the server answers, it leads again.
     api.failing = false;
+    await jest.advanceTimersByTimeAsync(2_000);
+    expect(events).toEqual(['me started', 'me stepped down', 'me started']);
+    await e.stop();
+  });
+
+  it('a leader that finds another holder (paused past its lease) stops for good at once', async () => {
+    const api = new FakeLeases();
+    const events: string[] = [];
+    const e = elector(api, 'me', events);
+    e.start();
+    await jest.advanceTimersByTimeAsync(0);
+    api.renewAs('other', new Date()); // another replica took over while this one was paused
+    await jest.advanceTimersByTimeAsync(2_000);
+    expect(events).toEqual(['me started', 'me lost']);
+    expect(e.holdsLease()).toBe(false);
     const writes = api.writes;
-    await jest.advanceTimersByTimeAsync(30_000);
-    expect(api.writes).toBe(writes);
+    await jest.advanceTimersByTimeAsync(60_000);
+    expect(api.writes).toBe(writes); // it does not campaign again in this process
+    expect(api.lease?.spec?.holderIdentity).toBe('other');
   });
 
   it('of two replicas racing for a free Lease, exactly one leads', async () => {
