@@ -11,11 +11,11 @@ export interface Started {
   exited: () => string | undefined;
 }
 
-export function startLogged(bin: string, args: string[], logPath: string): Started {
+export function startLogged(bin: string, args: string[], logPath: string, env?: NodeJS.ProcessEnv): Started {
   const fd = openSync(logPath, 'a');
   let exit: string | undefined;
   try {
-    const child = spawn(bin, args, { detached: true, stdio: ['ignore', fd, fd] });
+    const child = spawn(bin, args, { detached: true, stdio: ['ignore', fd, fd], ...(env && { env }) });
     if (child.pid === undefined) throw new Error(`could not start ${bin}`);
     child.on('exit', (code, signal) => (exit = signal ? `killed by ${signal}` : `exited with code ${code}`));
     child.on('error', (err) => (exit = `failed to start: ${err.message}`));
