@@ -10,6 +10,7 @@ import { API_VERSION, KIND, type CrossAccountApi, type ObservedIds } from '../..
 import { formatErrors, validateSpec } from '../../api/validate.js';
 import { buildApp } from '../../charts/app.js';
 import { loadManifests } from '../load-manifests.js';
+import { writeAckValues } from '../ack-values.js';
 
 export interface SynthFlags {
   input: string;
@@ -85,7 +86,7 @@ export async function synth(flags: SynthFlags): Promise<{ outdir: string; files:
       argocd: { repoUrl: flags.repoUrl, targetRevision: flags.revision, basePath: flags.manifestsPath, namespace: flags.argocdNamespace, project: flags.argocdProject },
     });
     app.synth();
-    const files = app.charts.reduce((n, c) => n + c.toJson().length, 0);
+    const files = app.charts.reduce((n, c) => n + c.toJson().length, 0) + (await writeAckValues(target));
     if (!underCdk8s) {
       const old = existsSync(outdir) ? `${target}.old` : undefined;
       if (old) await rename(outdir, old);
