@@ -3,7 +3,8 @@
 // the emulator assigned, not from the render.
 import { objectNames, ownerLabelValue } from '../../src/charts/names.js';
 import type { CrossAccountApi } from '../../src/api/types.js';
-import { ackObjects, condition, consumerState, getCr, providerState, sourceVpces, terminalOf, until, type ConsumerState, type ProviderState } from './helpers.js';
+import { readFileSync } from 'node:fs';
+import { ackObjects, condition, consumerState, getCr, providerState, sourceVpces, terminalOf, until, type ConsumerState, type OperatorProcess, type ProviderState } from './helpers.js';
 
 export interface Live {
   consumer: ConsumerState;
@@ -132,4 +133,33 @@ export async function expectCleanDeletion(cr: CrossAccountApi, clusters: Array<'
   const consumer = await consumerState(cr.spec.consumer.accountId);
   expect({ groups: consumer.securityGroups, endpoints: consumer.endpoints, roles: consumer.roles }).toEqual({ groups: [], endpoints: [], roles: [] });
   expect((await providerState(cr.spec.provider.accountId)).apis).toEqual([]);
+}
+
+/**
+ * Stops the operator, starts a new one, lets it reconcile, and expects no change: the AWS state in
+ * both accounts, the spec generation of every ACK object, and no write in the new operator's log.
+ * Returns the new operator.
+ */
+export async function expectRestartChangesNothing(cr: CrossAccountApi, old: OperatorProcess, start: () => Promise<OperatorProcess>): Promise<OperatorProcess> {
+  const owner = ownerLabelValue(cr);
+  const generations = async () =>
+    (await Promise.all([ackObjects('A', owner), ackObjects('B', owner)])).flat().map((o) => `${o.kind}/${o.metadata.namespace}/${o.metadata.name}@${o.metadata.generation}`).sort();
+  const snapshot = async () => ({ consumer: await consumerState(cr.spec.consumer.accountId), provider: await providerState(cr.spec.provider.accountId), generations: await generations() });
+  const before = await snapshot();
+  await old.stop();
+  const operator = await start();
+  // the new process has looked at the CR (and would have written by now if it disagreed)
+  await until('the restarted operator to reconcile', async () => (await operator.reconciles()) >= 1, 120_000, 500);
+  await new Promise((r) => setTimeout(r, 15_000));
+  const writes = readFileSync(operator.logPath, 'utf8')
+    .split('\n')
+    .filter((l) => /"msg":"(applied|pruned)"/.test(l))
+    .map((l) => {
+      const o = JSON.parse(l) as { msg: string; kind: string; name: string };
+      return `${o.msg} ${o.kind}/${o.name}`;
+    });
+  expect(writes).toEqual([]);
+  expect(await snapshot()).toEqual(before);
+  expect(condition(await getCr(cr.metadata.namespace!, cr.metadata.name), 'Ready')?.status).toBe('True');
+  return operator;
 }

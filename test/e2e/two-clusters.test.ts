@@ -25,7 +25,7 @@ import {
   until,
   type OperatorProcess,
 } from './helpers.js';
-import { expectCleanDeletion, expectFourLayers } from './layers.js';
+import { expectCleanDeletion, expectFourLayers, expectRestartChangesNothing } from './layers.js';
 
 const cr: CrossAccountApi = exampleCr();
 const NS = cr.metadata.namespace!;
@@ -103,6 +103,10 @@ test('drift in AWS (resource policy, security group rule) is repaired within the
   await until('ACK to write the desired policy and rules back', async () => !!(await expectFourLayers(cr, await renderedEndpointPolicy())), (2 * period + 90) * 1000, 2000);
   process.stderr.write(`[e2e two-clusters] drift repaired ${((Date.now() - edited) / 1000).toFixed(1)} s after the edit (resync period ${period} s)\n`);
 }, 6 * MIN);
+
+test('a restart of the operator at steady state changes nothing, in AWS or in either cluster', async () => {
+  operator = await expectRestartChangesNothing(cr, operator!, () => startOperatorProcess('two-clusters-restarted', NS));
+}, 4 * MIN);
 
 test('deleting the CR leaves nothing in either account, with no Terminal condition on the way', async () => {
   const deleted = await kubectl('A', ['delete', '-f', EXAMPLE_PATH, '--wait=false']);
