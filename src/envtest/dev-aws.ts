@@ -22,6 +22,7 @@ const CONTROLLERS: AckControllerName[] = ['ec2', 'apigateway', 'iam'];
 interface Recorded {
   what: string;
   pid: number;
+  /** Part of the process's command line (binary or script), to tell a reused PID apart. */
   bin: string;
 }
 
@@ -84,7 +85,7 @@ export async function startDevExtras(
   if (extras.aws && binaries) {
     const region = cr.spec.region;
     const emulator = await startAwsEmulator({ root, dir: join(dir, 'aws'), region, detach: true, progress });
-    record.processes.push({ what: 'aws-emulator', pid: emulator.pid, bin: emulator.python });
+    record.processes.push({ what: 'aws-emulator', pid: emulator.pid, bin: join(root, 'scripts', 'aws-emulator.py') });
     record.endpoint = emulator.endpoint;
     record.region = region;
     save();
@@ -153,7 +154,7 @@ export async function stopDevExtras(dir: string): Promise<string[]> {
   for (const p of [...(state?.processes ?? [])].reverse()) {
     if (!isAlive(p.pid)) continue;
     const cmd = commandLine(p.pid);
-    if (cmd !== undefined && !cmd.startsWith(p.bin)) continue; // the PID was reused
+    if (cmd !== undefined && !cmd.includes(p.bin)) continue; // the PID was reused
     await stopGroup(p.pid);
     stopped.push(p.what);
   }
