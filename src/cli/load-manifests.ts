@@ -22,7 +22,8 @@ async function yamlFiles(path: string): Promise<string[]> {
   for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
     const full = join(path, entry.name);
     if (entry.isDirectory()) files.push(...(await yamlFiles(full)));
-    else if (/\.ya?ml$/.test(entry.name)) files.push(full);
+    // *.values.yaml in a folder are Helm values (manifests/ack-controllers), not objects
+    else if (/\.ya?ml$/.test(entry.name) && !/\.values\.ya?ml$/.test(entry.name)) files.push(full);
   }
   return files;
 }

@@ -17,6 +17,7 @@ import {
   type DevState,
 } from '../../envtest/index.js';
 import { createDevClusterSecrets } from '../dev-secrets.js';
+import { beginDevExtras, startDevExtras, stopDevExtras } from '../../envtest/dev-aws.js';
 
 /** The package root (holds scripts/), found upward from this module in src/ or dist/src/. */
 function packageRoot(): string {
@@ -52,7 +53,7 @@ function usage(state: DevState): string {
   return `${lines.join('\n')}\n`;
 }
 
-async function up(opts: { clusters: string; dir: string; crds?: string }, cmd: Command): Promise<void> {
+async function up(opts: { clusters: string; dir: string; crds?: string; aws?: boolean; operator?: boolean }, cmd: Command): Promise<void> {
   const count = Number(opts.clusters);
   if (count !== 1 && count !== 2) throw new Error(`--clusters must be 1 or 2, got ${opts.clusters}`);
   const dir = resolve(opts.dir);
@@ -66,6 +67,7 @@ async function up(opts: { clusters: string; dir: string; crds?: string }, cmd: C
       return;
     }
     process.stderr.write(`xapi dev: ${shown(dir)} holds a stopped or half-stopped run; cleaning it up\n`);
+    await stopDevExtras(dir);
     await tearDown(dir, existing);
   }
 
@@ -75,6 +77,9 @@ async function up(opts: { clusters: string; dir: string; crds?: string }, cmd: C
   const crdDir = opts.crds ? resolve(opts.crds) : provisionCrdDir(root);
   if (!existsSync(crdDir)) throw new Error(`--crds ${crdDir} does not exist`);
   mkdirSync(dir, { recursive: true });
+  const extras = { aws: !!opts.aws, operator: !!opts.operator };
+  const progress = (line: string) => process.stderr.write(`xapi dev: ${line}\n`);
+  const controllers = beginDevExtras(root, extras, progress); // a first build overlaps the start
 
   const started = Date.now();
   const letters = CLUSTER_LETTERS.slice(0, count);
@@ -100,7 +105,17 @@ async function up(opts: { clusters: string; dir: string; crds?: string }, cmd: C
   };
   writeState(dir, state);
   const secrets = await createDevClusterSecrets(state.clusters.map((c) => c.kubeconfig));
-  process.stdout.write(`${usage(state)}\nCluster Secrets for examples/orders.yaml (the operator reads them), in ${state.clusters[0]!.name}:\n${secrets.map((l) => `  ${l.secret}: kubeconfig of ${shown(l.file)}`).join('\n')}\n\n(ready in ${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
+  let extraLines: string[] = [];
+  try {
+    extraLines = await startDevExtras(root, dir, state, extras, controllers, progress);
+  } catch (err) {
+    await stopDevExtras(dir);
+    await tearDown(dir, state);
+    throw err;
+  }
+  process.stdout.write(
+    `${usage(state)}\nCluster Secrets for examples/orders.yaml (the operator reads them), in ${state.clusters[0]!.name}:\n${secrets.map((l) => `  ${l.secret}: kubeconfig of ${shown(l.file)}`).join('\n')}\n${extraLines.map((l) => `${l}\n`).join('')}\n(ready in ${((Date.now() - started) / 1000).toFixed(1)} s)\n`,
+  );
 }
 
 async function down(opts: { dir: string }): Promise<void> {
@@ -110,8 +125,9 @@ async function down(opts: { dir: string }): Promise<void> {
     process.stdout.write(`xapi dev: nothing running in ${shown(dir)} (no ${shown(join(dir, 'state.json'))})\n`);
     return;
   }
+  const extras = await stopDevExtras(dir);
   await tearDown(dir, state);
-  process.stdout.write(`xapi dev: stopped ${state.clusters.map((c) => c.name).join(', ')} and removed their data\n`);
+  process.stdout.write(`xapi dev: stopped ${[...extras, ...state.clusters.map((c) => c.name)].join(', ')} and removed their data\n`);
 }
 
 // A local playground without AWS: the same control planes the integration tests use, with the
@@ -124,6 +140,8 @@ export function registerDev(program: Command): void {
     .option('--clusters <n>', '1, or 2 for account A and account B', '1')
     .option('--dir <dir>', 'folder for data, logs, kubeconfigs and state', '.xapi-dev')
     .option('--crds <dir>', 'folder of ACK + Argo CD CRD YAML files (default: XAPI_CRDS_DIR, else scripts/ack-crds.sh)')
+    .option('--aws', 'also the AWS emulator and the real ACK controllers (built once into ~/.cache/xapi/ack); writes DIR/aws-endpoint and DIR/aws-region')
+    .option('--operator', "also run xapi's operator against cluster A")
     .action(up);
   dev
     .command('down')

@@ -12,6 +12,7 @@ import { buildApp, clusterFolder } from '../../charts/app.js';
 import { fieldOk, OBSERVED_ID_RULES, OBSERVED_LIST_RULES, type FieldRule } from '../../api/rules.js';
 import { loadManifests } from '../load-manifests.js';
 import { checkOutDir, MARKER, MARKER_TEXT } from '../out-dir.js';
+import { writeAckValues } from '../ack-values.js';
 
 export interface SynthFlags {
   input: string;
@@ -178,7 +179,7 @@ export async function synth(flags: SynthFlags): Promise<{ outdir: string; files:
     await writeFile(join(target, MARKER), MARKER_TEXT);
     // mkdtemp makes the folder 0700; output is meant to be read (by git, Argo CD, colleagues)
     await chmod(target, 0o755);
-    const files = app.charts.reduce((n, c) => n + c.toJson().length, 0);
+    const files = app.charts.reduce((n, c) => n + c.toJson().length, 0) + (await writeAckValues(target));
     if (!underCdk8s) {
       const old = existsSync(outdir) ? `${target}.old` : undefined;
       if (old) await rename(outdir, old);

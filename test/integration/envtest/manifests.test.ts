@@ -26,8 +26,8 @@ function walk(dir: string): string[] {
   return entries.flatMap((name) => {
     const full = join(dir, name);
     if (statSync(full).isDirectory()) return walk(full);
-    // kustomization.yaml is kustomize's input, not an object for the API server
-    return /\.ya?ml$/.test(name) && !/^kustomization\.ya?ml$/.test(name) ? [full] : [];
+    // kustomization.yaml is kustomize's input and *.values.yaml Helm's, not objects for the API server
+    return /\.ya?ml$/.test(name) && !/^kustomization\.ya?ml$/.test(name) && !/\.values\.ya?ml$/.test(name) ? [full] : [];
   });
 }
 

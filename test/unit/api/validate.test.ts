@@ -13,7 +13,7 @@ describe('validateSpec', () => {
     expect(r.ok).toBe(true);
     if (!r.ok) return;
     expect(r.spec.rotation?.gracePeriodSeconds).toBe(300);
-    expect(r.spec.provider.integration).toEqual({ type: 'MOCK' });
+    expect(r.spec.provider.integration).toEqual({ type: 'HTTP_PROXY', uri: 'https://orders.example.com/' });
   });
 
   it('defaults the grace period and integration when absent', () => {

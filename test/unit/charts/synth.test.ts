@@ -44,8 +44,8 @@ describe('manifests/', () => {
     for (const f of files(out)) expect(`${f}:\n${readFileSync(join(committed, f), 'utf8')}`).toBe(`${f}:\n${readFileSync(join(out, f), 'utf8')}`);
   });
 
-  it('has one folder per cluster plus crds, operator, apis and argocd, and the marker of synth output', () => {
-    expect(readdirSync(out).sort()).toEqual(['.xapi-synth', 'apis', 'argocd', 'cluster-a', 'cluster-b', 'crds', 'operator']);
+  it('has one folder per cluster plus crds, operator, apis, argocd, the ACK controller settings and the marker of synth output', () => {
+    expect(readdirSync(out).sort()).toEqual(['.xapi-synth', 'ack-controllers', 'apis', 'argocd', 'cluster-a', 'cluster-b', 'crds', 'operator']);
     expect(files(join(out, 'cluster-a')).map((f) => f.split('.')[0]).sort()).toEqual(['Namespace', 'Role', 'SecurityGroup', 'SecurityGroup', 'VPCEndpoint']);
     expect(files(join(out, 'cluster-b')).map((f) => f.split('.')[0]).sort()).toEqual(['Namespace', 'RestAPI']);
   });
