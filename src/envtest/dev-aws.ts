@@ -1,6 +1,6 @@
 // `xapi dev up --aws [--operator]`: beside the control planes, the AWS emulator with the network
-// examples/orders.yaml names, the real ACK controllers (CARM maps the example's accounts), the
-// and optionally xapi's operator, all in the background until
+// examples/orders.yaml names, the real ACK controllers (CARM maps the example's accounts) and
+// optionally xapi's operator, all in the background until
 // `xapi dev down`. What runs is recorded in DIR/aws-state.json; the emulator's URL and region go
 // to DIR/aws-endpoint and DIR/aws-region.
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
