@@ -1,6 +1,7 @@
 // Helpers of the e2e tests: the clusters and the emulator of global-setup.ts, AWS state read
 // through the AWS API (SDK v3) in each account, the operator as a process (`xapi operator`), and
 // polling with generous deadlines.
+import { until as sharedUntil } from '../integration/helpers.js';
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -34,22 +35,10 @@ export function clients(which: 'A' | 'B') {
   return { kc, core: kc.makeApiClient(CoreV1Api), custom: kc.makeApiClient(CustomObjectsApi) };
 }
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export { sleep } from '../integration/helpers.js';
 
-export async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs: number, everyMs = 500): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String((last as Error).message ?? last)}` : ''}`);
-    await sleep(everyMs);
-  }
-}
+/** The shared poller, every 500 ms by default (the emulator and the controllers are slower to change). */
+export const until = <T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs: number, everyMs = 500): Promise<T> => sharedUntil(what, fn, timeoutMs, everyMs);
 
 export function exampleCr(): CrossAccountApi {
   return parse(readFileSync(EXAMPLE_PATH, 'utf8')) as CrossAccountApi;

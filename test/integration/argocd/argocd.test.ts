@@ -33,6 +33,10 @@ import {
 import { startOperator, type RunningOperator } from '../../../src/reconciler/operator.js';
 import type { RenderFn } from '../../../src/reconciler/reconcile.js';
 import { AckPlayer } from './ack-player.js';
+import { until as sharedUntil } from '../helpers.js';
+
+/** The shared poller, every 500 ms by default: Argo CD reconciles on its own clock. */
+const until = <T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs: number, everyMs = 500): Promise<T> => sharedUntil(what, fn, timeoutMs, everyMs);
 
 const run = promisify(execFile);
 const ROOT = new URL('../../../', import.meta.url).pathname;
@@ -43,20 +47,6 @@ const WATCH_AFTER_ROTATION_MS = 120_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const say = (line: string) => process.stderr.write(`[argocd-test] ${line}\n`);
 
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs: number, everyMs = 500): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String((last as Error).message ?? last)}` : ''}`);
-    await sleep(everyMs);
-  }
-}
 
 // ------------------------------------------------------------------ fixture
 
