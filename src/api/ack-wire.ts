@@ -51,11 +51,11 @@ export const WIRE = {
   },
   Deployment: {
     spec: { description: '', stageName: '', restAPIRef: ref },
-    status: { id: '' },
+    status: { id: '', createdDate: '' },
   },
   Stage: {
     spec: { stageName: '', deploymentID: '', deploymentRef: ref, restAPIRef: ref },
-    status: {},
+    status: { lastUpdatedDate: '' },
   },
 } as const;
 

@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { ACK, type AckKindName } from '../api/ack.js';
 import type { KubeObject } from '../api/types.js';
+import { ackObject } from '../api/ack-wire.js';
 import { upToDate, type AckCluster } from './cluster.js';
 import type { LiveObject } from './observed.js';
 
@@ -47,12 +48,31 @@ export async function applyAll(cluster: AckCluster, objs: readonly KubeObject[],
   return written;
 }
 
+/**
+ * AWS refuses to delete a Deployment a Stage still serves (and ACK then marks it Terminal for
+ * good). A superseded Deployment may go once the Stage has moved: the rendered Deployment exists
+ * in AWS and ACK reports the Stage updated after it was created. (Objects without those AWS
+ * timestamps, as a test's stand-in for ACK writes them, count as moved once Ready.)
+ */
+export function stageMoved(objs: readonly KubeObject[], live: readonly LiveObject[]): boolean {
+  const wanted = objs.find((o) => o.kind === ACK.Deployment.kind);
+  const stage = live.map((o) => ackObject(o, 'Stage')).find((o) => o !== undefined);
+  if (!wanted || !stage) return true;
+  const deployment = live.map((o) => ackObject(o, 'Deployment')).find((o) => o?.metadata.name === wanted.metadata.name);
+  if (!deployment?.status.conditions?.some((c) => c?.type === 'Ready' && c.status === 'True')) return false;
+  const created = Date.parse(deployment.status.createdDate ?? '');
+  const updated = Date.parse(stage.status.lastUpdatedDate ?? '');
+  return Number.isNaN(created) || Number.isNaN(updated) || updated >= created;
+}
+
 /** Delete live objects the (complete) render does not hold; returns how many. */
 export async function prune(cluster: AckCluster, objs: readonly KubeObject[], live: readonly LiveObject[], log: Logger): Promise<number> {
   const wanted = new Set(objs.map(identity));
+  const moved = stageMoved(objs, live);
   let deleted = 0;
   for (const o of live) {
     if (wanted.has(identity(o))) continue;
+    if (o.kind === ACK.Deployment.kind && !moved) continue; // the Stage may still serve it: next pass
     if ((o.metadata as { deletionTimestamp?: string } | undefined)?.deletionTimestamp) continue;
     await cluster.delete(o);
     deleted++;

@@ -168,6 +168,29 @@ describe('Reconciler', () => {
     expect(JSON.stringify(s.b.owned('xapi-system.orders').find((o) => o.kind === 'RestAPI')?.spec)).toContain('vpce-0fedcba9876543210');
   });
 
+  it('keeps a superseded Deployment until ACK reports the Stage updated after the new one was created (AWS refuses to delete a served Deployment)', async () => {
+    const s = setup();
+    await converge(s);
+    const live = (kind: string) => [...s.b.objects.values()].filter((o) => o.kind === kind);
+    const stamp = (o: LiveObject, field: string, at: string) => (o.status = { ...o.status, [field]: at });
+    const [first] = live('Deployment');
+    stamp(first!, 'createdDate', '2026-11-26T00:00:00Z');
+    stamp(live('Stage')[0]!, 'lastUpdatedDate', '2026-11-26T00:00:01Z');
+    // rotate: the new Deployment is created in AWS at 00:00:10, the Stage not yet moved
+    s.a.playAck('111111111111', 'vpce-0fedcba9876543210');
+    await s.reconciler().reconcile(s.writer.cr);
+    s.b.playAck('222222222222');
+    for (const d of live('Deployment')) if (d !== first) stamp(d, 'createdDate', '2026-11-26T00:00:10Z');
+    stamp(live('Stage')[0]!, 'lastUpdatedDate', '2026-11-26T00:00:01Z');
+    await s.reconciler().reconcile(s.writer.cr);
+    expect(live('Deployment').map((d) => d.metadata?.name)).toContain(first!.metadata?.name);
+    expect(s.b.writes).not.toContain(`delete Deployment/account-b/${first!.metadata?.name}`);
+    // ACK updated the Stage in AWS: now the old Deployment goes
+    stamp(live('Stage')[0]!, 'lastUpdatedDate', '2026-11-26T00:00:11Z');
+    await s.reconciler().reconcile(s.writer.cr);
+    expect(s.b.writes).toContain(`delete Deployment/account-b/${first!.metadata?.name}`);
+  });
+
   it('deletes highest wave first: Stage before Deployment before Integrations … before the RestAPI', async () => {
     const s = setup();
     await converge(s);
