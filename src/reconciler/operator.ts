@@ -239,10 +239,11 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   };
 
   let stopping = false;
+  const leaseKc = ConnectedKubeConfig.from(given, requestTimeoutMs);
   if (options.leaderElect) {
     elector = new LeaderElector({
       // The Lease has its own connection, outside the write gate.
-      api: leaseApi(ConnectedKubeConfig.from(given, requestTimeoutMs)),
+      api: leaseApi(leaseKc),
       namespace: options.leaseNamespace ?? options.namespace ?? 'default',
       name: options.leaseName ?? 'xapi-operator',
       identity: options.identity ?? `${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
@@ -307,6 +308,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       if (elector) await elector.stop();
       await stopWork();
       kc.close();
+      leaseKc.close();
       await Promise.all(servers.map((s) => new Promise((r) => s.close(() => r(undefined)))));
     },
   };

@@ -91,5 +91,8 @@ export function registerOperator(program: Command): void {
         process.once('SIGTERM', stop);
         process.once('SIGINT', stop);
       });
+      // Stopped gracefully (work drained, Lease released): exit now rather than wait for idle
+      // sockets and timers of libraries to let go.
+      process.exit(0);
     });
 }
