@@ -40,6 +40,9 @@ export interface ArgoApp {
 export function addApplication(scope: Construct, src: ArgoSource, app: ArgoApp): void {
   const syncOptions = ['ServerSideApply=true', 'CreateNamespace=false'];
   if (app.ackObjects) syncOptions.push('RespectIgnoreDifferences=true');
+  // What these folders hold has no Kubernetes dependents (a CR's ACK objects go through the
+  // operator's finalizer), so a prune need not wait for the garbage collector's foreground pass.
+  else syncOptions.push('PrunePropagationPolicy=background');
   new Application(scope, `app-${app.name}`, {
     metadata: {
       name: app.name,
