@@ -170,7 +170,7 @@ describe('the operator image', () => {
     await a.custom.createNamespacedCustomObject({ group: 'xapi.dev', version: 'v1alpha1', plural: 'crossaccountapis', namespace: NS, body: cr });
     const ready = await race(
       until(
-        'the example CR Ready',
+        'the example CR Ready (operator log tail on failure, below)',
         async () => {
           await markAllReady();
           const live = (await a.custom.getNamespacedCustomObject({ group: 'xapi.dev', version: 'v1alpha1', plural: 'crossaccountapis', namespace: NS, name: 'orders' })) as CrossAccountApi;
@@ -178,7 +178,10 @@ describe('the operator image', () => {
         },
         180_000,
         500,
-      ),
+      ).catch((err: Error) => {
+        // What the operator said is the first thing to read when this fails.
+        throw new Error(`${err.message}\noperator log (last 4000 characters):\n${logs.slice(-4000)}`);
+      }),
     );
     console.log(`operator image: example CR Ready ${Date.now() - startedAt} ms after start`);
     expect(ready.status?.layers).toBe('4/4');
