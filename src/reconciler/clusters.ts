@@ -66,11 +66,6 @@ export class ClusterRegistry {
     return this.o.local.live && [...this.secrets.values()].every((s) => s.watch.live) && [...this.clusters.values()].every((c) => c.live);
   }
 
-  /** Remote clusters in use, by connection key. */
-  remotes(): Cluster[] {
-    return [...this.clusters.values()];
-  }
-
   resolve(crNamespace: string | undefined, ref: ClusterRef | undefined): Resolution {
     if (!ref) return this.state(this.o.local, [LOCAL]);
     const namespace = ref.namespace ?? crNamespace ?? 'default';
