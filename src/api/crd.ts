@@ -101,6 +101,14 @@ const consumer = {
         ['name', 'code'],
         'Optional ACK Function running the caller in the VPC',
       ),
+      endpoint: obj(
+        {
+          id: ruled(RULES.vpcEndpointId, 'Use this existing execute-api endpoint; xapi creates none and never modifies it'),
+          privateDns: { type: 'boolean', description: 'Default true; false: callers use the endpoint-specific hostname {api-id}-{vpce-id}' },
+        },
+        [],
+        "The execute-api interface endpoint; default: the VPC's shared endpoint xapi manages, with private DNS",
+      ),
     },
     ['accountId', 'namespace', 'vpcId', 'subnetIds', 'roleName'],
   ),

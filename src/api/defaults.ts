@@ -1,4 +1,4 @@
-import type { CrossAccountApiSpec } from './types.js';
+import type { ConsumerSpec, CrossAccountApiSpec, EndpointSpec, FunctionSpec, IntegrationSpec, ProviderSpec } from './types.js';
 
 export const DEFAULT_GRACE_PERIOD_SECONDS = 300;
 export const DEFAULT_FUNCTION_RUNTIME = 'nodejs20.x';
@@ -6,15 +6,28 @@ export const DEFAULT_FUNCTION_HANDLER = 'index.handler';
 export const DEFAULT_FUNCTION_MEMORY_MB = 256;
 export const DEFAULT_FUNCTION_TIMEOUT_S = 10;
 export const DEFAULT_PROJECT_TAG_CONDITION = true;
+export const DEFAULT_PRIVATE_DNS = true;
+
+/** A spec whose defaulted fields are filled in, as the type says: no `??` or `!` downstream. */
+export interface DefaultedSpec extends CrossAccountApiSpec {
+  projectTagCondition: boolean;
+  consumer: ConsumerSpec & {
+    endpoint: EndpointSpec & { privateDns: boolean };
+    function?: FunctionSpec & Required<Pick<FunctionSpec, 'runtime' | 'handler' | 'memorySize' | 'timeout'>>;
+  };
+  provider: ProviderSpec & { integration: IntegrationSpec };
+  rotation: { gracePeriodSeconds: number };
+}
 
 /** The spec with every optional field that has a default filled in. Does not validate. */
-export function withDefaults(spec: CrossAccountApiSpec): CrossAccountApiSpec {
-  const fn = spec.consumer.function;
+export function withDefaults(spec: CrossAccountApiSpec): DefaultedSpec {
+  const { function: fn, ...consumer } = spec.consumer;
   return {
     ...spec,
     projectTagCondition: spec.projectTagCondition ?? DEFAULT_PROJECT_TAG_CONDITION,
     consumer: {
-      ...spec.consumer,
+      ...consumer,
+      endpoint: { ...spec.consumer.endpoint, privateDns: spec.consumer.endpoint?.privateDns ?? DEFAULT_PRIVATE_DNS },
       ...(fn && {
         function: {
           ...fn,

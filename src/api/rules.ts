@@ -63,6 +63,11 @@ export const RULES = {
     cap: 253,
   },
   vpcId: { pattern: '^vpc-([0-9a-f]{8}|[0-9a-f]{17})$', message: 'must be a VPC ID such as vpc-0a1b2c3d', maxLength: 21 },
+  vpcEndpointId: {
+    pattern: '^vpce-([0-9a-f]{8}|[0-9a-f]{17})$',
+    message: 'must be a VPC endpoint ID such as vpce-0a1b2c3d4e5f60718',
+    maxLength: 22,
+  },
   subnetId: {
     pattern: '^subnet-([0-9a-f]{8}|[0-9a-f]{17})$',
     message: 'must be a subnet ID such as subnet-0a1b2c3d',

@@ -42,6 +42,22 @@ export interface FunctionSpec {
   environment?: Record<string, string>;
 }
 
+/**
+ * The execute-api interface endpoint the caller goes through. Absent fields: the VPC's shared
+ * endpoint that xapi manages, with private DNS.
+ */
+export interface EndpointSpec {
+  /** Use this existing endpoint (brownfield, e.g. owned by a network team): xapi creates none and never modifies it. */
+  id?: string;
+  /**
+   * Default true: the caller calls `{api-id}.execute-api.REGION.amazonaws.com`. false: the endpoint
+   * has no private DNS; the caller calls the endpoint-specific hostname
+   * `{api-id}-{vpce-id}.execute-api.REGION.amazonaws.com`, which needs the endpoint associated
+   * with the API (RestAPI endpointConfiguration.vpcEndpointIDs).
+   */
+  privateDns?: boolean;
+}
+
 export interface ConsumerSpec {
   accountId: string;
   namespace: string;
@@ -53,6 +69,7 @@ export interface ConsumerSpec {
   /** Use an existing role instead of creating one; its name must match roleName. */
   roleArn?: string;
   function?: FunctionSpec;
+  endpoint?: EndpointSpec;
 }
 
 export interface Route {

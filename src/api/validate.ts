@@ -112,7 +112,7 @@ function checkCluster(c: Checker, parent: Obj, path: string): void {
 
 function checkConsumer(c: Checker, consumer: Obj): string | undefined {
   const p = 'spec.consumer';
-  c.noUnknown(consumer, ['accountId', 'namespace', 'cluster', 'vpcId', 'subnetIds', 'roleName', 'roleArn', 'function'], p);
+  c.noUnknown(consumer, ['accountId', 'namespace', 'cluster', 'vpcId', 'subnetIds', 'roleName', 'roleArn', 'function', 'endpoint'], p);
   const account = c.string(consumer, 'accountId', p, RULES.accountId);
   c.string(consumer, 'namespace', p, RULES.namespace);
   checkCluster(c, consumer, p);
@@ -136,6 +136,13 @@ function checkConsumer(c: Checker, consumer: Obj): string | undefined {
   c.string(consumer, 'roleName', p, RULES.roleName);
   c.string(consumer, 'roleArn', p, RULES.roleArn, false);
   c.objectRules('spec.consumer', consumer, p);
+
+  const endpoint = c.object(consumer['endpoint'], `${p}.endpoint`, false);
+  if (endpoint) {
+    c.noUnknown(endpoint, ['id', 'privateDns'], `${p}.endpoint`);
+    c.string(endpoint, 'id', `${p}.endpoint`, RULES.vpcEndpointId, false);
+    c.boolean(endpoint, 'privateDns', `${p}.endpoint`);
+  }
 
   const fn = c.object(consumer['function'], `${p}.function`, false);
   if (fn) {

@@ -11,7 +11,7 @@ import { SecurityGroup, VpcEndpoint, type SecurityGroupSpecEgressRules } from '.
 import { Role } from '../../imports/iam.services.k8s.aws.js';
 import { Function as LambdaFunction } from '../../imports/lambda.services.k8s.aws.js';
 import { ACK_ANNOTATION } from '../api/ack.js';
-import { withDefaults } from '../api/defaults.js';
+import { withDefaults, type DefaultedSpec } from '../api/defaults.js';
 import { PATH_ANNOTATION, ROUTE_ANNOTATION, type CrossAccountApi, type CrossAccountApiSpec, type KubeObject, type ObservedIds, type Route } from '../api/types.js';
 import {
   PROJECT_TAG_CONDITION_ANNOTATION,
@@ -39,7 +39,7 @@ const HTTPS = 443;
 const ref = (name: string) => ({ from: { name } });
 
 interface Context {
-  spec: Required<CrossAccountApiSpec> & CrossAccountApiSpec;
+  spec: DefaultedSpec;
   names: ObjectNames;
   observed: ObservedIds;
   /** `wave`: Argo CD sync wave, so that a static sync creates objects in the order AWS needs. */
@@ -48,7 +48,7 @@ interface Context {
 }
 
 function context(cr: CrossAccountApi, observed: ObservedIds): Context {
-  const spec = withDefaults(cr.spec) as Context['spec'];
+  const spec = withDefaults(cr.spec);
   const labels = ownerLabels(cr);
   return {
     spec,
@@ -101,7 +101,7 @@ export function addConsumerObjects(scope: Construct, ctx: Context): void {
     },
   });
   new VpcEndpoint(scope, names.vpcEndpoint, {
-    metadata: meta(a, names.vpcEndpoint, waveOf('VPCEndpoint'), spec.projectTagCondition === false ? { [PROJECT_TAG_CONDITION_ANNOTATION]: 'false' } : {}),
+    metadata: meta(a, names.vpcEndpoint, waveOf('VPCEndpoint'), !spec.projectTagCondition ? { [PROJECT_TAG_CONDITION_ANNOTATION]: 'false' } : {}),
     spec: {
       serviceName: `com.amazonaws.${spec.region}.execute-api`,
       vpcEndpointType: 'Interface',
@@ -163,7 +163,7 @@ export function addProviderObjects(scope: Construct, ctx: Context): boolean {
   // Resource policy changes take effect only after a redeploy, so the Deployment's name carries a
   // hash of everything it snapshots.
   const policy = policyJson(resourcePolicy(spec, observed));
-  const integration = spec.provider.integration!;
+  const integration = spec.provider.integration;
   const revision = createHash('sha256')
     .update(JSON.stringify({ routes: spec.provider.routes, integration, policy, root: observed.rootResourceId ?? null }))
     .digest('hex')

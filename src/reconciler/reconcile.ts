@@ -103,7 +103,7 @@ export class Reconciler {
     const owner = ownerLabelValue(cr);
     const liveOf = (c: AckCluster | undefined, ns: string) => (c?.owned(owner) ?? []).filter((o) => o.metadata?.namespace === ns);
     const seen = observedIds(crv, liveOf(consumer, spec.consumer.namespace), liveOf(provider, spec.provider.namespace));
-    const rotation = rotate(cr.status?.allowedEndpoints, seen.endpoint, this.now(), spec.rotation?.gracePeriodSeconds ?? 300);
+    const rotation = rotate(cr.status?.allowedEndpoints, seen.endpoint, this.now(), spec.rotation.gracePeriodSeconds);
     const observed: ObservedIds = { ...seen.ids };
     if (rotation.allowed.length > 0) observed.allowedEndpointIds = rotation.allowed.map((a) => a.id);
 
