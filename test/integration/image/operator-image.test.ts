@@ -107,11 +107,19 @@ describe('the operator image', () => {
     expect(major! > 20 || (major === 20 && minor! >= 10)).toBe(true);
   });
 
-  it('holds node, the app and its Debian packages, and no shell', async () => {
+  it('holds node, the bundled app with its npm packages listed, its Debian packages, and no shell', async () => {
     const rootfs = join(bundle, 'rootfs');
-    for (const f of ['usr/bin/node', 'app/bin/xapi.js', 'app/dist/src/cli/main.js', 'app/node_modules/@kubernetes/client-node/package.json', 'etc/ssl/certs/ca-certificates.crt']) {
+    for (const f of ['usr/bin/node', 'app/bin/xapi.js', 'app/dist/src/cli/main.js', 'app/package.json', 'etc/ssl/certs/ca-certificates.crt']) {
       expect(existsSync(join(rootfs, f))).toBe(true);
     }
+    // dist/ and node_modules are one bundle; the npm packages in it are listed, with their licences.
+    expect(existsSync(join(rootfs, 'app/node_modules'))).toBe(false);
+    const npmPackages = readFileSync(join(rootfs, 'app/licenses/packages.txt'), 'utf8').trim().split('\n');
+    expect(readFileSync(join(image.dir, 'npm-packages.txt'), 'utf8').trim().split('\n')).toEqual(npmPackages);
+    const npmNames = npmPackages.map((p) => p.split(' ')[0]);
+    for (const dep of ['@kubernetes/client-node', 'cdk8s', 'cdk8s-plus-28', 'pino', 'prom-client', 'yaml']) expect(npmNames).toContain(dep);
+    for (const dev of ['typescript', 'jest', 'esbuild', 'cdk8s-cli']) expect(npmNames).not.toContain(dev);
+    expect(readdirSync(join(rootfs, 'app/licenses/@kubernetes/client-node'))).toHaveLength(1);
     const shells = ['sh', 'bash', 'dash', 'ash', 'zsh', 'busybox', 'mksh', 'ksh'];
     const bins = ['usr/bin', 'usr/sbin', 'usr/local/bin'].flatMap((d) => (existsSync(join(rootfs, d)) ? readdirSync(join(rootfs, d)) : []));
     expect(bins.filter((f) => shells.includes(f))).toEqual([]);
