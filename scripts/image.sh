@@ -265,6 +265,6 @@ EOF
 rm -rf "$OUT" && mkdir -p "$OUT"
 mv "$OCI" "$WORK/xapi-image.tar" "$WORK/packages.txt" "$WORK/npm-packages.txt" "$OUT/"
 mv "$WORK/image.env" "$OUT/image.env" # last: its presence marks a complete cache entry
-# Each entry is ~200 MB (OCI layout + docker-archive): keep the three newest.
+# Each entry is ~150 MB (OCI layout + docker-archive): keep the three newest.
 find "$CACHE_ROOT" -mindepth 1 -maxdepth 1 -type d ! -name '.build-*' -printf '%T@ %p\n' | sort -rn | tail -n +4 | cut -d' ' -f2- | xargs -r rm -rf
 report
