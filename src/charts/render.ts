@@ -22,6 +22,7 @@ import {
   resourcePolicy,
   roleInvokePolicy,
 } from '../policy/documents.js';
+import { addAccessLogObjects, addCloudTrailObjects, addFlowLogObjects, type AuditPlace } from './audit.js';
 import { SYNC_WAVE, objectNames, ownerLabels, resourcePaths, type ObjectNames } from './names.js';
 import { waveOf } from './order.js';
 
@@ -45,6 +46,8 @@ interface Context {
   /** `wave`: Argo CD sync wave, so that a static sync creates objects in the order AWS needs. */
   meta: (namespace: string, name: string, wave: number, annotations?: Record<string, string>) => ApiObjectMetadata;
   project: { key: string; value: string }[];
+  /** Where a side's audit objects live (src/charts/audit.ts). */
+  auditPlace: (namespace: string, accountId: string) => AuditPlace;
 }
 
 function context(cr: CrossAccountApi, observed: ObservedIds): Context {
@@ -55,6 +58,7 @@ function context(cr: CrossAccountApi, observed: ObservedIds): Context {
     names: objectNames(cr),
     observed,
     project: [{ key: 'Project', value: spec.project }],
+    auditPlace: (namespace, accountId) => ({ namespace, accountId, baseName: cr.metadata.name, region: spec.region, labels, tags: { Project: spec.project } }),
     meta: (namespace, name, wave, annotations = {}) => ({
       name,
       namespace,
@@ -64,8 +68,12 @@ function context(cr: CrossAccountApi, observed: ObservedIds): Context {
   };
 }
 
-/** Account A: layer 1 (security groups), layer 2 (endpoint and its policy), the caller's Role, optionally the Function. */
-export function addConsumerObjects(scope: Construct, ctx: Context): void {
+/**
+ * Account A: layer 1 (security groups), layer 2 (endpoint and its policy), the caller's Role,
+ * optionally the Function, and the endpoint's flow logs. Returns false while the flow logs wait
+ * for the endpoint's network interface IDs.
+ */
+export function addConsumerObjects(scope: Construct, ctx: Context): boolean {
   const { spec, names, observed, meta, project } = ctx;
   const a = spec.consumer.namespace;
   // Each group's single rule names the other group by ID; until both IDs are known the rules stay
@@ -115,6 +123,7 @@ export function addConsumerObjects(scope: Construct, ctx: Context): void {
       tags: project,
     },
   });
+  const flowLogs = addFlowLogObjects(scope, { ...ctx.auditPlace(a, spec.consumer.accountId), eniIds: observed.endpointNetworkInterfaceIds, settings: spec.audit.flowLogs });
   if (!spec.consumer.roleArn) {
     const invoke = roleInvokePolicy(spec, observed);
     new Role(scope, names.role, {
@@ -151,6 +160,7 @@ export function addConsumerObjects(scope: Construct, ctx: Context): void {
       },
     });
   }
+  return flowLogs.complete;
 }
 
 /**
@@ -179,6 +189,8 @@ export function addProviderObjects(scope: Construct, ctx: Context): boolean {
     },
   });
   const restApiRef = ref(names.restApi);
+  addAccessLogObjects(scope, { ...ctx.auditPlace(b, spec.provider.accountId), settings: spec.audit.accessLogs });
+  addCloudTrailObjects(scope, { ...ctx.auditPlace(b, spec.provider.accountId), settings: spec.audit.cloudTrail });
   // Resources: top-level segments hang off the root, whose ID only the RestAPI's status gives.
   const rendered = new Set<string>();
   for (const path of resourcePaths(spec.provider.routes)) {
@@ -250,9 +262,8 @@ export function addProviderObjects(scope: Construct, ctx: Context): boolean {
 /** Adds the objects of one CR to the two given charts (synth puts many CRs into one chart per cluster). */
 export function addCrossAccountApi(consumer: Construct, provider: Construct, cr: CrossAccountApi, observed: ObservedIds): RenderedObjects['complete'] {
   const ctx = context(cr, observed);
-  addConsumerObjects(consumer, ctx);
-  // The consumer's objects are always all rendered; an unknown ID only narrows what they allow.
-  return { consumer: true, provider: addProviderObjects(provider, ctx) };
+  // An unknown ID only narrows what the consumer's objects allow; only the flow logs wait for one.
+  return { consumer: addConsumerObjects(consumer, ctx), provider: addProviderObjects(provider, ctx) };
 }
 
 /** Plain manifests of one CR for each cluster; what the operator applies. */
