@@ -14,7 +14,7 @@ import type { DefaultedAudit } from '../api/defaults.js';
 import { partitionOf } from '../api/partition.js';
 import { policyJson, type PolicyDocument } from '../policy/documents.js';
 import { SYNC_WAVE, fit, shortHash } from './names.js';
-import { waveOf } from './order.js';
+import { WAVE, waveOf } from './order.js';
 import { RATES, RATES_SOURCE, type Rates } from './rates.js';
 
 export const AUDIT_ANNOTATION = 'xapi.dev/audit';
@@ -39,7 +39,8 @@ function meta(place: AuditPlace, name: string, kind: 'FlowLog' | 'LogGroup' | 'E
     name,
     namespace: place.namespace,
     labels: { ...place.labels },
-    annotations: { [ACK_ANNOTATION.region]: place.region, [SYNC_WAVE]: String(waveOf(kind)), [AUDIT_ANNOTATION]: part },
+    // the delivery Role goes with the log group, after the layers (order.ts)
+    annotations: { [ACK_ANNOTATION.region]: place.region, [SYNC_WAVE]: String(kind === 'Role' ? WAVE.audit : waveOf(kind)), [AUDIT_ANNOTATION]: part },
   };
 }
 

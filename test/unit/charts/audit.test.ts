@@ -61,12 +61,20 @@ describe('spec.audit render', () => {
     expect(off.complete.consumer).toBe(true);
   });
 
-  it('a log group before the flow log: sync waves order them, FlowLog after the VPCEndpoint', () => {
+  it('a log group before the flow log, the trail after every layer object (a static sync never waits on it)', () => {
     const r = renderObjects(withAudit(undefined), IDS);
-    const wave = (kind: string) => Number(byKind(r.consumer, kind)[0]!.metadata.annotations!['argocd.argoproj.io/sync-wave']);
-    expect(wave('LogGroup')).toBeLessThan(wave('FlowLog'));
-    expect(wave('VPCEndpoint')).toBeLessThan(wave('FlowLog'));
-    expect(wave('Role')).toBeLessThan(wave('FlowLog'));
+    const wave = (o: KubeObject) => Number(o.metadata.annotations!['argocd.argoproj.io/sync-wave']);
+    const [trailA, layersA] = [audited(r.consumer), r.consumer.filter((o) => !o.metadata.annotations?.[AUDIT_ANNOTATION])];
+    const group = byKind(trailA, 'LogGroup')[0]!;
+    const role = byKind(trailA, 'Role')[0]!;
+    for (const flow of byKind(r.consumer, 'FlowLog')) {
+      expect(wave(group)).toBeLessThan(wave(flow));
+      expect(wave(role)).toBeLessThan(wave(flow));
+    }
+    const all = [...r.consumer, ...r.provider];
+    const lastLayer = Math.max(...all.filter((o) => !o.metadata.annotations?.[AUDIT_ANNOTATION]).map(wave));
+    expect(Math.min(...audited(all).map(wave))).toBeGreaterThan(lastLayer);
+    expect(layersA.length).toBeGreaterThan(0);
   });
 
   it('flowLogs to s3: no log group, no role, the bucket ARN as destination', () => {
