@@ -104,11 +104,12 @@ export interface FlowLogInput extends AuditPlace {
 /**
  * Flow logs on each of the endpoint's network interfaces, into a log group with a retention
  * (and a role VPC Flow Logs assumes to write there) or into the given S3 bucket. The flow logs
- * wait for the ENI IDs; `complete` is false while they do, so nothing is pruned meanwhile.
+ * wait for the ENI IDs; `waiting` says so, and the caller keeps the live FlowLogs meanwhile
+ * (which flow logs are wanted is unknown, not "none").
  */
-export function addFlowLogObjects(scope: Construct, input: FlowLogInput): { complete: boolean } {
+export function addFlowLogObjects(scope: Construct, input: FlowLogInput): { waiting: boolean } {
   const { settings } = input;
-  if (!settings.enabled) return { complete: true };
+  if (!settings.enabled) return { waiting: false };
   const names = flowLogNames(input.namespace, input.baseName);
   const toLogs = settings.destination === 'cloud-watch-logs';
   if (toLogs) {
@@ -127,7 +128,7 @@ export function addFlowLogObjects(scope: Construct, input: FlowLogInput): { comp
       },
     });
   }
-  if (input.eniIds === undefined || input.eniIds.length === 0) return { complete: false };
+  if (input.eniIds === undefined || input.eniIds.length === 0) return { waiting: true };
   for (const eni of [...input.eniIds].sort()) {
     new FlowLog(scope, names.flowLog(eni), {
       metadata: meta(input, names.flowLog(eni), 'FlowLog', 'flow-logs'),
@@ -143,7 +144,7 @@ export function addFlowLogObjects(scope: Construct, input: FlowLogInput): { comp
       },
     });
   }
-  return { complete: true };
+  return { waiting: false };
 }
 
 /** API Gateway `$context` variables of each access log line: who called, through which endpoint, which route, the outcome. */

@@ -34,6 +34,11 @@ export interface RenderedObjects {
    * render may be used to prune: what a partial one omits is "not yet", not "not wanted".
    */
   complete: { consumer: boolean; provider: boolean };
+  /**
+   * Per side: kinds the render could not decide yet (the flow logs before the endpoint's network
+   * interface IDs are known); live objects of these kinds in the side's namespace are kept.
+   */
+  undecided?: { consumer: string[]; provider: string[] };
 }
 
 const HTTPS = 443;
@@ -70,10 +75,10 @@ function context(cr: CrossAccountApi, observed: ObservedIds): Context {
 
 /**
  * Account A: layer 1 (security groups), layer 2 (endpoint and its policy), the caller's Role,
- * optionally the Function, and the endpoint's flow logs. Returns false while the flow logs wait
- * for the endpoint's network interface IDs.
+ * optionally the Function, and the endpoint's flow logs. Returns the kinds it could not decide
+ * yet (the flow logs, until the endpoint's network interface IDs are known).
  */
-export function addConsumerObjects(scope: Construct, ctx: Context): boolean {
+export function addConsumerObjects(scope: Construct, ctx: Context): string[] {
   const { spec, names, observed, meta, project } = ctx;
   const a = spec.consumer.namespace;
   // Each group's single rule names the other group by ID; until both IDs are known the rules stay
@@ -160,7 +165,7 @@ export function addConsumerObjects(scope: Construct, ctx: Context): boolean {
       },
     });
   }
-  return flowLogs.complete;
+  return flowLogs.waiting ? ['FlowLog'] : [];
 }
 
 /**
@@ -260,10 +265,12 @@ export function addProviderObjects(scope: Construct, ctx: Context): boolean {
 }
 
 /** Adds the objects of one CR to the two given charts (synth puts many CRs into one chart per cluster). */
-export function addCrossAccountApi(consumer: Construct, provider: Construct, cr: CrossAccountApi, observed: ObservedIds): RenderedObjects['complete'] {
+export function addCrossAccountApi(consumer: Construct, provider: Construct, cr: CrossAccountApi, observed: ObservedIds): Pick<RenderedObjects, 'complete' | 'undecided'> {
   const ctx = context(cr, observed);
-  // An unknown ID only narrows what the consumer's objects allow; only the flow logs wait for one.
-  return { consumer: addConsumerObjects(consumer, ctx), provider: addProviderObjects(provider, ctx) };
+  // The consumer's objects are always all rendered; an unknown ID only narrows what they allow
+  // (the flow logs, which wait for the ENI IDs, are "undecided": kept, never pruned).
+  const undecided = addConsumerObjects(consumer, ctx);
+  return { complete: { consumer: true, provider: addProviderObjects(provider, ctx) }, undecided: { consumer: undecided, provider: [] } };
 }
 
 /** Plain manifests of one CR for each cluster; what the operator applies. */
@@ -271,6 +278,6 @@ export function renderObjects(cr: CrossAccountApi, observed: ObservedIds): Rende
   const app = new App({ outdir: '/nonexistent' }); // never synthesized to disk
   const consumer = new Chart(app, 'consumer', { disableResourceNameHashes: true });
   const provider = new Chart(app, 'provider', { disableResourceNameHashes: true });
-  const complete = addCrossAccountApi(consumer, provider, cr, observed);
-  return { consumer: consumer.toJson() as KubeObject[], provider: provider.toJson() as KubeObject[], complete };
+  const { complete, undecided } = addCrossAccountApi(consumer, provider, cr, observed);
+  return { consumer: consumer.toJson() as KubeObject[], provider: provider.toJson() as KubeObject[], complete, undecided };
 }

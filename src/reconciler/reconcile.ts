@@ -191,18 +191,21 @@ export class Reconciler {
 
   /** Both sides may share one cluster: apply and prune per cluster, never per side. */
   private async applyAndPrune(spec: CrossAccountApiSpec, owner: string, rendered: RenderedObjects, consumer: AckCluster, provider: AckCluster): Promise<void> {
-    const plan = new Map<AckCluster, { objs: KubeObject[]; complete: boolean }>();
-    plan.set(consumer, { objs: [...rendered.consumer], complete: rendered.complete.consumer });
+    // `keep`: "namespace/Kind" of live objects the render could not decide yet (never pruned).
+    const undecided = (side: 'consumer' | 'provider', ns: string) => (rendered.undecided?.[side] ?? []).map((k) => `${ns}/${k}`);
+    const plan = new Map<AckCluster, { objs: KubeObject[]; complete: boolean; keep: string[] }>();
+    plan.set(consumer, { objs: [...rendered.consumer], complete: rendered.complete.consumer, keep: undecided('consumer', spec.consumer.namespace) });
     const p = plan.get(provider);
-    if (p) plan.set(provider, { objs: [...p.objs, ...rendered.provider], complete: p.complete && rendered.complete.provider });
-    else plan.set(provider, { objs: [...rendered.provider], complete: rendered.complete.provider });
+    const keepB = undecided('provider', spec.provider.namespace);
+    if (p) plan.set(provider, { objs: [...p.objs, ...rendered.provider], complete: p.complete && rendered.complete.provider, keep: [...p.keep, ...keepB] });
+    else plan.set(provider, { objs: [...rendered.provider], complete: rendered.complete.provider, keep: keepB });
     const sideNamespaces = new Set([spec.consumer.namespace, spec.provider.namespace]);
     // Account and region of each side's namespace, for the CARM annotations of one it creates.
     const carm: NamespaceAccounts = new Map([
       [spec.consumer.namespace, { accountId: spec.consumer.accountId, region: spec.region }],
       [spec.provider.namespace, { accountId: spec.provider.accountId, region: spec.region }],
     ]);
-    for (const [cluster, { objs, complete }] of plan) {
+    for (const [cluster, { objs, complete, keep }] of plan) {
       const namespaces = new Set(objs.map((o) => o.metadata.namespace ?? ''));
       const owned = cluster.owned(owner);
       const live: LiveObject[] = owned.filter((o) => namespaces.has(o.metadata?.namespace ?? ''));
@@ -211,7 +214,8 @@ export class Reconciler {
       if (!complete) continue;
       // Objects of this CR in a namespace neither side uses any more (the spec moved a side).
       const stale = owned.filter((o) => !sideNamespaces.has(o.metadata?.namespace ?? ''));
-      await prune(cluster, objs, [...live, ...stale], this.d.log);
+      const decided = live.filter((o) => !keep.includes(`${o.metadata?.namespace}/${o.kind}`));
+      await prune(cluster, objs, [...decided, ...stale], this.d.log);
     }
   }
 }

@@ -24,7 +24,7 @@ describe('spec.audit render', () => {
     const r = renderObjects(withAudit(undefined), IDS);
     expect(kinds(audited(r.consumer))).toEqual(['FlowLog/flow-logs', 'FlowLog/flow-logs', 'LogGroup/flow-logs', 'Role/flow-logs']);
     expect(kinds(audited(r.provider))).toEqual(['EventDataStore/cloudtrail', 'LogGroup/access-logs']);
-    expect(r.complete.consumer).toBe(true);
+    expect(r.undecided?.consumer).toEqual([]);
     const group = spec(byKind(r.consumer, 'LogGroup')[0]!);
     expect(group).toEqual({ name: '/xapi/flow-logs/account-a/orders', retentionDays: 90, tags: { Project: 'orders' } });
     const flows = byKind(r.consumer, 'FlowLog').map(spec);
@@ -51,14 +51,15 @@ describe('spec.audit render', () => {
     expect(JSON.stringify(write)).not.toContain('"*"');
   });
 
-  it('flow logs wait for the ENI IDs, and the consumer render says it is partial meanwhile (nothing is pruned)', () => {
+  it('flow logs wait for the ENI IDs, and the render says FlowLog is undecided meanwhile (live ones are kept)', () => {
     const { endpointNetworkInterfaceIds: _, ...noEnis } = IDS;
     const r = renderObjects(withAudit(undefined), noEnis);
     expect(byKind(r.consumer, 'FlowLog')).toEqual([]);
     expect(byKind(r.consumer, 'LogGroup')).toHaveLength(1); // the log group goes first
-    expect(r.complete.consumer).toBe(false);
-    const off = renderObjects(withAudit({ flowLogs: { enabled: false } }), noEnis);
-    expect(off.complete.consumer).toBe(true);
+    expect(r.undecided).toEqual({ consumer: ['FlowLog'], provider: [] });
+    expect(r.complete.consumer).toBe(true); // everything else may be pruned as usual
+    expect(renderObjects(withAudit(undefined), IDS).undecided).toEqual({ consumer: [], provider: [] });
+    expect(renderObjects(withAudit({ flowLogs: { enabled: false } }), noEnis).undecided).toEqual({ consumer: [], provider: [] });
   });
 
   it('a log group before the flow log, the trail after every layer object (a static sync never waits on it)', () => {
