@@ -73,6 +73,9 @@ export function observedIds(cr: CrossAccountApi, consumer: readonly LiveObject[]
       .map((o) => o.metadata.annotations?.[ROUTE_ANNOTATION])
       .filter((r): r is string => !!r)
       .sort();
+  // The endpoint's network interfaces, for its flow logs (sorted: a reorder is not a change).
+  const enis = Array.isArray(vpce?.networkInterfaceIDs) ? vpce.networkInterfaceIDs.map(str).filter((e): e is string => !!e).sort() : [];
+  if (enis.length > 0) ids.endpointNetworkInterfaceIds = enis;
   ids.createdMethods = createdRoutes('Method');
   ids.createdIntegrations = createdRoutes('Integration');
 

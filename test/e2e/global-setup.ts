@@ -1,7 +1,7 @@
 // Jest global setup of the e2e project (TESTING.md tier 3): the AWS emulator, two control planes
 // standing for account A's and account B's clusters, and the real ACK controllers in each, with
 // the settings xapi ships (src/charts/ack-controllers.ts):
-//   cluster A: ec2, iam and apigateway; CARM maps the two-cluster test's account A and both
+//   cluster A: ec2, iam, apigateway and cloudwatchlogs (the flow logs' group); CARM maps the two-cluster test's account A and both
 //              accounts of the one-cluster test;
 //   cluster B: apigateway; CARM maps the two-cluster test's account B.
 // Test files find everything through XAPI_E2E_* variables; the handles stay on globalThis for
@@ -37,12 +37,13 @@ export default async function globalSetup(): Promise<void> {
   if (!crdDir) throw new Error('XAPI_CRDS_DIR is not set: run `npm test` (scripts/test.sh sets it)');
   const controllersDir = process.env.XAPI_ACK_CONTROLLERS_DIR;
   if (!controllersDir) {
-    throw new Error('XAPI_ACK_CONTROLLERS_DIR is not set: run `npm test` (scripts/test.sh builds the controllers), or export XAPI_ACK_CONTROLLERS_DIR="$(bash scripts/ack-controllers.sh ec2 apigateway iam | tail -n 1)"');
+    throw new Error('XAPI_ACK_CONTROLLERS_DIR is not set: run `npm test` (scripts/test.sh builds the controllers), or export XAPI_ACK_CONTROLLERS_DIR="$(bash scripts/ack-controllers.sh ec2 apigateway iam cloudwatchlogs | tail -n 1)"');
   }
   const h = await loadHarness();
   const E2E_ACCOUNTS = h.E2E_ACCOUNTS;
   const assets = h.envtestAssets();
-  const bins = h.controllerBinaries(controllersDir, ['ec2', 'apigateway', 'iam']);
+  // cloudtrail is not run: the emulator has no CloudTrail Lake (docs/audit.md)
+  const bins = h.controllerBinaries(controllersDir, ['ec2', 'apigateway', 'iam', 'cloudwatchlogs']);
   const dir = mkdtempSync(join(tmpdir(), 'xapi-e2e-'));
   const stops: Array<() => Promise<void>> = [];
   const stop = async () => {

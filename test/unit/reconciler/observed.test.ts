@@ -12,7 +12,7 @@ describe('observedIds', () => {
     const consumer = [
       { kind: 'SecurityGroup', metadata: { name: names.callerSecurityGroup }, status: { id: 'sg-caller' } },
       { kind: 'SecurityGroup', metadata: { name: names.endpointSecurityGroup }, status: { id: 'sg-endpoint' } },
-      { kind: 'VPCEndpoint', metadata: { name: names.vpcEndpoint }, status: { vpcEndpointID: 'vpce-1', state: 'available', dnsEntries: [{ dnsName: 'a.example' }, { dnsName: 'b.example' }] } },
+      { kind: 'VPCEndpoint', metadata: { name: names.vpcEndpoint }, status: { vpcEndpointID: 'vpce-1', state: 'available', dnsEntries: [{ dnsName: 'a.example' }, { dnsName: 'b.example' }], networkInterfaceIDs: ['eni-2', 'eni-1', ''] } },
       { kind: 'Role', metadata: { name: names.role }, status: { ackResourceMetadata: { arn: 'arn:aws:iam::111111111111:role/x' } } },
     ];
     const provider = [{ kind: 'RestAPI', metadata: { name: names.restApi }, status: { id: 'abc123', rootResourceID: 'root1' } }];
@@ -23,6 +23,7 @@ describe('observedIds', () => {
         restApiId: 'abc123',
         rootResourceId: 'root1',
         roleArn: 'arn:aws:iam::111111111111:role/x',
+        endpointNetworkInterfaceIds: ['eni-1', 'eni-2'],
         createdMethods: [],
         createdIntegrations: [],
       },
