@@ -98,6 +98,9 @@ export class Fixture {
     cr.spec.provider.namespace = this.bNs;
     cr.spec.provider.cluster = { secretName: this.secretName };
     cr.spec.rotation = { gracePeriodSeconds: this.o.graceSeconds ?? 5 };
+    // A VPC per CR: each has an endpoint of its own (one endpoint per VPC is shared), so a
+    // rotation changes that one CR's API only.
+    cr.spec.consumer.vpcId = `vpc-0${i.toString(16).padStart(16, '0')}`;
     return cr;
   }
 

@@ -10,6 +10,8 @@ import type { Resolution } from '../../../src/reconciler/clusters.js';
 import { OperatorMetrics } from '../../../src/reconciler/metrics.js';
 import type { LiveObject } from '../../../src/reconciler/observed.js';
 import { Reconciler } from '../../../src/reconciler/reconcile.js';
+import { reconcileGroup } from '../../../src/reconciler/endpoint-group.js';
+import { endpointGroup } from '../../../src/charts/names.js';
 
 const example = parse(readFileSync(new URL('../../../examples/orders.yaml', import.meta.url), 'utf8')) as CrossAccountApi;
 const silent = { info: () => {}, warn: () => {}, error: () => {} };
@@ -25,6 +27,12 @@ class FakeCluster implements AckCluster {
   }
   owned(owner: string): LiveObject[] {
     return [...this.objects.values()].filter((o) => o.metadata?.labels?.[OWNER_LABEL] === owner);
+  }
+  grouped(label: string): LiveObject[] {
+    return [...this.objects.values()].filter((o) => o.metadata?.labels?.['xapi.dev/endpoint-group'] === label && !o.metadata?.labels?.[OWNER_LABEL]);
+  }
+  ofKind(kind: string): LiveObject[] {
+    return [...this.objects.values()].filter((o) => o.kind === ACK[kind as keyof typeof ACK].kind);
   }
   async listOwned(owner: string): Promise<LiveObject[]> {
     return this.owned(owner);
@@ -95,8 +103,10 @@ function setup(state: { a: 'ready' | 'waiting'; b: 'ready' | 'waiting' } = { a: 
     const which = ref?.secretName === 'cluster-a' ? 'a' : 'b';
     return state[which] === 'ready' ? { state: 'ready', cluster: which === 'a' ? a : b, deps: [which] } : { state: 'waiting', why: 'not listed', deps: [which] };
   };
-  const reconciler = () => new Reconciler({ registry: { resolve }, writer, metrics: new OperatorMetrics(), log: silent, now: () => new Date('2026-11-26T00:00:00Z') });
-  return { a, b, writer, reconciler, state };
+  const reconciler = () => new Reconciler({ registry: { resolve }, writer, metrics: new OperatorMetrics(), log: silent, endpointGroup: () => ({ sharedBy: 1 }), now: () => new Date('2026-11-26T00:00:00Z') });
+  // The CR's endpoint group, reconciled as the operator does: with the CR as its member until it is deleted.
+  const group = () => reconcileGroup(endpointGroup(writer.cr)!, writer.cr.metadata.deletionTimestamp ? [] : [writer.cr], { registry: { resolve }, log: silent });
+  return { a, b, writer, reconciler, group, state };
 }
 
 /** Reconcile and play ACK until nothing is written any more. */
@@ -104,6 +114,7 @@ async function converge(s: ReturnType<typeof setup>, r = s.reconciler()): Promis
   for (let i = 0; i < 12; i++) {
     const before = s.a.writes.length + s.b.writes.length + s.writer.writes.length;
     await r.reconcile(s.writer.cr);
+    await s.group();
     s.a.playAck('111111111111');
     s.b.playAck('222222222222');
     if (s.a.writes.length + s.b.writes.length + s.writer.writes.length === before) return;
@@ -196,9 +207,24 @@ describe('Reconciler', () => {
     await converge(s);
     s.writer.cr = { ...s.writer.cr, metadata: { ...s.writer.cr.metadata, deletionTimestamp: '2026-11-26T00:00:00Z' } };
     const r = s.reconciler();
-    for (let i = 0; i < 30 && s.b.objects.size + s.a.objects.size > 0; i++) await r.reconcile(s.writer.cr);
+    for (let i = 0; i < 30 && s.b.objects.size + s.a.objects.size > 0; i++) {
+      await r.reconcile(s.writer.cr);
+      await s.group();
+    }
     expect(s.writer.writes).not.toContain('remove-finalizer'); // not while objects remain
     await r.reconcile(s.writer.cr);
+    // The shared endpoint group (its last member is going): the endpoint, then the group's rule
+    // for the caller, then the caller's group (AWS refuses while a rule names it), then the group.
+    const g = endpointGroup(s.writer.cr)!;
+    const a = s.a.writes;
+    const at = (w: string) => {
+      expect(a).toContain(w);
+      return a.indexOf(w);
+    };
+    const drained = a.lastIndexOf(`apply SecurityGroup/account-a/${g.endpointSecurityGroup}`);
+    expect(drained).toBeGreaterThan(at(`delete VPCEndpoint/account-a/${g.vpcEndpoint}`));
+    expect(at('delete SecurityGroup/account-a/orders-caller-sg')).toBeGreaterThan(drained);
+    expect(at(`delete SecurityGroup/account-a/${g.endpointSecurityGroup}`)).toBeGreaterThan(at('delete SecurityGroup/account-a/orders-caller-sg'));
     const order = s.b.writes.filter((w) => w.startsWith('delete')).map((w) => w.split(' ')[1]!.split('/')[0]);
     const firstOf = (k: string) => order.indexOf(k);
     const lastOf = (k: string) => order.lastIndexOf(k);
