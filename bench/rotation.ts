@@ -36,7 +36,7 @@ async function planes(): Promise<[Plane, Plane]> {
 
 async function loadRender(): Promise<RenderFn> {
   const path = process.env.XAPI_BENCH_RENDER_MODULE ?? '../src/charts/render.js';
-  return ((await import(path)) as { renderObjects: RenderFn }).renderObjects;
+  return ((await import(path)) as { renderMember: RenderFn }).renderMember;
 }
 
 function pct(sorted: number[], p: number): number {

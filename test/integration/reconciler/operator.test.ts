@@ -30,7 +30,7 @@ const sockets = new Set<Socket>();
 
 async function loadRender(): Promise<RenderFn> {
   const path = '../../../src/charts/render.js';
-  return ((await import(path)) as { renderObjects: RenderFn }).renderObjects;
+  return ((await import(path)) as { renderMember: RenderFn }).renderMember;
 }
 
 function crFor(name: string, secretName = 'rec-cluster-b'): CrossAccountApi {
