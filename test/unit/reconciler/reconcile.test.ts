@@ -94,7 +94,7 @@ class FakeWriter {
   }
 }
 
-function setup(state: { a: 'ready' | 'waiting'; b: 'ready' | 'waiting' } = { a: 'ready', b: 'ready' }) {
+function setup(state: { a: 'ready' | 'waiting'; b: 'ready' | 'waiting' } = { a: 'ready', b: 'ready' }, groupState: { sharedBy: number; refused?: string } = { sharedBy: 1 }) {
   const a = new FakeCluster('a');
   const b = new FakeCluster('b');
   const cr: CrossAccountApi = { ...example, metadata: { name: 'orders', namespace: 'xapi-system', generation: 1, uid: 'u1' } };
@@ -103,7 +103,7 @@ function setup(state: { a: 'ready' | 'waiting'; b: 'ready' | 'waiting' } = { a: 
     const which = ref?.secretName === 'cluster-a' ? 'a' : 'b';
     return state[which] === 'ready' ? { state: 'ready', cluster: which === 'a' ? a : b, deps: [which] } : { state: 'waiting', why: 'not listed', deps: [which] };
   };
-  const reconciler = () => new Reconciler({ registry: { resolve }, writer, metrics: new OperatorMetrics(), log: silent, endpointGroup: () => ({ sharedBy: 1 }), now: () => new Date('2026-11-26T00:00:00Z') });
+  const reconciler = () => new Reconciler({ registry: { resolve }, writer, metrics: new OperatorMetrics(), log: silent, endpointGroup: () => groupState, now: () => new Date('2026-11-26T00:00:00Z') });
   // The CR's endpoint group, reconciled as the operator does: with the CR as its member until it is deleted.
   const group = () => reconcileGroup(endpointGroup(writer.cr)!, writer.cr.metadata.deletionTimestamp ? [] : [writer.cr], { registry: { resolve }, log: silent });
   return { a, b, writer, reconciler, group, state };
@@ -200,6 +200,24 @@ describe('Reconciler', () => {
     stamp(live('Stage')[0]!, 'lastUpdatedDate', '2026-11-26T00:00:11Z');
     await s.reconciler().reconcile(s.writer.cr);
     expect(s.b.writes).toContain(`delete Deployment/account-b/${first!.metadata?.name}`);
+  });
+
+  it("shows the shared endpoint and its sharers; a group that cannot include the CR (policy too large) says so, and layer 2 waits for the CR's statement", async () => {
+    const s = setup();
+    await converge(s);
+    const g = endpointGroup(s.writer.cr)!;
+    expect(s.writer.cr.status?.endpoint).toMatchObject({ id: 'vpce-0123456789abcdef0', name: g.vpcEndpoint, sharedBy: 1 });
+    // Someone else's policy on the shared endpoint: this API is not in it, so layer 2 is not in place.
+    const vpce = s.a.grouped(g.label).find((o) => o.kind === 'VPCEndpoint')!;
+    (vpce as { spec: Record<string, unknown> }).spec.policyDocument = '{"Version":"2012-10-17","Statement":[]}';
+    await s.reconciler().reconcile(s.writer.cr);
+    const layer2 = s.writer.cr.status?.conditions?.find((c) => c.type === 'EndpointPolicyReady');
+    expect([layer2?.status, layer2?.reason]).toEqual(['False', 'NotInEndpointPolicy']);
+    const refused = setup(undefined, { sharedBy: 40, refused: 'endpoint group x: the shared endpoint policy for 40 APIs would be 24000 characters' });
+    await refused.reconciler().reconcile(refused.writer.cr);
+    const readyCond = refused.writer.cr.status?.conditions?.find((c) => c.type === 'Ready');
+    expect([readyCond?.status, readyCond?.reason, readyCond?.message]).toEqual(['False', 'EndpointPolicyTooLarge', 'endpoint group x: the shared endpoint policy for 40 APIs would be 24000 characters']);
+    expect(refused.writer.cr.status?.endpoint?.sharedBy).toBe(40);
   });
 
   it('deletes highest wave first: Stage before Deployment before Integrations … before the RestAPI', async () => {
