@@ -98,6 +98,8 @@ async function main(): Promise<void> {
       cr.spec.consumer.namespace = A_NS;
       cr.spec.provider.namespace = B_NS;
       cr.spec.provider.cluster = { secretName: 'bench-b' };
+      // A VPC per CR: each rotation measures one API (CRs in one VPC share its endpoint).
+      cr.spec.consumer.vpcId = `vpc-0${i.toString(16).padStart(16, '0')}`;
       crs.push(cr);
     }
     op = await startOperator({ kubeConfig: kcA, namespace: NS, render: await loadRender(), metricsPort: -1, healthPort: -1, logger: silent, concurrency: 8 });

@@ -106,6 +106,17 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   // after its last member leaves, until it is drained.
   const groups = new Map<string, EndpointGroup>();
   const groupOfCr = new Map<string, string>();
+  const crsByGroup = new Map<string, Set<string>>();
+  const setGroupOf = (key: string, group: EndpointGroup | undefined) => {
+    const before = groupOfCr.get(key);
+    if (before) crsByGroup.get(before)?.delete(key);
+    if (!group) return void groupOfCr.delete(key);
+    groups.set(group.key, group);
+    groupOfCr.set(key, group.key);
+    let set = crsByGroup.get(group.key);
+    if (!set) crsByGroup.set(group.key, (set = new Set()));
+    set.add(key);
+  };
   const refusedIn = new Map<string, Map<string, string>>();
   const sharedBy = new Map<string, number>();
   const groupOf = (cr: CrossAccountApi) => {
@@ -113,7 +124,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     return valid.ok ? endpointGroup({ ...cr, spec: valid.spec }) : undefined;
   };
   /** CR keys of a group; members are the ones not being deleted. */
-  const crsOf = (groupKey: string) => [...groupOfCr].filter(([, g]) => g === groupKey).map(([k]) => k);
+  const crsOf = (groupKey: string) => [...(crsByGroup.get(groupKey) ?? [])];
   const membersOf = (groupKey: string) =>
     crsOf(groupKey)
       .map((k) => crWatch.get(...(k.split('/') as [string, string])) as unknown as CrossAccountApi | undefined)
@@ -186,7 +197,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       if (type === 'DELETED') {
         ownerToKey.delete(ownerLabelValue(cr));
         endpointSeenAt.delete(ownerLabelValue(cr));
-        groupOfCr.delete(key);
+        setGroupOf(key, undefined);
         if (before) enqueue(before);
         setDeps(key, []);
         releaseUnused();
@@ -194,10 +205,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       }
       ownerToKey.set(ownerLabelValue(cr), key);
       const group = groupOf(cr);
-      if (group) {
-        groups.set(group.key, group);
-        groupOfCr.set(key, group.key);
-      } else groupOfCr.delete(key);
+      setGroupOf(key, group);
       if (before && before !== group?.key) enqueue(before);
       const changed = !old || (old as { metadata?: { generation?: number } }).metadata?.generation !== cr.metadata.generation;
       const deleting = !!cr.metadata.deletionTimestamp !== !!(old as { metadata?: { deletionTimestamp?: string } } | undefined)?.metadata?.deletionTimestamp;
@@ -245,6 +253,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     else if (members.length === 0 && crsOf(key).length === 0) {
       // Drained: forget the group.
       groups.delete(key);
+      crsByGroup.delete(key);
       refusedIn.delete(key);
       sharedBy.delete(key);
       setDeps(key, []);

@@ -4,7 +4,7 @@
 // a deletion, read through the AWS API in each account. Steps run in order.
 import { stringify } from 'yaml';
 import { ACK_ANNOTATION } from '../../src/api/ack.js';
-import { objectNames, ownerLabelValue } from '../../src/charts/names.js';
+import { objectNames } from '../../src/charts/names.js';
 import type { CrossAccountApi } from '../../src/api/types.js';
 import { E2E_ACCOUNTS } from './accounts.js';
 import {
@@ -40,11 +40,10 @@ function carmCr(): CrossAccountApi {
 
 const cr = carmCr();
 const NS = cr.metadata.namespace!;
-const owner = ownerLabelValue(cr);
 const names = objectNames(cr);
 let operator: OperatorProcess | undefined;
 
-const renderedEndpointPolicy = async () => String((await ackObjects('A', owner)).find((o) => o.kind === 'VPCEndpoint')?.spec.policyDocument);
+const renderedEndpointPolicy = async () => String((await ackObjects('A', cr)).find((o) => o.kind === 'VPCEndpoint')?.spec.policyDocument);
 const ready = async () => condition(await getCr(NS, cr.metadata.name), 'Ready')?.status === 'True';
 
 beforeAll(async () => {
@@ -68,8 +67,8 @@ test('becomes Ready with both sides in one cluster, each namespace mapped to its
   ] as const) {
     expect((await core.readNamespace({ name: ns })).metadata?.annotations?.[ACK_ANNOTATION.ownerAccountId]).toBe(account);
   }
-  const objs = await ackObjects('A', owner);
-  expect(await ackObjects('B', owner)).toEqual([]);
+  const objs = await ackObjects('A', cr);
+  expect(await ackObjects('B', cr)).toEqual([]);
   for (const o of objs) {
     const meta = o.status?.ackResourceMetadata as { ownerAccountID?: string } | undefined;
     const account = o.metadata.namespace === cr.spec.consumer.namespace ? cr.spec.consumer.accountId : cr.spec.provider.accountId;
