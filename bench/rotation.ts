@@ -36,7 +36,7 @@ async function planes(): Promise<[Plane, Plane]> {
 
 async function loadRender(): Promise<RenderFn> {
   const path = process.env.XAPI_BENCH_RENDER_MODULE ?? '../src/charts/render.js';
-  return ((await import(path)) as { renderObjects: RenderFn }).renderObjects;
+  return ((await import(path)) as { renderMember: RenderFn }).renderMember;
 }
 
 function pct(sorted: number[], p: number): number {
@@ -98,6 +98,8 @@ async function main(): Promise<void> {
       cr.spec.consumer.namespace = A_NS;
       cr.spec.provider.namespace = B_NS;
       cr.spec.provider.cluster = { secretName: 'bench-b' };
+      // A VPC per CR: each rotation measures one API (CRs in one VPC share its endpoint).
+      cr.spec.consumer.vpcId = `vpc-0${i.toString(16).padStart(16, '0')}`;
       crs.push(cr);
     }
     op = await startOperator({ kubeConfig: kcA, namespace: NS, render: await loadRender(), metricsPort: -1, healthPort: -1, logger: silent, concurrency: 8 });

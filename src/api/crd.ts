@@ -220,7 +220,13 @@ const status: Schema = {
       'x-kubernetes-list-map-keys': ['type'],
     },
     endpoint: obj(
-      { id: { type: 'string' }, state: { type: 'string' }, dnsNames: { type: 'array', items: { type: 'string' } } },
+      {
+        id: { type: 'string' },
+        state: { type: 'string' },
+        dnsNames: { type: 'array', items: { type: 'string' } },
+        name: { type: 'string', description: 'The shared VPCEndpoint object (in the consumer namespace)' },
+        sharedBy: { type: 'integer', description: 'How many CrossAccountApis use this endpoint' },
+      },
       [],
     ),
     allowedEndpoints: {

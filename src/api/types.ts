@@ -12,6 +12,11 @@ export const SHORT_NAME = 'xapi';
 /** Label on every object rendered for one CR: `<namespace>.<name>` of the CR. */
 export const OWNER_LABEL = 'xapi.dev/owner';
 export const FINALIZER = 'xapi.dev/finalizer';
+/**
+ * Label on the shared objects of one endpoint group (the VPC's execute-api endpoint and its
+ * security group): the group's value, and no owner label.
+ */
+export const ENDPOINT_GROUP_LABEL = 'xapi.dev/endpoint-group';
 export const FIELD_MANAGER = 'xapi';
 
 export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'] as const;
@@ -155,7 +160,8 @@ export interface AllowedEndpoint {
 export interface CrossAccountApiStatus {
   observedGeneration?: number;
   conditions?: Condition[];
-  endpoint?: { id?: string; state?: string; dnsNames?: string[] };
+  /** The endpoint the caller goes through; `name` and `sharedBy` (how many APIs use it) for the shared one. */
+  endpoint?: { id?: string; state?: string; dnsNames?: string[]; name?: string; sharedBy?: number };
   allowedEndpoints?: AllowedEndpoint[];
   api?: { id?: string; stage?: string; invokeUrl?: string };
   securityGroups?: { callerId?: string; endpointId?: string };

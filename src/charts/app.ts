@@ -8,7 +8,9 @@ import { addApplication, addArgoCdSettings, addRootApplication, ARGOCD_FOLDER, t
 import { addCrossAccountApiCrd } from './crds.js';
 import { addAccountNamespace } from './namespaces.js';
 import { addOperator } from './operator.js';
+import { endpointGroup, type EndpointGroup } from './names.js';
 import { addCrossAccountApi } from './render.js';
+import { addEndpointGroup, type GroupMember } from './shared-endpoint.js';
 
 export interface SynthOptions {
   outdir: string;
@@ -44,6 +46,8 @@ export function buildApp(crs: readonly CrossAccountApi[], o: SynthOptions): App 
 
   addCrossAccountApiCrd(chart('crds'));
   const secrets: Record<string, string[]> = {};
+  // One shared endpoint per consumer cluster folder, namespace and group (names.ts, endpointGroup).
+  const groups = new Map<string, { chart: Chart; group: EndpointGroup; members: GroupMember[] }>();
   for (const cr of crs) {
     const { consumer, provider, region } = cr.spec;
     const a = clusterFolder(consumer.cluster);
@@ -52,10 +56,24 @@ export function buildApp(crs: readonly CrossAccountApi[], o: SynthOptions): App 
     const chartB = clusterChart(b);
     addNamespace(chartA, a, consumer.namespace, consumer.accountId, region);
     addNamespace(chartB, b, provider.namespace, provider.accountId, region);
-    addCrossAccountApi(chartA, chartB, cr, o.observed?.[`${cr.metadata.namespace}/${cr.metadata.name}`] ?? {});
+    const observed = o.observed?.[`${cr.metadata.namespace}/${cr.metadata.name}`] ?? {};
+    addCrossAccountApi(chartA, chartB, cr, observed);
+    const group = endpointGroup(cr);
+    if (group) {
+      const key = `${a}|${group.namespace}|${group.label}`;
+      let g = groups.get(key);
+      if (!g) groups.set(key, (g = { chart: chartA, group, members: [] }));
+      g.members.push({ cr, ids: observed });
+    }
     for (const c of [consumer.cluster, provider.cluster]) {
       if (c?.secretName) (secrets[cr.metadata.namespace ?? 'default'] ??= []).push(c.secretName);
     }
+  }
+  for (const key of [...groups.keys()].sort()) {
+    const { chart: c, group, members } = groups.get(key)!;
+    // The group SG's ID: any member's observed endpointSecurityGroupId (they name the same group).
+    const sgId = members.map((m) => m.ids.endpointSecurityGroupId).find((id) => !!id);
+    addEndpointGroup(c, group, members, sgId ? { endpointSecurityGroupId: sgId } : {});
   }
   addOperator(chart('operator'), { ...o.operator, clusterSecrets: secrets });
   // The CRs themselves, for the operator: it fills in IDs and rotates endpoint IDs.

@@ -7,15 +7,13 @@ import { createHash } from 'node:crypto';
 import { App, Chart, type ApiObjectMetadata } from 'cdk8s';
 import type { Construct } from 'constructs';
 import { Deployment, Integration, Method, Resource, RestApi, Stage } from '../../imports/apigateway.services.k8s.aws.js';
-import { SecurityGroup, VpcEndpoint, type SecurityGroupSpecEgressRules } from '../../imports/ec2.services.k8s.aws.js';
+import { SecurityGroup, type SecurityGroupSpecEgressRules } from '../../imports/ec2.services.k8s.aws.js';
 import { Role } from '../../imports/iam.services.k8s.aws.js';
 import { Function as LambdaFunction } from '../../imports/lambda.services.k8s.aws.js';
 import { ACK_ANNOTATION } from '../api/ack.js';
 import { withDefaults, type DefaultedSpec } from '../api/defaults.js';
 import { PATH_ANNOTATION, ROUTE_ANNOTATION, type CrossAccountApi, type CrossAccountApiSpec, type KubeObject, type ObservedIds, type Route } from '../api/types.js';
 import {
-  PROJECT_TAG_CONDITION_ANNOTATION,
-  endpointPolicy,
   lambdaVpcAccessPolicyArn,
   lambdaTrustPolicy,
   policyJson,
@@ -23,7 +21,8 @@ import {
   roleInvokePolicy,
 } from '../policy/documents.js';
 import { addAccessLogObjects, addCloudTrailObjects, addFlowLogObjects, type AuditPlace } from './audit.js';
-import { SYNC_WAVE, objectNames, ownerLabels, resourcePaths, type ObjectNames } from './names.js';
+import { SYNC_WAVE, endpointGroup, objectNames, ownerLabels, resourcePaths, type ObjectNames } from './names.js';
+import { addEndpointGroup } from './shared-endpoint.js';
 import { waveOf } from './order.js';
 
 export interface RenderedObjects {
@@ -74,17 +73,18 @@ function context(cr: CrossAccountApi, observed: ObservedIds): Context {
 }
 
 /**
- * Account A: layer 1 (security groups), layer 2 (endpoint and its policy), the caller's Role,
- * optionally the Function, and the endpoint's flow logs. Returns the kinds it could not decide
- * yet (the flow logs, until the endpoint's network interface IDs are known).
+ * Account A, one CR's own objects: the caller security group (layer 1, egress 443 to the shared
+ * endpoint's group once its ID is known), the caller's Role, optionally the Function, and flow
+ * logs on the endpoint's network interfaces (the CR's own log group: each API sharing an endpoint
+ * records its traffic). The endpoint and its group are the endpoint group's (shared-endpoint.ts).
+ * Returns the kinds it could not decide yet (the flow logs, until the interface IDs are known).
  */
 export function addConsumerObjects(scope: Construct, ctx: Context): string[] {
   const { spec, names, observed, meta, project } = ctx;
   const a = spec.consumer.namespace;
-  // Each group's single rule names the other group by ID; until both IDs are known the rules stay
-  // out (ACK cannot resolve two groups that reference each other, ACK community #2119). Egress is
-  // always declared: ACK removes AWS's default allow-all egress and keeps the spec's rules only.
-  const bothSgIds = observed.callerSecurityGroupId && observed.endpointSecurityGroupId;
+  // Egress is always declared: ACK removes AWS's default allow-all egress and keeps the spec's
+  // rules only. The rule names the endpoint's group by ID (ACK cannot resolve groups that
+  // reference each other, ACK community #2119), so it waits for that ID.
   const rule = (groupId: string, description: string): SecurityGroupSpecEgressRules => ({
     ipProtocol: 'tcp',
     fromPort: HTTPS,
@@ -98,33 +98,7 @@ export function addConsumerObjects(scope: Construct, ctx: Context): string[] {
       description: `xapi ${spec.project}: caller, egress 443 to the execute-api endpoint only`,
       vpcId: spec.consumer.vpcId,
       ingressRules: [],
-      egressRules: bothSgIds ? [rule(observed.endpointSecurityGroupId!, 'to the execute-api endpoint')] : [],
-      tags: project,
-    },
-  });
-  new SecurityGroup(scope, names.endpointSecurityGroup, {
-    metadata: meta(a, names.endpointSecurityGroup, waveOf('SecurityGroup')),
-    spec: {
-      name: names.endpointSecurityGroup,
-      description: `xapi ${spec.project}: execute-api endpoint, ingress 443 from the caller only`,
-      vpcId: spec.consumer.vpcId,
-      ingressRules: bothSgIds ? [rule(observed.callerSecurityGroupId!, 'from the caller')] : [],
-      egressRules: [],
-      tags: project,
-    },
-  });
-  new VpcEndpoint(scope, names.vpcEndpoint, {
-    metadata: meta(a, names.vpcEndpoint, waveOf('VPCEndpoint'), !spec.projectTagCondition ? { [PROJECT_TAG_CONDITION_ANNOTATION]: 'false' } : {}),
-    spec: {
-      serviceName: `com.amazonaws.${spec.region}.execute-api`,
-      vpcEndpointType: 'Interface',
-      vpcId: spec.consumer.vpcId,
-      subnetIDs: [...spec.consumer.subnetIds],
-      privateDnsEnabled: true,
-      ...(observed.endpointSecurityGroupId
-        ? { securityGroupIDs: [observed.endpointSecurityGroupId] }
-        : { securityGroupRefs: [ref(names.endpointSecurityGroup)] }),
-      policyDocument: policyJson(endpointPolicy(spec, observed)),
+      egressRules: observed.endpointSecurityGroupId ? [rule(observed.endpointSecurityGroupId, 'to the execute-api endpoint')] : [],
       tags: project,
     },
   });
@@ -264,7 +238,7 @@ export function addProviderObjects(scope: Construct, ctx: Context): boolean {
   return false;
 }
 
-/** Adds the objects of one CR to the two given charts (synth puts many CRs into one chart per cluster). */
+/** Adds one CR's own objects to the two given charts (synth puts many CRs into one chart per cluster). */
 export function addCrossAccountApi(consumer: Construct, provider: Construct, cr: CrossAccountApi, observed: ObservedIds): Pick<RenderedObjects, 'complete' | 'undecided'> {
   const ctx = context(cr, observed);
   // The consumer's objects are always all rendered; an unknown ID only narrows what they allow
@@ -273,11 +247,26 @@ export function addCrossAccountApi(consumer: Construct, provider: Construct, cr:
   return { complete: { consumer: true, provider: addProviderObjects(provider, ctx) }, undecided: { consumer: undecided, provider: [] } };
 }
 
-/** Plain manifests of one CR for each cluster; what the operator applies. */
+/** Plain manifests of one CR's own objects for each cluster, without the shared endpoint: what the operator applies per CR. */
+export function renderMember(cr: CrossAccountApi, observed: ObservedIds): RenderedObjects {
+  const app = new App({ outdir: '/nonexistent' }); // never synthesized to disk
+  const consumer = new Chart(app, 'consumer', { disableResourceNameHashes: true });
+  const provider = new Chart(app, 'provider', { disableResourceNameHashes: true });
+  const { complete, undecided } = addCrossAccountApi(consumer, provider, cr, observed);
+  return { consumer: consumer.toJson() as KubeObject[], provider: provider.toJson() as KubeObject[], complete, undecided };
+}
+
+/**
+ * Everything one CR needs, as if it were alone in its VPC: its own objects plus its endpoint
+ * group with it as the only member (`observed.endpointSecurityGroupId` is the group SG's ID).
+ * For tools and tests that look at one API; the operator renders members and groups apart.
+ */
 export function renderObjects(cr: CrossAccountApi, observed: ObservedIds): RenderedObjects {
   const app = new App({ outdir: '/nonexistent' }); // never synthesized to disk
   const consumer = new Chart(app, 'consumer', { disableResourceNameHashes: true });
   const provider = new Chart(app, 'provider', { disableResourceNameHashes: true });
   const { complete, undecided } = addCrossAccountApi(consumer, provider, cr, observed);
+  const group = endpointGroup(cr);
+  if (group) addEndpointGroup(consumer, group, [{ cr, ids: observed }], observed);
   return { consumer: consumer.toJson() as KubeObject[], provider: provider.toJson() as KubeObject[], complete, undecided };
 }

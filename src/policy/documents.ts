@@ -67,39 +67,73 @@ export function routeResource(stage: string, route: Route): string {
   return `${stage}/${route.method}/${segments.join('/')}`;
 }
 
-/** Layer 2: the VPC endpoint policy in account A. */
+/** AWS's limit on a VPC endpoint policy, in characters. */
+export const ENDPOINT_POLICY_MAX_CHARS = 20_480;
+
+/** One API using an endpoint: its spec and the IDs observed for it (the API ID, the role's ARN). */
+export interface EndpointMember {
+  /** Unique and stable (the CR's namespace/name): the statements are ordered by it. */
+  key: string;
+  spec: CrossAccountApiSpec;
+  ids: ObservedIds;
+}
+
+/** Layer 2: the VPC endpoint policy in account A, for one API. */
 export function endpointPolicy(spec: CrossAccountApiSpec, ids: ObservedIds): PolicyDocument {
-  if (!ids.restApiId) {
-    // Without the API ID no grant can be scoped; the endpoint carries nothing until it is known.
+  return sharedEndpointPolicy([{ key: '', spec, ids }]);
+}
+
+/**
+ * Layer 2 for an endpoint many APIs share: deny first (every API not listed; each listed API for
+ * any principal but its own caller role), then one Allow per API for its caller role, with its
+ * own tag condition. A member whose API ID is not known yet gets no statement (fail-closed for
+ * it); with none known the endpoint denies everything. Ordered by member key; with one member
+ * the Sids are the plain ones, with more each carries the member's position.
+ */
+export function sharedEndpointPolicy(members: readonly EndpointMember[]): PolicyDocument {
+  const known = members
+    .filter((m) => m.ids.restApiId)
+    .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+    .map((m) => ({
+      apiArn: executeApiArn(m.spec.region, m.spec.provider.accountId, m.ids.restApiId!, '*'),
+      role: callerRoleArn(m.spec, m.ids),
+      spec: m.spec,
+    }));
+  if (known.length === 0) {
+    // Without an API ID no grant can be scoped; the endpoint carries nothing until one is known.
     return {
       Version: '2012-10-17',
       Statement: [{ Sid: SID.endpointDenyAll, Effect: 'Deny', Principal: '*', Action: 'execute-api:*', Resource: '*' }],
     };
   }
-  const apiArn = executeApiArn(spec.region, spec.provider.accountId, ids.restApiId, '*');
-  const role = callerRoleArn(spec, ids);
+  const sid = (base: string, i: number) => (known.length === 1 ? base : `${base}${i + 1}`);
+  const apis = [...new Set(known.map((k) => k.apiArn))];
   return {
     Version: '2012-10-17',
     Statement: [
-      // Deny first: the explicit denies win whatever the Allow says.
-      { Sid: SID.endpointDenyOtherApis, Effect: 'Deny', Principal: '*', Action: 'execute-api:*', NotResource: apiArn },
-      {
-        Sid: SID.endpointDenyOtherPrincipals,
-        Effect: 'Deny',
-        Principal: '*',
-        Action: 'execute-api:*',
-        Resource: apiArn,
-        Condition: { ArnNotEquals: { 'aws:PrincipalArn': role } },
-      },
-      {
-        Sid: SID.endpointAllow,
-        Effect: 'Allow',
-        Principal: { AWS: role },
-        Action: INVOKE,
-        Resource: apiArn,
-        // The reference architecture's tag condition, unless the spec switches it off (types.ts).
-        ...(spec.projectTagCondition !== false && { Condition: { StringEquals: { [PROJECT_TAG_KEY]: spec.project } } }),
-      },
+      // Deny first: the explicit denies win whatever an Allow says.
+      { Sid: SID.endpointDenyOtherApis, Effect: 'Deny', Principal: '*', Action: 'execute-api:*', NotResource: apis.length === 1 ? apis[0]! : apis },
+      ...known.map(
+        (k, i): Statement => ({
+          Sid: sid(SID.endpointDenyOtherPrincipals, i),
+          Effect: 'Deny',
+          Principal: '*',
+          Action: 'execute-api:*',
+          Resource: k.apiArn,
+          Condition: { ArnNotEquals: { 'aws:PrincipalArn': k.role } },
+        }),
+      ),
+      ...known.map(
+        (k, i): Statement => ({
+          Sid: sid(SID.endpointAllow, i),
+          Effect: 'Allow',
+          Principal: { AWS: k.role },
+          Action: INVOKE,
+          Resource: k.apiArn,
+          // The reference architecture's tag condition, unless the spec switches it off (types.ts).
+          ...(k.spec.projectTagCondition !== false && { Condition: { StringEquals: { [PROJECT_TAG_KEY]: k.spec.project } } }),
+        }),
+      ),
     ],
   };
 }

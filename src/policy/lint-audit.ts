@@ -34,16 +34,25 @@ export function lintAudit(inputs: readonly LintInput[]): Finding[] {
   };
   const crs = new Set<string>();
   const flowLogged = new Set<string>();
+  // A VPC's shared endpoint has no owner: its members' flow logs (each in its own log group) live
+  // in its namespace, and their CRs name that namespace as the consumer's.
+  const flowLoggedNs = new Set<string>();
+  const consumerNs = new Set<string>();
   for (const input of inputs) {
     const o = input.object;
     if (o.apiVersion === API_VERSION && o.kind === KIND) {
       crs.add(ownerOfCr(o));
+      const ns = (o.spec as Partial<CrossAccountApiSpec> | undefined)?.consumer?.namespace;
+      if (ns) consumerNs.add(ns);
       const audit = (o.spec as Partial<CrossAccountApiSpec> | undefined)?.audit;
       const off = PARTS.filter(([key]) => audit?.[key]?.enabled === false).map(([, what]) => what);
       if (off.length > 0) add(input, `spec.audit switches off ${off.join(', ')}: calls through this API leave ${off.length === PARTS.length ? 'no' : 'an incomplete'} audit trail`);
     }
     const owner = o.metadata.labels?.[OWNER_LABEL];
-    if (owner && o.metadata.annotations?.[AUDIT_ANNOTATION] === 'flow-logs') flowLogged.add(owner);
+    if (o.metadata.annotations?.[AUDIT_ANNOTATION] === 'flow-logs') {
+      if (owner) flowLogged.add(owner);
+      flowLoggedNs.add(o.metadata.namespace ?? '');
+    }
   }
   for (const input of inputs) {
     if (!ackObject(input.object, 'VPCEndpoint')) continue;
@@ -51,7 +60,9 @@ export function lintAudit(inputs: readonly LintInput[]): Finding[] {
     // The CrossAccountApi, when present, is the better witness (its flow logs may go to S3 and
     // wait for the endpoint's ENI IDs, so no object shows them yet).
     if (owner && (flowLogged.has(owner) || crs.has(owner))) continue;
-    add(input, 'no flow logs are rendered for this endpoint (no object annotated xapi.dev/audit: flow-logs with its owner label)');
+    const ns = input.object.metadata.namespace ?? '';
+    if (!owner && (flowLoggedNs.has(ns) || consumerNs.has(ns))) continue;
+    add(input, `no flow logs are rendered for this endpoint (no object annotated xapi.dev/audit: flow-logs ${owner ? 'with its owner label' : 'in its namespace'})`);
   }
   return findings;
 }

@@ -5,12 +5,20 @@
 import { CoreV1Api, CustomObjectsApi, KubernetesObjectApi, PatchStrategy, type KubernetesObject } from '@kubernetes/client-node';
 import { ACK, ACK_ANNOTATION, type AckKindName } from '../api/ack.js';
 import { carmConflict } from '../api/carm.js';
-import { FIELD_MANAGER, OWNER_LABEL, type KubeObject } from '../api/types.js';
+import { ENDPOINT_GROUP_LABEL, FIELD_MANAGER, OWNER_LABEL, type KubeObject } from '../api/types.js';
 import { ConnectedKubeConfig, httpStatus } from './kube.js';
 import type { LiveObject } from './observed.js';
 import { ListWatch } from './watch.js';
 
 export const ACK_KINDS = Object.keys(ACK) as AckKindName[];
+
+/**
+ * What the watches select: every object xapi renders carries this label (a CR's own objects the
+ * owner label too, an endpoint group's shared objects the group label instead).
+ */
+export const MANAGED_SELECTOR = 'app.kubernetes.io/managed-by=xapi';
+/** Index key of an endpoint group's shared objects (owner label values never contain '|'). */
+const groupIndex = (label: string) => `group|${label}`;
 
 /** Answers to a list that retrying will not change: bad credentials, no permission, CRD missing. */
 const REFUSED = new Set([401, 403, 404]);
@@ -21,6 +29,8 @@ export interface ClusterOptions {
   watchTimeoutSeconds?: number;
   /** An ACK object of an owner changed (old: the cached object before). */
   onOwnerEvent?: (owner: string, obj: LiveObject, old: LiveObject | undefined) => void;
+  /** A shared object of an endpoint group changed (label: the group label's value). */
+  onGroupEvent?: (label: string, obj: LiveObject, old: LiveObject | undefined) => void;
   /** The cluster became live or stopped being live. */
   onState?: (cluster: Cluster) => void;
   /** A write is about to be sent (metrics). */
@@ -31,7 +41,7 @@ export interface ClusterOptions {
 export class NamespaceConflict extends Error {}
 
 /** What the reconcile pipeline needs of a cluster (a fake in unit tests). */
-export type AckCluster = Pick<Cluster, 'name' | 'owned' | 'listOwned' | 'apply' | 'delete' | 'ensureNamespace'>;
+export type AckCluster = Pick<Cluster, 'name' | 'owned' | 'grouped' | 'ofKind' | 'listOwned' | 'apply' | 'delete' | 'ensureNamespace'>;
 
 export class Cluster {
   readonly objects: KubernetesObjectApi;
@@ -55,16 +65,22 @@ export class Cluster {
         new ListWatch({
           kc,
           path: `/apis/${ref.group}/${ref.version}/${ref.plural}`,
-          list: () => this.custom.listClusterCustomObject({ group: ref.group, version: ref.version, plural: ref.plural, labelSelector: OWNER_LABEL }),
+          list: () => this.custom.listClusterCustomObject({ group: ref.group, version: ref.version, plural: ref.plural, labelSelector: MANAGED_SELECTOR }),
           kind: ref.kind,
           apiVersion: ref.apiVersion,
-          labelSelector: OWNER_LABEL,
-          indexBy: (obj) => obj.metadata?.labels?.[OWNER_LABEL],
+          labelSelector: MANAGED_SELECTOR,
+          indexBy: (obj) => {
+            const labels = obj.metadata?.labels;
+            if (labels?.[OWNER_LABEL]) return labels[OWNER_LABEL];
+            return labels?.[ENDPOINT_GROUP_LABEL] ? groupIndex(labels[ENDPOINT_GROUP_LABEL]) : undefined;
+          },
           resyncMs: o.resyncMs,
           watchTimeoutSeconds: o.watchTimeoutSeconds,
           onEvent: (_type, obj, old) => {
             const owner = obj.metadata?.labels?.[OWNER_LABEL] ?? old?.metadata?.labels?.[OWNER_LABEL];
             if (owner) o.onOwnerEvent?.(owner, obj, old);
+            const group = obj.metadata?.labels?.[ENDPOINT_GROUP_LABEL] ?? old?.metadata?.labels?.[ENDPOINT_GROUP_LABEL];
+            if (group && !owner) o.onGroupEvent?.(group, obj, old);
           },
           onState: () => o.onState?.(this),
         }),
@@ -111,6 +127,18 @@ export class Cluster {
     const out: LiveObject[] = [];
     for (const lw of this.watches.values()) out.push(...lw.byIndex(ownerValue));
     return out;
+  }
+
+  /** Cached shared objects of one endpoint group (group label value) in this cluster. */
+  grouped(label: string): LiveObject[] {
+    const out: LiveObject[] = [];
+    for (const lw of this.watches.values()) out.push(...lw.byIndex(groupIndex(label)));
+    return out;
+  }
+
+  /** Cached objects of one kind (every object xapi rendered in this cluster). */
+  ofKind(kind: AckKindName): LiveObject[] {
+    return this.watches.get(kind)?.list() ?? [];
   }
 
   /** Current objects of one owner read from the server (deletion reads fresh, not the cache). */

@@ -31,11 +31,20 @@ export type FinalizeResult = { done: true } | { done: false; requeueAfterMs?: nu
  * One pass of deletion. `sides` are the resolved clusters of each side (undefined when the spec is
  * invalid: nothing was ever applied from it).
  */
-export async function finalize(cr: CrossAccountApi, sides: Array<{ side: string; resolution: Resolution }> | undefined, writer: Pick<CrWriter, 'removeFinalizer' | 'writeStatus'>, log: Logger, now: Date): Promise<FinalizeResult> {
+export async function finalize(
+  cr: CrossAccountApi,
+  sides: Array<{ side: string; resolution: Resolution }> | undefined,
+  writer: Pick<CrWriter, 'removeFinalizer' | 'writeStatus'>,
+  log: Logger,
+  now: Date,
+  /** What an object must wait for before it may be deleted (another object still naming it), if anything. */
+  held: (o: LiveObject) => string | undefined = () => undefined,
+): Promise<FinalizeResult> {
   const owner = ownerLabelValue(cr);
   const abandon = cr.metadata.annotations?.[ABANDON_ANNOTATION] === 'true';
   const seen = new Set<AckCluster>();
   const waiting: LiveObject[] = [];
+  const heldFor: string[] = [];
   let remaining = 0;
   for (const { side, resolution } of sides ?? []) {
     if (resolution.state === 'waiting') return { done: false, waitingForClusters: true };
@@ -64,7 +73,9 @@ export async function finalize(cr: CrossAccountApi, sides: Array<{ side: string;
     for (const o of objs) {
       if (liveWave(o) !== top) continue;
       waiting.push(o);
-      if (!(o.metadata as { deletionTimestamp?: string } | undefined)?.deletionTimestamp) await cluster.delete(o);
+      const wait = held(o);
+      if (wait) heldFor.push(`${o.kind}/${o.metadata?.name} waits for ${wait}`);
+      else if (!(o.metadata as { deletionTimestamp?: string } | undefined)?.deletionTimestamp) await cluster.delete(o);
     }
   }
   if (remaining > 0) {
@@ -72,7 +83,7 @@ export async function finalize(cr: CrossAccountApi, sides: Array<{ side: string;
     const names = waiting.map((o) => `${o.kind}/${o.metadata?.name}`).join(', ');
     await writer.writeStatus(
       cr,
-      deletionStatus(cr, { reason: 'Deleting', message: `deleting ${remaining} object(s); waiting for ${names}`, ...(terminal && { degraded: `cannot delete ${terminal.message}` }) }, now),
+      deletionStatus(cr, { reason: 'Deleting', message: `deleting ${remaining} object(s); waiting for ${names}${heldFor.length ? ` (${heldFor.join('; ')})` : ''}`, ...(terminal && { degraded: `cannot delete ${terminal.message}` }) }, now),
     );
     // ACK holds its own finalizers while it deletes in AWS: look again shortly.
     return { done: false, requeueAfterMs: 500 };

@@ -9,10 +9,12 @@ import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { ACK } from '../api/ack.js';
 import { API_VERSION, GROUP, KIND, PLURAL, VERSION, type CrossAccountApi } from '../api/types.js';
-import { ownerLabelValue } from '../charts/names.js';
+import { validateSpec } from '../api/validate.js';
+import { endpointGroup, ownerLabelValue, type EndpointGroup } from '../charts/names.js';
 import { Cluster } from './cluster.js';
 import { ClusterRegistry, LOCAL } from './clusters.js';
 import { CrWriter } from './cr-writes.js';
+import { reconcileGroup } from './endpoint-group.js';
 import { ConnectedKubeConfig, DEFAULT_REQUEST_TIMEOUT_MS, errText } from './kube.js';
 import { LeaderElector, leaseApi } from './leader.js';
 import { OperatorMetrics } from './metrics.js';
@@ -100,6 +102,33 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   const ownerToKey = new Map<string, string>();
   /** When ACK last reported a new endpoint ID, per owner (rotation latency). */
   const endpointSeenAt = new Map<string, number>();
+  // Endpoint groups (one shared endpoint per VPC) are work keys of their own. A group stays known
+  // after its last member leaves, until it is drained.
+  const groups = new Map<string, EndpointGroup>();
+  const groupOfCr = new Map<string, string>();
+  const crsByGroup = new Map<string, Set<string>>();
+  const setGroupOf = (key: string, group: EndpointGroup | undefined) => {
+    const before = groupOfCr.get(key);
+    if (before) crsByGroup.get(before)?.delete(key);
+    if (!group) return void groupOfCr.delete(key);
+    groups.set(group.key, group);
+    groupOfCr.set(key, group.key);
+    let set = crsByGroup.get(group.key);
+    if (!set) crsByGroup.set(group.key, (set = new Set()));
+    set.add(key);
+  };
+  const refusedIn = new Map<string, Map<string, string>>();
+  const sharedBy = new Map<string, number>();
+  const groupOf = (cr: CrossAccountApi) => {
+    const valid = validateSpec(cr.spec);
+    return valid.ok ? endpointGroup({ ...cr, spec: valid.spec }) : undefined;
+  };
+  /** CR keys of a group; members are the ones not being deleted. */
+  const crsOf = (groupKey: string) => [...(crsByGroup.get(groupKey) ?? [])];
+  const membersOf = (groupKey: string) =>
+    crsOf(groupKey)
+      .map((k) => crWatch.get(...(k.split('/') as [string, string])) as unknown as CrossAccountApi | undefined)
+      .filter((cr): cr is CrossAccountApi => !!cr && !cr.metadata.deletionTimestamp);
 
   const enqueue = (key: string) => {
     queue.add(key);
@@ -115,11 +144,30 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     }
     const key = ownerToKey.get(owner);
     if (key) enqueue(key);
+    // A member's API ID, role or caller group feeds its group's policy and rules.
+    const group = key && groupOfCr.get(key);
+    if (group && (obj.kind === ACK.RestAPI.kind || obj.kind === ACK.Role.kind || obj.kind === ACK.SecurityGroup.kind)) enqueue(group);
+  };
+  /** A shared object changed: its group and every CR of the group (members read its ID and state). */
+  const onGroupEvent = (label: string, obj: LiveObject, old: LiveObject | undefined) => {
+    const newId = obj.kind === ACK.VPCEndpoint.kind && obj.status?.vpcEndpointID && obj.status.vpcEndpointID !== old?.status?.vpcEndpointID;
+    for (const [groupKey, group] of groups) {
+      if (group.label !== label) continue;
+      enqueue(groupKey);
+      for (const key of crsOf(groupKey)) {
+        if (newId) {
+          const cr = crWatch.get(...(key.split('/') as [string, string]));
+          if (cr) endpointSeenAt.set(ownerLabelValue(cr as unknown as CrossAccountApi), Date.now());
+        }
+        enqueue(key);
+      }
+    }
   };
   const clusterOptions = {
     resyncMs,
     watchTimeoutSeconds,
     onOwnerEvent,
+    onGroupEvent,
     onWrite: (verb: 'apply' | 'delete') => metrics.writes.inc({ op: verb }),
   };
 
@@ -141,17 +189,27 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     apiVersion: API_VERSION,
     resyncMs,
     watchTimeoutSeconds,
-    onEvent: (type, obj) => {
+    onEvent: (type, obj, old) => {
       const cr = obj as unknown as CrossAccountApi;
       const key = crKey(cr);
+      // The group(s) a CR joins or leaves: a new CR, a spec change, a deletion (old and new group).
+      const before = groupOfCr.get(key);
       if (type === 'DELETED') {
         ownerToKey.delete(ownerLabelValue(cr));
         endpointSeenAt.delete(ownerLabelValue(cr));
+        setGroupOf(key, undefined);
+        if (before) enqueue(before);
         setDeps(key, []);
         releaseUnused();
         return;
       }
       ownerToKey.set(ownerLabelValue(cr), key);
+      const group = groupOf(cr);
+      setGroupOf(key, group);
+      if (before && before !== group?.key) enqueue(before);
+      const changed = !old || (old as { metadata?: { generation?: number } }).metadata?.generation !== cr.metadata.generation;
+      const deleting = !!cr.metadata.deletionTimestamp !== !!(old as { metadata?: { deletionTimestamp?: string } } | undefined)?.metadata?.deletionTimestamp;
+      if (group && (changed || deleting || before !== group.key)) enqueue(group.key);
       enqueue(key);
     },
     onState: (live) => {
@@ -176,8 +234,46 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   };
 
   let reconciler!: Reconciler;
+  const handleGroup = async (key: string) => {
+    const group = groups.get(key);
+    if (!group) return;
+    const members = membersOf(key);
+    const outcome = await reconcileGroup(group, members, { registry, log });
+    setDeps(key, outcome.deps);
+    if (outcome.waiting) return;
+    // Members show how many APIs share the endpoint and whether the group left them out.
+    const refused = JSON.stringify([...(outcome.refused ?? [])]);
+    if (refused !== JSON.stringify([...(refusedIn.get(key) ?? [])]) || sharedBy.get(key) !== members.length) {
+      if (outcome.refused) refusedIn.set(key, outcome.refused);
+      else refusedIn.delete(key);
+      sharedBy.set(key, members.length);
+      for (const k of crsOf(key)) enqueue(k);
+    }
+    if (outcome.requeueAfterMs !== undefined) queue.addAfter(key, outcome.requeueAfterMs);
+    else if (members.length === 0 && crsOf(key).length === 0) {
+      // Drained: forget the group.
+      groups.delete(key);
+      crsByGroup.delete(key);
+      refusedIn.delete(key);
+      sharedBy.delete(key);
+      setDeps(key, []);
+      releaseUnused();
+    }
+  };
   const handle = async (key: string) => {
     metrics.queueDepth.set(queue.depth);
+    if (key.startsWith('endpoint-group|')) {
+      const end = metrics.duration.startTimer();
+      try {
+        await handleGroup(key);
+      } catch (err) {
+        log.warn({ key, err: errText(err) }, 'endpoint group reconcile failed');
+        throw err;
+      } finally {
+        end();
+      }
+      return;
+    }
     const [namespace, name] = key.split('/') as [string, string];
     const cr = crWatch.get(namespace, name) as unknown as CrossAccountApi | undefined;
     if (!cr) return;
@@ -213,12 +309,26 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     queue = newQueue();
     registry = newRegistry();
     const writer = new CrWriter(kc, log, () => new Date(), (cr) => crWatch.remember(cr as unknown as LiveObject), (what) => metrics.writes.inc({ op: what }));
-    reconciler = new Reconciler({ registry, writer, render: options.render, metrics, log, endpointSeenAt: (owner) => endpointSeenAt.get(owner) });
+    reconciler = new Reconciler({
+      registry,
+      writer,
+      render: options.render,
+      metrics,
+      log,
+      endpointSeenAt: (owner) => endpointSeenAt.get(owner),
+      endpointGroup: (cr) => {
+        const key = groupOfCr.get(crKey(cr));
+        if (!key) return undefined;
+        const refused = refusedIn.get(key)?.get(crKey(cr));
+        return { sharedBy: sharedBy.get(key) ?? membersOf(key).length, ...(refused && { refused }) };
+      },
+    });
     registry.local.startWatches();
     crWatch.start();
     // A periodic pass over every CR repairs what a missed event left behind; with no drift it writes nothing.
     resyncTimer = setInterval(() => {
       for (const cr of crWatch.list()) enqueue(crKey(cr));
+      for (const key of groups.keys()) enqueue(key);
     }, resyncMs);
     resyncTimer.unref?.();
   };

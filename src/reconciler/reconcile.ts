@@ -9,12 +9,14 @@ import { withDefaults, type DefaultedSpec } from '../api/defaults.js';
 import { AUDIT_ANNOTATION, accessLogCommand, accessLogSettings } from '../charts/audit.js';
 import { formatErrors, validateSpec } from '../api/validate.js';
 import type { CrossAccountApi, CrossAccountApiSpec, KubeObject, ObservedIds } from '../api/types.js';
-import { objectNames, ownerLabelValue } from '../charts/names.js';
-import { renderObjects, type RenderedObjects } from '../charts/render.js';
+import { endpointGroup, objectNames, ownerLabelValue } from '../charts/names.js';
+import { renderMember, type RenderedObjects } from '../charts/render.js';
+import { executeApiArn } from '../policy/documents.js';
 import { ackKindOf, applyAll, prune, type Logger, type NamespaceAccounts } from './apply.js';
 import { NamespaceConflict, type AckCluster } from './cluster.js';
 import type { ClusterRegistry, Resolution } from './clusters.js';
 import type { CrWriter } from './cr-writes.js';
+import { referencedGroups } from './endpoint-group.js';
 import { finalize } from './finalize.js';
 import { errText, httpStatus } from './kube.js';
 import type { OperatorMetrics } from './metrics.js';
@@ -42,6 +44,11 @@ export interface ReconcilerDeps {
   log: Logger;
   /** When ACK last reported a new endpoint ID for an owner (rotation latency starts there). */
   endpointSeenAt?: (owner: string) => number | undefined;
+  /**
+   * The CR's endpoint group as the operator knows it: how many APIs share it, and why the group
+   * could not include this CR (its policy would be too large), if so.
+   */
+  endpointGroup?: (cr: CrossAccountApi) => { sharedBy: number; refused?: string } | undefined;
   now?: () => Date;
 }
 
@@ -78,7 +85,7 @@ export class Reconciler {
   private readonly render: RenderFn;
 
   constructor(private readonly d: ReconcilerDeps) {
-    this.render = d.render ?? renderObjects;
+    this.render = d.render ?? renderMember;
   }
 
   private now(): Date {
@@ -98,7 +105,16 @@ export class Reconciler {
     if (cr.metadata.deletionTimestamp) {
       const sides = valid.ok ? this.sides(cr, withDefaults(valid.spec)) : undefined;
       const deps = sides?.flatMap((s) => s.resolution.deps) ?? [];
-      const result = await finalize(cr, sides, this.d.writer, this.d.log, this.now());
+      const group = valid.ok ? endpointGroup({ ...cr, spec: valid.spec }) : undefined;
+      const consumer = sides?.[0]?.resolution;
+      // AWS refuses to delete a caller group the shared endpoint's group still names in a rule.
+      const held = (o: LiveObject): string | undefined => {
+        if (!group || consumer?.state !== 'ready' || o.kind !== ACK.SecurityGroup.kind) return undefined;
+        const id = typeof o.status?.id === 'string' ? o.status.id : undefined;
+        const shared = consumer.cluster.grouped(group.label).find((g) => g.kind === ACK.SecurityGroup.kind && g.metadata?.namespace === group.namespace);
+        return id && referencedGroups(shared, 'ingressRules').includes(id) ? `${shared!.metadata?.name} to drop its rule for ${id}` : undefined;
+      };
+      const result = await finalize(cr, sides, this.d.writer, this.d.log, this.now(), held);
       if (!result.done && result.waitingForClusters) return { deps, waiting: true };
       return { deps, ...(!result.done && result.requeueAfterMs !== undefined && { requeueAfterMs: result.requeueAfterMs }) };
     }
@@ -122,7 +138,10 @@ export class Reconciler {
     // observe: each side reads only its own namespace (both sides may be one cluster reached two ways)
     const crv: CrossAccountApi = { ...cr, spec };
     const owner = ownerLabelValue(cr);
-    const liveOf = (c: AckCluster | undefined, ns: string) => (c?.owned(owner) ?? []).filter((o) => o.metadata?.namespace === ns);
+    const group = endpointGroup(crv);
+    const shared = (c: AckCluster | undefined) => (group && c ? c.grouped(group.label) : []);
+    // The CR's own objects, and on the consumer side the shared endpoint's (read, never applied here).
+    const liveOf = (c: AckCluster | undefined, ns: string) => [...(c?.owned(owner) ?? []), ...(c === consumer ? shared(c) : [])].filter((o) => o.metadata?.namespace === ns);
     const seen = observedIds(crv, liveOf(consumer, spec.consumer.namespace), liveOf(provider, spec.provider.namespace));
     const rotation = rotate(cr.status?.allowedEndpoints, seen.endpoint, this.now(), spec.rotation.gracePeriodSeconds);
     const observed: ObservedIds = { ...seen.ids };
@@ -160,6 +179,14 @@ export class Reconciler {
         if (kind) expected.push({ kind, name: obj.metadata.name, side, ...(audit && { audit }) });
       }
     }
+    // The shared endpoint's objects count for this CR's layers 1 and 2 like its own.
+    const groupState = group ? this.d.endpointGroup?.(crv) : undefined;
+    if (group) expected.push({ kind: 'SecurityGroup', name: group.endpointSecurityGroup, side: 'consumer' }, { kind: 'VPCEndpoint', name: group.vpcEndpoint, side: 'consumer' });
+    if (groupState?.refused) problems.push({ reason: 'EndpointPolicyTooLarge', message: groupState.refused });
+    // Layer 2 holds for this API only once the shared policy grants it.
+    const vpce = group ? liveOf(consumer, spec.consumer.namespace).find((o) => o.kind === ACK.VPCEndpoint.kind && o.metadata?.name === group.vpcEndpoint) : undefined;
+    const apiArn = seen.ids.restApiId ? executeApiArn(spec.region, spec.provider.accountId, seen.ids.restApiId, '*') : undefined;
+    const endpointGrants = !vpce || !apiArn ? undefined : String((vpce as { spec?: { policyDocument?: unknown } }).spec?.policyDocument ?? '').includes(JSON.stringify(apiArn));
     const names = new Set(expected.map((e) => `${ACK[e.kind].kind}/${e.name}`));
     const live = [...liveOf(consumer, spec.consumer.namespace), ...liveOf(provider, spec.provider.namespace)].filter((o) => names.has(`${o.kind}/${o.metadata?.name}`));
     const api = seen.ids.restApiId
@@ -169,7 +196,8 @@ export class Reconciler {
       cr,
       expected,
       live,
-      endpoint: seen.endpoint,
+      endpoint: { ...seen.endpoint, ...(group && { name: group.vpcEndpoint }), ...(groupState && { sharedBy: groupState.sharedBy }) },
+      ...(endpointGrants === false && { endpointPolicyMissing: `the shared endpoint ${group!.vpcEndpoint}'s policy does not grant this API yet` }),
       // The allowed set changes only once it is really in the provider's policy.
       allowed: applied ? rotation.allowed : (cr.status?.allowedEndpoints ?? []),
       api,

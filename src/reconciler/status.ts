@@ -86,7 +86,9 @@ export interface StatusInput {
   expected: readonly Expected[];
   /** Live objects from both clusters. */
   live: readonly LiveObject[];
-  endpoint: { id?: string; state?: string; dnsNames?: string[] };
+  endpoint: { id?: string; state?: string; dnsNames?: string[]; name?: string; sharedBy?: number };
+  /** Set when the (shared) endpoint's live policy does not grant this API: layer 2 is not in place. */
+  endpointPolicyMissing?: string;
   allowed: AllowedEndpoint[];
   api?: { id?: string; stage?: string; invokeUrl?: string };
   securityGroups?: { callerId?: string; endpointId?: string };
@@ -153,6 +155,11 @@ export function computeStatus(input: StatusInput): CrossAccountApiStatus {
       ok = false;
       reason = 'EndpointNotAllowed';
       message = `endpoint ${input.endpoint.id} is not yet in the resource policy`;
+    }
+    if (ok && layer === CONDITION.EndpointPolicyReady && input.endpointPolicyMissing) {
+      ok = false;
+      reason = 'NotInEndpointPolicy';
+      message = input.endpointPolicyMissing;
     }
     if (ok) readyLayers++;
     conditions.push(cond(layer, ok, reason, message, gen, now));

@@ -13,6 +13,7 @@ import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node
 import { parse } from 'yaml';
 import { ACK, type AckKindName } from '../../src/api/ack.js';
 import type { CrossAccountApi } from '../../src/api/types.js';
+import { endpointGroup, ownerLabelValue } from '../../src/charts/names.js';
 import { EMULATOR_CREDENTIALS, createNetwork, networkFor } from '../../src/envtest/aws.js';
 import { freePort } from '../../src/envtest/ports.js';
 
@@ -153,14 +154,18 @@ export interface AckObject {
   status?: { conditions?: Array<{ type: string; status: string; message?: string }>; [k: string]: unknown };
 }
 
-/** Every ACK object carrying the CR's owner label in one cluster. */
-export async function ackObjects(which: 'A' | 'B', owner: string): Promise<AckObject[]> {
+/** Every ACK object of the CR in one cluster: its own (owner label) and its VPC's shared endpoint objects (endpoint group label). */
+export async function ackObjects(which: 'A' | 'B', cr: CrossAccountApi): Promise<AckObject[]> {
   const { custom } = clients(which);
+  const group = endpointGroup(cr);
+  const selectors = [`xapi.dev/owner=${ownerLabelValue(cr)}`, ...(group ? [`xapi.dev/endpoint-group=${group.label}`] : [])];
   const out: AckObject[] = [];
   for (const kind of Object.keys(ACK) as AckKindName[]) {
     const r = ACK[kind];
-    const res = (await custom.listClusterCustomObject({ group: r.group, version: r.version, plural: r.plural, labelSelector: `xapi.dev/owner=${owner}` })) as { items: AckObject[] };
-    out.push(...res.items.map((i) => ({ ...i, kind: r.kind })));
+    for (const labelSelector of selectors) {
+      const res = (await custom.listClusterCustomObject({ group: r.group, version: r.version, plural: r.plural, labelSelector })) as { items: AckObject[] };
+      out.push(...res.items.map((i) => ({ ...i, kind: r.kind })));
+    }
   }
   return out;
 }

@@ -1,7 +1,7 @@
 // What AWS must hold for one CrossAccountApi, read through the AWS API in both accounts: the four
 // layers exactly, nothing more. The expected values are derived here from the spec and the IDs
 // the emulator assigned, not from the render.
-import { objectNames, ownerLabelValue } from '../../src/charts/names.js';
+import { objectNames } from '../../src/charts/names.js';
 import { flowLogNames } from '../../src/charts/audit.js';
 import type { CrossAccountApi } from '../../src/api/types.js';
 import { readFileSync } from 'node:fs';
@@ -108,7 +108,6 @@ export async function expectFourLayers(cr: CrossAccountApi, renderedEndpointPoli
  * every Terminal condition (and a Degraded CR) seen on the way; then both accounts must be empty.
  */
 export async function expectCleanDeletion(cr: CrossAccountApi, clusters: Array<'A' | 'B'>, timeoutMs: number): Promise<void> {
-  const owner = ownerLabelValue(cr);
   const ns = cr.metadata.namespace!;
   const terminal = new Set<string>();
   let remaining: string[] = [];
@@ -116,7 +115,7 @@ export async function expectCleanDeletion(cr: CrossAccountApi, clusters: Array<'
     await until(
       'the CR and its ACK objects to be gone',
       async () => {
-        const objs = (await Promise.all(clusters.map((c) => ackObjects(c, owner)))).flat();
+        const objs = (await Promise.all(clusters.map((c) => ackObjects(c, cr)))).flat();
         for (const t of terminalOf(objs)) terminal.add(t);
         const live = await getCr(ns, cr.metadata.name);
         const degraded = condition(live, 'Degraded');
@@ -145,9 +144,8 @@ export async function expectCleanDeletion(cr: CrossAccountApi, clusters: Array<'
  * Returns the new operator.
  */
 export async function expectRestartChangesNothing(cr: CrossAccountApi, old: OperatorProcess, start: () => Promise<OperatorProcess>): Promise<OperatorProcess> {
-  const owner = ownerLabelValue(cr);
   const generations = async () =>
-    (await Promise.all([ackObjects('A', owner), ackObjects('B', owner)])).flat().map((o) => `${o.kind}/${o.metadata.namespace}/${o.metadata.name}@${o.metadata.generation}`).sort();
+    (await Promise.all([ackObjects('A', cr), ackObjects('B', cr)])).flat().map((o) => `${o.kind}/${o.metadata.namespace}/${o.metadata.name}@${o.metadata.generation}`).sort();
   const snapshot = async () => ({ consumer: await consumerState(cr.spec.consumer.accountId), provider: await providerState(cr.spec.provider.accountId), generations: await generations() });
   const before = await snapshot();
   await old.stop();

@@ -7,7 +7,7 @@ import { ACK_ANNOTATION } from '../../src/api/ack.js';
 import { DescribeFlowLogsCommand } from '@aws-sdk/client-ec2';
 import { GetRoleCommand } from '@aws-sdk/client-iam';
 import { flowLogNames } from '../../src/charts/audit.js';
-import { objectNames, ownerLabelValue } from '../../src/charts/names.js';
+import { objectNames } from '../../src/charts/names.js';
 import type { CrossAccountApi } from '../../src/api/types.js';
 import { E2E_ACCOUNTS } from './accounts.js';
 import {
@@ -44,11 +44,10 @@ function carmCr(): CrossAccountApi {
 
 const cr = carmCr();
 const NS = cr.metadata.namespace!;
-const owner = ownerLabelValue(cr);
 const names = objectNames(cr);
 let operator: OperatorProcess | undefined;
 
-const renderedEndpointPolicy = async () => String((await ackObjects('A', owner)).find((o) => o.kind === 'VPCEndpoint')?.spec.policyDocument);
+const renderedEndpointPolicy = async () => String((await ackObjects('A', cr)).find((o) => o.kind === 'VPCEndpoint')?.spec.policyDocument);
 const ready = async () => condition(await getCr(NS, cr.metadata.name), 'Ready')?.status === 'True';
 
 beforeAll(async () => {
@@ -72,8 +71,8 @@ test('becomes Ready with both sides in one cluster, each namespace mapped to its
   ] as const) {
     expect((await core.readNamespace({ name: ns })).metadata?.annotations?.[ACK_ANNOTATION.ownerAccountId]).toBe(account);
   }
-  const objs = await ackObjects('A', owner);
-  expect(await ackObjects('B', owner)).toEqual([]);
+  const objs = await ackObjects('A', cr);
+  expect(await ackObjects('B', cr)).toEqual([]);
   // No cloudtrail controller runs (the emulator has no CloudTrail Lake): the event data store stays unprocessed.
   expect(objs.filter((o) => o.kind === 'EventDataStore').map((o) => o.status?.ackResourceMetadata)).toEqual([undefined]);
   for (const o of objs.filter((x) => x.kind !== 'EventDataStore')) {
@@ -89,7 +88,7 @@ test("the audit trail: flow logs on the endpoint's network interfaces, into a lo
   const flows = await until(
     'a FlowLog created in AWS for every network interface of the endpoint',
     async () => {
-      const objs = await ackObjects('A', owner);
+      const objs = await ackObjects('A', cr);
       const enis = ((objs.find((o) => o.kind === 'VPCEndpoint')?.status?.networkInterfaceIDs as string[] | undefined) ?? []).slice().sort();
       const made = objs.filter((o) => o.kind === 'FlowLog' && o.status?.flowLogID);
       return enis.length > 0 && made.length === enis.length ? { enis, made } : undefined;
@@ -107,8 +106,8 @@ test("the audit trail: flow logs on the endpoint's network interfaces, into a lo
     // the emulator reports FAILED delivery when the log group does not exist
     expect([f.DeliverLogsStatus, f.TrafficType, f.LogDestinationType, f.DeliverLogsPermissionArn]).toEqual(['SUCCESS', 'ALL', 'cloud-watch-logs', roleArn]);
   }
-  const logGroup = (await ackObjects('A', owner)).find((o) => o.kind === 'LogGroup' && o.metadata.namespace === cr.spec.consumer.namespace);
-  await until('the flow-log group to report its retention from AWS', async () => (await ackObjects('A', owner)).find((o) => o.metadata.name === logGroup?.metadata.name)?.status?.retentionInDays === 90, 3 * MIN, 1000);
+  const logGroup = (await ackObjects('A', cr)).find((o) => o.kind === 'LogGroup' && o.metadata.namespace === cr.spec.consumer.namespace);
+  await until('the flow-log group to report its retention from AWS', async () => (await ackObjects('A', cr)).find((o) => o.metadata.name === logGroup?.metadata.name)?.status?.retentionInDays === 90, 3 * MIN, 1000);
   // The event data store never syncs against the emulator, so AuditReady stays False, naming it.
   const audit = condition(await getCr(NS, cr.metadata.name), 'AuditReady');
   expect(audit?.status).toBe('False');

@@ -5,7 +5,7 @@
 import { AuthorizeSecurityGroupIngressCommand } from '@aws-sdk/client-ec2';
 import { UpdateRestApiCommand } from '@aws-sdk/client-api-gateway';
 import { controllerFlags, resyncSeconds } from '../../src/charts/ack-controllers.js';
-import { objectNames, ownerLabelValue } from '../../src/charts/names.js';
+import { objectNames } from '../../src/charts/names.js';
 import type { CrossAccountApi } from '../../src/api/types.js';
 import {
   EXAMPLE_PATH,
@@ -29,13 +29,12 @@ import { expectCleanDeletion, expectFourLayers, expectRestartChangesNothing } fr
 
 const cr: CrossAccountApi = exampleCr();
 const NS = cr.metadata.namespace!;
-const owner = ownerLabelValue(cr);
 const names = objectNames(cr);
 const MIN = 60_000;
 let operator: OperatorProcess | undefined;
 
 const renderedEndpointPolicy = async () => {
-  const objs = await ackObjects('A', owner);
+  const objs = await ackObjects('A', cr);
   const vpce = objs.find((o) => o.kind === 'VPCEndpoint' && o.metadata.name === names.vpcEndpoint);
   return String(vpce?.spec.policyDocument);
 };
@@ -72,8 +71,8 @@ test('examples/orders.yaml, applied with kubectl, becomes Ready', async () => {
   process.stderr.write(`[e2e two-clusters] Ready ${((Date.now() - started) / 1000).toFixed(1)} s after kubectl apply\n`);
   // each side landed in its own cluster
   const layerKinds = (objs: Awaited<ReturnType<typeof ackObjects>>) => objs.filter((o) => !o.metadata.annotations?.['xapi.dev/audit']).map((o) => o.kind).sort();
-  expect(layerKinds(await ackObjects('A', owner))).toEqual(['Role', 'SecurityGroup', 'SecurityGroup', 'VPCEndpoint']);
-  expect((await ackObjects('B', owner)).map((o) => o.kind)).toContain('RestAPI');
+  expect(layerKinds(await ackObjects('A', cr))).toEqual(['Role', 'SecurityGroup', 'SecurityGroup', 'VPCEndpoint']);
+  expect((await ackObjects('B', cr)).map((o) => o.kind)).toContain('RestAPI');
 }, 11 * MIN);
 
 test('AWS holds the four layers exactly, in account A and account B', async () => {

@@ -1,7 +1,7 @@
 // `xapi explain`: which of the four layers lets a call through or stops it, and with which
 // statement, from the rendered manifests (offline: nothing is sent to AWS).
 import type { Command } from 'commander';
-import { HTTP_METHODS, OWNER_LABEL, type KubeObject } from '../../api/types.js';
+import { ENDPOINT_GROUP_LABEL, HTTP_METHODS, OWNER_LABEL, type KubeObject } from '../../api/types.js';
 import { explainCall, type SignatureState, type Verdict } from '../../policy/layers.js';
 import { loadManifests } from '../load-manifests.js';
 import { processIo, table, type CliIo } from '../io.js';
@@ -68,7 +68,14 @@ function selectApi(objects: KubeObject[], api: string | undefined): KubeObject[]
   const chosen = apis.find((a) => a.metadata.name === api);
   if (!chosen) throw new Error(`--api ${api}: no RestAPI of that name (have ${apis.map((a) => a.metadata.name).join(', ')})`);
   const owner = chosen.metadata.labels?.[OWNER_LABEL];
-  return owner ? objects.filter((o) => o.metadata.labels?.[OWNER_LABEL] === owner) : objects;
+  if (!owner) return objects;
+  const mine = objects.filter((o) => o.metadata.labels?.[OWNER_LABEL] === owner);
+  // The shared endpoint of the API's VPC (labelled by its endpoint group, not by an owner): the
+  // one in the namespace and VPC of this API's caller group.
+  const place = (o: KubeObject) => `${o.metadata.namespace ?? ''}|${String((o.spec as { vpcID?: unknown } | undefined)?.vpcID ?? '')}`;
+  const places = new Set(mine.filter((o) => o.kind === 'SecurityGroup').map(place));
+  const groups = new Set(objects.filter((o) => o.metadata.labels?.[ENDPOINT_GROUP_LABEL] && places.has(place(o))).map((o) => o.metadata.labels![ENDPOINT_GROUP_LABEL]));
+  return objects.filter((o) => o.metadata.labels?.[OWNER_LABEL] === owner || groups.has(o.metadata.labels?.[ENDPOINT_GROUP_LABEL] ?? ''));
 }
 
 function statementText(s: Verdict['statement']): string {

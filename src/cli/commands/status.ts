@@ -4,10 +4,10 @@
 import type { Command } from 'commander';
 import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { ACK, CONSUMER_KINDS, PROVIDER_KINDS, type AckKindName } from '../../api/ack.js';
-import { CONDITION, GROUP, OWNER_LABEL, PLURAL, VERSION, type Condition, type CrossAccountApi } from '../../api/types.js';
+import { CONDITION, ENDPOINT_GROUP_LABEL, GROUP, OWNER_LABEL, PLURAL, VERSION, type Condition, type CrossAccountApi } from '../../api/types.js';
 import { ackObject } from '../../api/ack-wire.js';
 import { costEstimate, costLine, type CostEstimate } from '../../charts/audit.js';
-import { ownerLabelValue } from '../../charts/names.js';
+import { endpointGroup, ownerLabelValue } from '../../charts/names.js';
 import type { SecretLike } from '../../reconciler/cluster-secret.js';
 import { kubeConfigFromSecret } from '../../reconciler/clusters.js';
 import type { LiveObject } from '../../reconciler/observed.js';
@@ -53,6 +53,9 @@ export interface CrStatusReport {
   ids: {
     endpointId: string | null;
     endpointState: string | null;
+    /** The shared VPCEndpoint object, and how many APIs use it. */
+    endpointName: string | null;
+    endpointSharedBy: number | null;
     allowedEndpoints: string[];
     restApiId: string | null;
     stage: string | null;
@@ -98,6 +101,8 @@ export function crReport(cr: CrossAccountApi, objects: AckObjectState[], unreach
     ids: {
       endpointId: s?.endpoint?.id ?? null,
       endpointState: s?.endpoint?.state ?? null,
+      endpointName: s?.endpoint?.name ?? null,
+      endpointSharedBy: s?.endpoint?.sharedBy ?? null,
       allowedEndpoints: (s?.allowedEndpoints ?? []).map((a) => (a.until ? `${a.id} (until ${a.until})` : a.id)),
       restApiId: s?.api?.id ?? null,
       stage: s?.api?.stage ?? null,
@@ -110,8 +115,8 @@ export function crReport(cr: CrossAccountApi, objects: AckObjectState[], unreach
       const a = get(CONDITION.AuditReady);
       return { status: a?.status ?? 'Unknown', reason: a?.reason ?? 'NotReported', message: a?.message ?? 'the operator has not reported the audit trail yet' };
     })(),
-    // One endpoint per CR until endpoints are shared: sharedBy 1.
-    cost: costEstimate({ azCount: Math.max(1, new Set(cr.spec.consumer?.subnetIds ?? []).size), sharedBy: 1, ...(storedBytes !== undefined && { storedBytes }) }),
+    // The endpoint's cost is shared by the APIs that use it (status.endpoint.sharedBy).
+    cost: costEstimate({ azCount: Math.max(1, new Set(cr.spec.consumer?.subnetIds ?? []).size), sharedBy: Math.max(1, s?.endpoint?.sharedBy ?? 1), ...(storedBytes !== undefined && { storedBytes }) }),
     unreachable,
   };
 }
@@ -122,7 +127,7 @@ export function formatReports(reports: readonly CrStatusReport[]): string {
     const layers = table(['LAYER', 'CONDITION', 'STATUS', 'REASON', 'MESSAGE'], r.layers.map((l) => [String(l.layer), l.condition, l.status, l.reason, l.message]));
     const id = (v: string | null) => v ?? '-';
     const ids = [
-      `endpoint ${id(r.ids.endpointId)} (${id(r.ids.endpointState)})`,
+      `endpoint ${id(r.ids.endpointId)} (${id(r.ids.endpointState)})${r.ids.endpointName ? ` ${r.ids.endpointName}, shared by ${r.ids.endpointSharedBy ?? '?'} API(s)` : ''}`,
       `allowed endpoints ${r.ids.allowedEndpoints.join(', ') || '-'}`,
       `api ${id(r.ids.restApiId)} stage ${id(r.ids.stage)} ${id(r.ids.invokeUrl)}`,
       `security groups caller ${id(r.ids.callerSecurityGroupId)} endpoint ${id(r.ids.endpointSecurityGroupId)}`,
@@ -165,6 +170,9 @@ async function readAckObjects(main: KubeConfig, cr: CrossAccountApi): Promise<{ 
   const objects: AckObjectState[] = [];
   const unreachable: string[] = [];
   const selector = `${OWNER_LABEL}=${ownerLabelValue(cr)}`;
+  // The shared endpoint's objects carry the endpoint group's label instead of the owner's.
+  const group = endpointGroup(cr);
+  const groupSelector = group && `${ENDPOINT_GROUP_LABEL}=${group.label}`;
   for (const [side, account, kinds] of [['consumer', 'A', CONSUMER_KINDS], ['provider', 'B', PROVIDER_KINDS]] as const) {
     const namespace = cr.spec[side].namespace;
     const where = `account ${account} (${cr.spec[side].cluster ? `cluster Secret ${cr.spec[side].cluster!.secretName}` : 'this cluster'}, namespace ${namespace})`;
@@ -180,6 +188,10 @@ async function readAckObjects(main: KubeConfig, cr: CrossAccountApi): Promise<{ 
       const ref = ACK[kind];
       try {
         const res = (await custom.listNamespacedCustomObject({ group: ref.group, version: ref.version, namespace, plural: ref.plural, labelSelector: selector })) as { items?: LiveObject[] };
+        if (side === 'consumer' && groupSelector && (kind === 'VPCEndpoint' || kind === 'SecurityGroup')) {
+          const more = (await custom.listNamespacedCustomObject({ group: ref.group, version: ref.version, namespace, plural: ref.plural, labelSelector: groupSelector })) as { items?: LiveObject[] };
+          res.items = [...(res.items ?? []), ...(more.items ?? [])];
+        }
         for (const item of res.items ?? []) {
           const st = objectState({ ...item, kind: ref.kind });
           const bytes = kind === 'LogGroup' ? ackObject(item, 'LogGroup')?.status.storedBytes : undefined;

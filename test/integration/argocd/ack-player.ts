@@ -6,6 +6,7 @@
 import type { CustomObjectsApi } from '@kubernetes/client-node';
 import { ACK, type AckKindName } from '../../../src/api/ack.js';
 import { OWNER_LABEL } from '../../../src/api/types.js';
+import { MANAGED_SELECTOR } from '../../../src/reconciler/cluster.js';
 
 type Obj = {
   apiVersion: string;
@@ -66,7 +67,7 @@ export class AckPlayer {
 
   private async list(custom: CustomObjectsApi, kind: AckKindName): Promise<Obj[]> {
     const r = ACK[kind];
-    const res = (await custom.listClusterCustomObject({ group: r.group, version: r.version, plural: r.plural, labelSelector: OWNER_LABEL })) as { items: Obj[] };
+    const res = (await custom.listClusterCustomObject({ group: r.group, version: r.version, plural: r.plural, labelSelector: MANAGED_SELECTOR })) as { items: Obj[] };
     return res.items.map((o) => ({ ...o, apiVersion: r.apiVersion, kind: r.kind }));
   }
 

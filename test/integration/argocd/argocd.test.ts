@@ -155,7 +155,7 @@ async function playDeployment(): Promise<void> {
 
 async function loadRender(): Promise<RenderFn> {
   const path = '../../../src/charts/render.js';
-  return ((await import(path)) as { renderObjects: RenderFn }).renderObjects;
+  return ((await import(path)) as { renderMember: RenderFn }).renderMember;
 }
 
 beforeAll(async () => {

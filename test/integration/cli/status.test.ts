@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { ACK, type AckKindName } from '../../../src/api/ack.js';
 import type { CrossAccountApi, KubeObject } from '../../../src/api/types.js';
+import { objectNames } from '../../../src/charts/names.js';
 import { renderObjects } from '../../../src/charts/render.js';
 import { registerStatus } from '../../../src/cli/commands/status.js';
 import type { CliIo } from '../../../src/cli/io.js';
@@ -46,7 +47,7 @@ async function setCrStatus(name: string, layerOk: [boolean, boolean, boolean, bo
     status: {
       observedGeneration: gen,
       conditions: [cond('Ready', all, all ? 'Ready' : 'Pending', all ? 'all four layers are in place' : `${notReady!.type}: ${notReady!.message}`, gen), ...layers, cond('Degraded', false, 'AsExpected', 'no problems', gen)],
-      endpoint: { id: VPCE, state: 'available', dnsNames: ['vpce-0123456789abcdef0-abc.execute-api.us-east-1.vpce.amazonaws.com'] },
+      endpoint: { id: VPCE, state: 'available', dnsNames: ['vpce-0123456789abcdef0-abc.execute-api.us-east-1.vpce.amazonaws.com'], name: objectNames(cr).vpcEndpoint, sharedBy: 3 },
       allowedEndpoints: [{ id: VPCE }],
       api: { id: IDS.restApiId, stage: 'prod', invokeUrl: `https://${IDS.restApiId}.execute-api.us-east-1.amazonaws.com/prod` },
       securityGroups: { callerId: IDS.callerSecurityGroupId, endpointId: IDS.endpointSecurityGroupId },
@@ -105,7 +106,7 @@ describe('xapi status against real API servers', () => {
     expect(out).toMatch(new RegExp(`^${NS}/orders  Ready=False \\(Pending\\)  layers 3/4`, 'm'));
     expect(out).toMatch(/^4\s+IamAuthReady\s+False\s+Pending\s+IamAuthReady: Method\/orders-x: waiting for ACK/m);
     expect(out).toMatch(/^1\s+SecurityGroupsReady\s+True\s+Ready/m);
-    expect(out).toMatch(new RegExp(`endpoint ${VPCE} \\(available\\)`));
+    expect(out).toContain(`endpoint ${VPCE} (available) ${objectNames(cr).vpcEndpoint}, shared by 3 API(s)`);
     expect(out).toMatch(/api a1b2c3d4e5 stage prod https:\/\/a1b2c3d4e5\.execute-api\.us-east-1\.amazonaws\.com\/prod/);
   });
 
@@ -117,7 +118,7 @@ describe('xapi status against real API servers', () => {
     expect(parsed.ready).toBe(true);
     const item = parsed.items[0];
     expect(item.layers.map((l: { layer: number; status: string }) => [l.layer, l.status])).toEqual([[1, 'True'], [2, 'True'], [3, 'True'], [4, 'True']]);
-    expect(item.ids).toMatchObject({ endpointId: VPCE, restApiId: 'a1b2c3d4e5', allowedEndpoints: [VPCE], callerSecurityGroupId: IDS.callerSecurityGroupId });
+    expect(item.ids).toMatchObject({ endpointId: VPCE, endpointName: objectNames(cr).vpcEndpoint, endpointSharedBy: 3, restApiId: 'a1b2c3d4e5', allowedEndpoints: [VPCE], callerSecurityGroupId: IDS.callerSecurityGroupId });
     expect(item.unreachable).toEqual([]);
     const accountA = item.objects.filter((o: { account: string }) => o.account === 'A');
     const accountB = item.objects.filter((o: { account: string }) => o.account === 'B');

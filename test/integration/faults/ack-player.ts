@@ -1,4 +1,4 @@
-// The test's stand-in for the ACK controllers: watches the ACK objects xapi creates (owner label)
+// The test's stand-in for the ACK controllers: watches the ACK objects xapi creates (managed-by label)
 // in the namespaces it is given and writes what ACK would write into their status once "created
 // in AWS": IDs (derived from the object's uid, so a recreated object gets new IDs as in AWS),
 // Ready conditions, the owner account, the endpoint's state and DNS name. It can hold kinds back
@@ -6,7 +6,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { CustomObjectsApi, PatchStrategy, makeInformer, setHeaderOptions, type Informer, type KubeConfig, type KubernetesObject, type ObjectCache } from '@kubernetes/client-node';
 import { ACK, type AckKindName } from '../../../src/api/ack.js';
-import { OWNER_LABEL } from '../../../src/api/types.js';
+import { MANAGED_SELECTOR } from '../../../src/reconciler/cluster.js';
 
 export interface PlayerCluster {
   /** A name of the test's choosing ("A", "B"). */
@@ -65,8 +65,8 @@ export class AckPlayer {
         const informer = makeInformer<AckObject>(
           cluster.kc,
           `/apis/${r.group}/${r.version}/${r.plural}`,
-          () => custom.listClusterCustomObject({ group: r.group, version: r.version, plural: r.plural, labelSelector: OWNER_LABEL }) as never,
-          OWNER_LABEL,
+          () => custom.listClusterCustomObject({ group: r.group, version: r.version, plural: r.plural, labelSelector: MANAGED_SELECTOR }) as never,
+          MANAGED_SELECTOR,
         );
         const w: Watched = { cluster, kind, custom, informer };
         const onObj = (o: AckObject) => this.enqueue(w, o);

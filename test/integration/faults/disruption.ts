@@ -7,6 +7,10 @@ import { createHash } from 'node:crypto';
 import { CustomObjectsApi, makeInformer, type Informer, type KubeConfig, type KubernetesObject, type ObjectCache } from '@kubernetes/client-node';
 import { ACK, type AckKindName } from '../../../src/api/ack.js';
 import { OWNER_LABEL } from '../../../src/api/types.js';
+import { MANAGED_SELECTOR } from '../../../src/reconciler/cluster.js';
+
+/** A CR's objects by their owner; an endpoint group's shared objects as `group:<label>`. */
+const ownerOf = (o: { metadata?: { labels?: Record<string, string> } }) => o.metadata?.labels?.[OWNER_LABEL] ?? `group:${o.metadata?.labels?.['xapi.dev/endpoint-group'] ?? ''}`;
 
 export interface Side {
   name: string;
@@ -51,14 +55,14 @@ export async function snapshot(sides: Side[]): Promise<Snapshot> {
     const custom = side.kc.makeApiClient(CustomObjectsApi);
     for (const kind of KINDS) {
       const r = ACK[kind];
-      const list = (await custom.listClusterCustomObject({ group: r.group, version: r.version, plural: r.plural, labelSelector: OWNER_LABEL })) as { items: Array<AckObject> };
+      const list = (await custom.listClusterCustomObject({ group: r.group, version: r.version, plural: r.plural, labelSelector: MANAGED_SELECTOR })) as { items: Array<AckObject> };
       for (const o of list.items) {
         const ns = o.metadata?.namespace ?? '';
         if (!side.namespaces.includes(ns)) continue;
         out.set(`${side.name}/${kind}/${ns}/${o.metadata?.name}`, {
           uid: o.metadata?.uid ?? '',
           generation: o.metadata?.generation ?? 0,
-          owner: o.metadata?.labels?.[OWNER_LABEL] ?? '',
+          owner: ownerOf(o),
           spec: specHash(o.spec),
         });
       }
@@ -109,8 +113,8 @@ export class ChangeLog {
         const inf = makeInformer<AckObject>(
           side.kc,
           `/apis/${r.group}/${r.version}/${r.plural}`,
-          () => custom.listClusterCustomObject({ group: r.group, version: r.version, plural: r.plural, labelSelector: OWNER_LABEL }) as never,
-          OWNER_LABEL,
+          () => custom.listClusterCustomObject({ group: r.group, version: r.version, plural: r.plural, labelSelector: MANAGED_SELECTOR }) as never,
+          MANAGED_SELECTOR,
         );
         const key = (o: AckObject) => `${side.name}/${kind}/${o.metadata?.namespace}/${o.metadata?.name}`;
         const mine = (o: AckObject) => side.namespaces.includes(o.metadata?.namespace ?? '');
@@ -118,7 +122,7 @@ export class ChangeLog {
           if (!mine(o)) return;
           const k = key(o);
           let h = this.history.get(k);
-          if (!h) this.history.set(k, (h = { owner: o.metadata?.labels?.[OWNER_LABEL] ?? '', uids: [], specs: [], deletes: 0 }));
+          if (!h) this.history.set(k, (h = { owner: ownerOf(o), uids: [], specs: [], deletes: 0 }));
           const uid = o.metadata?.uid ?? '';
           if (h.uids.at(-1) !== uid) h.uids.push(uid);
           const s = specHash(o.spec);

@@ -22,6 +22,8 @@ export interface FixtureOptions {
   count: number;
   /** spec.rotation.gracePeriodSeconds (short, so rotations finish within a case). */
   graceSeconds?: number;
+  /** CRs share this many consumer VPCs (CR i is in VPC i mod vpcs); default one VPC per CR. */
+  vpcs?: number;
   /** Keep a ChangeLog of every ACK object (default true; the scale bench does without). */
   changeLog?: boolean;
 }
@@ -104,6 +106,9 @@ export class Fixture {
     cr.spec.provider.namespace = this.bNs;
     cr.spec.provider.cluster = { secretName: this.secretName };
     cr.spec.rotation = { gracePeriodSeconds: this.o.graceSeconds ?? 5 };
+    // By default a VPC per CR: each has an endpoint of its own (one endpoint per VPC is shared),
+    // so a rotation changes that one CR's API only.
+    cr.spec.consumer.vpcId = `vpc-0${(this.o.vpcs ? i % this.o.vpcs : i).toString(16).padStart(16, '0')}`;
     return cr;
   }
 

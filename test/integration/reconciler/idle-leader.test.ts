@@ -2,6 +2,7 @@
 // two replicas, one works; the other takes over when it stops.
 import { readFileSync } from 'node:fs';
 import { OWNER_LABEL, type CrossAccountApi } from '../../../src/api/types.js';
+import { MANAGED_SELECTOR } from '../../../src/reconciler/cluster.js';
 import { ACK, type AckKindName } from '../../../src/api/ack.js';
 import { startOperator, type RunningOperator } from '../../../src/reconciler/operator.js';
 import type { RenderFn } from '../../../src/reconciler/reconcile.js';
@@ -20,7 +21,7 @@ const ops: RunningOperator[] = [];
 
 async function loadRender(): Promise<RenderFn> {
   const path = '../../../src/charts/render.js';
-  return ((await import(path)) as { renderObjects: RenderFn }).renderObjects;
+  return ((await import(path)) as { renderMember: RenderFn }).renderMember;
 }
 
 function crFor(i: number): CrossAccountApi {
@@ -29,6 +30,8 @@ function crFor(i: number): CrossAccountApi {
   cr.spec.consumer.namespace = A_NS;
   cr.spec.provider.namespace = B_NS;
   cr.spec.provider.cluster = { secretName: 'rec-idle-b' };
+  // Five VPCs: ten CRs share each VPC's endpoint (one policy holds about 33 APIs).
+  cr.spec.consumer.vpcId = `vpc-0${(i % 5).toString(16).padStart(16, '0')}`;
   return cr;
 }
 
@@ -39,7 +42,7 @@ async function snapshot(): Promise<Map<string, string>> {
   for (const [c, side] of [[a, 'A'], [b, 'B']] as const) {
     for (const kind of Object.keys(ACK) as AckKindName[]) {
       const r = ACK[kind];
-      const list = (await c.custom.listClusterCustomObject({ group: r.group, version: r.version, plural: r.plural, labelSelector: OWNER_LABEL })) as { items: Item[] };
+      const list = (await c.custom.listClusterCustomObject({ group: r.group, version: r.version, plural: r.plural, labelSelector: MANAGED_SELECTOR })) as { items: Item[] };
       for (const o of list.items) if (o.metadata.namespace === A_NS || o.metadata.namespace === B_NS) out.set(`${side}/${kind}/${o.metadata.namespace}/${o.metadata.name}`, o.metadata.resourceVersion);
     }
   }
@@ -53,11 +56,11 @@ async function markAllReady(): Promise<number> {
   for (const [c] of [[a], [b]] as const) {
     for (const kind of Object.keys(ACK) as AckKindName[]) {
       const r = ACK[kind];
-      const list = (await c.custom.listClusterCustomObject({ group: r.group, version: r.version, plural: r.plural, labelSelector: OWNER_LABEL })) as { items: Item[] };
+      const list = (await c.custom.listClusterCustomObject({ group: r.group, version: r.version, plural: r.plural, labelSelector: MANAGED_SELECTOR })) as { items: Item[] };
       for (const o of list.items) {
         if (o.metadata.namespace !== A_NS && o.metadata.namespace !== B_NS) continue;
         if (o.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True')) continue;
-        const owner = o.metadata.labels?.[OWNER_LABEL] ?? '';
+        const owner = o.metadata.labels?.[OWNER_LABEL] ?? o.metadata.labels?.['xapi.dev/endpoint-group'] ?? '';
         const ids: Record<string, unknown> =
           kind === 'SecurityGroup' ? { id: `sg-${o.metadata.name}` }
           : kind === 'VPCEndpoint' ? { vpcEndpointID: `vpce-${owner.slice(-3)}`, state: 'available' }

@@ -6,7 +6,8 @@ import { readFileSync } from 'node:fs';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { promisify } from 'node:util';
 import { parse, stringify } from 'yaml';
-import { objectNames, ownerLabelValue } from '../../../src/charts/names.js';
+import { createHash } from 'node:crypto';
+import { endpointGroup, objectNames, ownerLabelValue } from '../../../src/charts/names.js';
 import { OWNER_LABEL, type CrossAccountApi } from '../../../src/api/types.js';
 import { validateSpec } from '../../../src/api/validate.js';
 import { startOperator, type RunningOperator } from '../../../src/reconciler/operator.js';
@@ -29,7 +30,7 @@ const sockets = new Set<Socket>();
 
 async function loadRender(): Promise<RenderFn> {
   const path = '../../../src/charts/render.js';
-  return ((await import(path)) as { renderObjects: RenderFn }).renderObjects;
+  return ((await import(path)) as { renderMember: RenderFn }).renderMember;
 }
 
 function crFor(name: string, secretName = 'rec-cluster-b'): CrossAccountApi {
@@ -39,8 +40,12 @@ function crFor(name: string, secretName = 'rec-cluster-b'): CrossAccountApi {
   cr.spec.provider.namespace = B_NS;
   cr.spec.provider.cluster = { secretName };
   cr.spec.rotation = { gracePeriodSeconds: 2 };
+  // A VPC per CR: each gets an endpoint group (shared endpoint) of its own.
+  cr.spec.consumer.vpcId = `vpc-0${createHash('sha256').update(name).digest('hex').slice(0, 16)}`;
   return cr;
 }
+/** Selects the shared objects of a CR's endpoint group. */
+const groupSel = (cr: CrossAccountApi) => `xapi.dev/endpoint-group=${endpointGroup(cr)!.label}`;
 
 async function createCr(cr: CrossAccountApi) {
   await a.custom.createNamespacedCustomObject({ group: 'xapi.dev', version: 'v1alpha1', plural: 'crossaccountapis', namespace: NS, body: cr });
@@ -87,6 +92,7 @@ async function playAck(cr: CrossAccountApi, endpointId = 'vpce-0aaa') {
   const n = objectNames(cr);
   await setAckStatus(a.custom, 'SecurityGroup', A_NS, n.callerSecurityGroup, { id: `sg-caller-${cr.metadata.name}`, conditions: readyConditions() });
   await setAckStatus(a.custom, 'SecurityGroup', A_NS, n.endpointSecurityGroup, { id: `sg-endpoint-${cr.metadata.name}`, conditions: readyConditions() });
+  // The shared endpoint's objects carry the group label, not the CR's owner label.
   await setAckStatus(a.custom, 'VPCEndpoint', A_NS, n.vpcEndpoint, { vpcEndpointID: endpointId, state: 'available', dnsEntries: [{ dnsName: 'x.vpce.example' }], conditions: readyConditions() });
   // Everything else the render produced: Ready, and Role with its ARN. ACK reports on the objects
   // it found when it looked: the operator may create more while this runs, and those wait.
@@ -131,7 +137,7 @@ describe('operator on two real API servers', () => {
 
   it('applies the objects to both clusters and wires every ID where it belongs', async () => {
     await createCr(cr);
-    await until('ACK objects in A', async () => (await listAck(a.custom, 'VPCEndpoint', `${OWNER_LABEL}=${ownerLabelValue(cr)}`)).length === 1);
+    await until('ACK objects in A', async () => (await listAck(a.custom, 'VPCEndpoint', groupSel(cr))).length === 1);
     await until('ACK objects in B', async () => (await listAck(b.custom, 'RestAPI', `${OWNER_LABEL}=${ownerLabelValue(cr)}`)).length === 1);
     await playAck(cr);
     await until('SG IDs in each other rules', async () => {
@@ -251,15 +257,19 @@ describe('operator on two real API servers', () => {
     const moving = crFor('rec-move');
     const sel = `${OWNER_LABEL}=${ownerLabelValue(moving)}`;
     await createCr(moving);
-    await until('SGs in the first namespace', async () => (await listAck(a.custom, 'SecurityGroup', sel)).filter((o) => o.metadata?.namespace === A_NS).length === 2);
+    const shared = async (c: CrossAccountApi) => [...(await listAck(a.custom, 'SecurityGroup', groupSel(c))), ...(await listAck(a.custom, 'VPCEndpoint', groupSel(c)))];
+    await until('SGs in the first namespace', async () => (await listAck(a.custom, 'SecurityGroup', sel)).filter((o) => o.metadata?.namespace === A_NS).length === 1 && (await shared(moving)).length === 2);
     const moved = `${A_NS}-moved`;
     await mutateCr('rec-move', (live) => {
       live.spec.consumer.namespace = moved;
     });
+    // The namespace is part of the endpoint group: the CR joins a new group there, the old one drains.
+    const movedCr = { ...moving, spec: { ...moving.spec, consumer: { ...moving.spec.consumer, namespace: moved } } };
+    expect(groupSel(movedCr)).not.toBe(groupSel(moving));
     await until('objects only in the new namespace', async () => {
       const sgs = await listAck(a.custom, 'SecurityGroup', sel);
-      const vpces = await listAck(a.custom, 'VPCEndpoint', sel);
-      return sgs.length === 2 && vpces.length === 1 && [...sgs, ...vpces].every((o) => o.metadata?.namespace === moved);
+      const now = await shared(movedCr);
+      return sgs.length === 1 && now.length === 2 && (await shared(moving)).length === 0 && [...sgs, ...now].every((o) => o.metadata?.namespace === moved);
     });
     const ns = await a.core.readNamespace({ name: moved });
     expect(ns.metadata?.annotations).toMatchObject({ 'services.k8s.aws/owner-account-id': moving.spec.consumer.accountId, 'services.k8s.aws/default-region': moving.spec.region });
@@ -349,7 +359,7 @@ describe('operator on two real API servers', () => {
     for (const name of ['rec-orders', 'rec-flaky', 'rec-move']) await a.custom.deleteNamespacedCustomObject({ group: 'xapi.dev', version: 'v1alpha1', plural: 'crossaccountapis', namespace: NS, name });
     await until('CRs gone', () => crGone('rec-orders'));
     const sel = `${OWNER_LABEL}=${ownerLabelValue(cr)}`;
-    expect(await listAck(a.custom, 'VPCEndpoint', sel)).toEqual([]);
+    await until('shared endpoint gone with its last member', async () => (await listAck(a.custom, 'VPCEndpoint', groupSel(cr))).length === 0 && (await listAck(a.custom, 'SecurityGroup', groupSel(cr))).length === 0);
     expect(await listAck(a.custom, 'SecurityGroup', sel)).toEqual([]);
     expect(await listAck(b.custom, 'RestAPI', sel)).toEqual([]);
     expect(await listAck(b.custom, 'Method', sel)).toEqual([]);

@@ -10,8 +10,8 @@ import { promisify } from 'node:util';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { OWNER_LABEL } from '../../../src/api/types.js';
 import { buildApp } from '../../../src/charts/app.js';
-import { ownerLabelValue } from '../../../src/charts/names.js';
-import { renderObjects } from '../../../src/charts/render.js';
+import { endpointGroup, ownerLabelValue } from '../../../src/charts/names.js';
+import { renderMember } from '../../../src/charts/render.js';
 import { startOperator, type RunningOperator } from '../../../src/reconciler/operator.js';
 import { clients, ensureNamespace, exampleCr, kubeconfigPath, kubectlPath, listAck, until } from '../helpers.js';
 
@@ -75,7 +75,7 @@ beforeAll(async () => {
     leaseName: 'xapi-operator',
     leaseNamespace: OP_NS,
     identity: 'rbac-test',
-    render: renderObjects,
+    render: renderMember,
     metricsPort: 0,
     healthPort: 0,
     logger: silent,
@@ -91,6 +91,7 @@ afterAll(async () => {
 
 describe('the operator as its own ServiceAccount', () => {
   const sel = `${OWNER_LABEL}=${ownerLabelValue(cr)}`;
+  const groupSel = `xapi.dev/endpoint-group=${endpointGroup(cr)!.label}`;
 
   it('is refused what it was not granted', async () => {
     const core = asOperator.makeApiClient(CoreV1Api);
@@ -104,7 +105,11 @@ describe('the operator as its own ServiceAccount', () => {
   it('takes the Lease, creates the consumer namespace with CARM, applies both sides and writes status', async () => {
     await until('leader', async () => op!.isLeader);
     await a.custom.createNamespacedCustomObject({ group: 'xapi.dev', version: 'v1alpha1', plural: 'crossaccountapis', namespace: CR_NS, body: cr });
-    await until('consumer objects in A', async () => (await listAck(a.custom, 'SecurityGroup', sel)).length === 2 && (await listAck(a.custom, 'VPCEndpoint', sel)).length === 1, 30_000);
+    await until(
+      "consumer objects in A: the CR's caller group, and its VPC's shared endpoint and group",
+      async () => (await listAck(a.custom, 'SecurityGroup', sel)).length === 1 && (await listAck(a.custom, 'SecurityGroup', groupSel)).length === 1 && (await listAck(a.custom, 'VPCEndpoint', groupSel)).length === 1,
+      30_000,
+    );
     await until('provider objects in B', async () => (await listAck(b.custom, 'RestAPI', sel)).length === 1, 30_000);
     const ns = await a.core.readNamespace({ name: A_NS });
     expect(ns.metadata?.annotations?.['services.k8s.aws/owner-account-id']).toBe(cr.spec.consumer.accountId);
@@ -131,7 +136,9 @@ describe('the operator as its own ServiceAccount', () => {
         ),
       30_000,
     );
-    expect(await listAck(a.custom, 'VPCEndpoint', sel)).toEqual([]);
+    expect(await listAck(a.custom, 'SecurityGroup', sel)).toEqual([]);
     expect(await listAck(b.custom, 'RestAPI', sel)).toEqual([]);
+    // The last member gone: the shared endpoint and its group go too.
+    await until('shared endpoint gone', async () => (await listAck(a.custom, 'VPCEndpoint', groupSel)).length === 0 && (await listAck(a.custom, 'SecurityGroup', groupSel)).length === 0, 30_000);
   });
 });

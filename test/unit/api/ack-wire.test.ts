@@ -20,7 +20,7 @@ interface Schema {
 function schemaOf(kind: AckKindName): Schema {
   const ref = ACK[kind];
   const file = join(crdsDir, `${ref.group}_${ref.plural}.yaml`);
-  if (!existsSync(file)) throw new Error(`CRD ${file} not found: set XAPI_CRDS_DIR or run `bash scripts/ack-crds.sh` (npm test and npm run test:unit do)`);
+  if (!existsSync(file)) throw new Error(`CRD ${file} not found: set XAPI_CRDS_DIR or run "bash scripts/ack-crds.sh" (npm test and npm run test:unit do)`);
   const crd = parse(readFileSync(file, 'utf8')) as { spec: { versions: Array<{ name: string; schema: { openAPIV3Schema: Schema } }> } };
   return crd.spec.versions.find((v) => v.name === ref.version)!.schema.openAPIV3Schema;
 }

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import type { CrossAccountApi, KubeObject, ObservedIds } from '../../../src/api/types.js';
 import { PATH_ANNOTATION } from '../../../src/api/types.js';
+import { endpointGroup, objectNames } from '../../../src/charts/names.js';
 import { renderObjects } from '../../../src/charts/render.js';
 import type { PolicyDocument, Statement } from '../../../src/policy/documents.js';
 
@@ -47,9 +48,9 @@ describe('consumer (account A) with every ID known', () => {
 
   it('layer 1: two groups, each with exactly one TCP 443 rule naming the other group, no CIDRs', () => {
     const sgs = ofKind(consumer, 'SecurityGroup');
-    expect(sgs.map((s) => s.metadata.name).sort()).toEqual(['orders-caller-sg', 'orders-endpoint-sg']);
+    expect(sgs.map((s) => s.metadata.name).sort()).toEqual(['orders-caller-sg', objectNames(example).endpointSecurityGroup]);
     const caller = spec(one(consumer, 'SecurityGroup', 'orders-caller-sg'));
-    const endpoint = spec(one(consumer, 'SecurityGroup', 'orders-endpoint-sg'));
+    const endpoint = spec(one(consumer, 'SecurityGroup', objectNames(example).endpointSecurityGroup));
     // egress is declared on both (ACK drops AWS's default allow-all egress and keeps the spec's)
     expect(caller.ingressRules).toEqual([]);
     expect(endpoint.egressRules).toEqual([]);
@@ -114,11 +115,15 @@ describe('consumer (account A) with every ID known', () => {
     expectNoWildcardInvoke(invoke);
   });
 
-  it('every object carries the region annotation and the owner label, in the consumer namespace', () => {
+  it("every object carries the region annotation, in the consumer namespace; the CR's own the owner label, the shared endpoint's the group label and no owner", () => {
+    const shared = [objectNames(example).vpcEndpoint, objectNames(example).endpointSecurityGroup];
+    expect(consumer.filter((o) => shared.includes(o.metadata.name))).toHaveLength(2);
     for (const o of consumer) {
       expect(o.metadata.namespace).toBe('account-a');
       expect(o.metadata.annotations?.['services.k8s.aws/region']).toBe('us-east-1');
-      expect(o.metadata.labels?.['xapi.dev/owner']).toBe('xapi-system.orders');
+      if (shared.includes(o.metadata.name)) {
+        expect(o.metadata.labels).toEqual({ 'xapi.dev/endpoint-group': endpointGroup(example)!.label, 'app.kubernetes.io/managed-by': 'xapi' });
+      } else expect(o.metadata.labels?.['xapi.dev/owner']).toBe('xapi-system.orders');
     }
   });
 
@@ -199,7 +204,7 @@ describe('fail-closed while IDs are unknown', () => {
     }
     const half = renderObjects(example, { callerSecurityGroupId: 'sg-1' }).consumer;
     for (const sg of ofKind(half, 'SecurityGroup')) expect([...(spec(sg).ingressRules as []), ...(spec(sg).egressRules as [])]).toEqual([]);
-    expect(spec(one(consumer, 'VPCEndpoint')).securityGroupRefs).toEqual([{ from: { name: 'orders-endpoint-sg' } }]);
+    expect(spec(one(consumer, 'VPCEndpoint')).securityGroupRefs).toEqual([{ from: { name: objectNames(example).endpointSecurityGroup } }]);
   });
 
   it('endpoint policy is deny-all and the role has no invoke grant before the API ID is known', () => {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { registerLint } from '../../../src/cli/commands/lint.js';
 import type { CliIo } from '../../../src/cli/io.js';
 import { ALL_RULES, lint } from '../../../src/policy/lint.js';
+import { objectNames } from '../../../src/charts/names.js';
 import { renderObjects } from '../../../src/charts/render.js';
 import { BROKEN, FULL_IDS, brokenSet, exampleCr, rendered, writeManifests } from '../../fixtures/lint/fixtures.js';
 
@@ -33,13 +34,13 @@ describe('xapi lint', () => {
     const { out, code } = await run([writeManifests(tmp(), rendered()), '--output', 'json']);
     expect(code).toBe(0);
     const findings = JSON.parse(out).findings as Array<{ ruleId: string; level: string; object: string; message: string }>;
-    expect(findings.map((f) => [f.ruleId, f.level, f.object])).toEqual([['XAPI010', 'note', 'VPCEndpoint/orders-vpce']]);
+    expect(findings.map((f) => [f.ruleId, f.level, f.object])).toEqual([['XAPI010', 'note', `VPCEndpoint/${objectNames(exampleCr()).vpcEndpoint}`]]);
     expect(findings[0]!.message).toMatch(/requires aws:resourceTag\/Project: this assumes API Gateway puts the API's tags into execute-api:Invoke's request context/);
   });
   it('the note is in the text output too, and does not fail', async () => {
     const { out, code } = await run([writeManifests(tmp(), rendered())]);
     expect(code).toBe(0);
-    expect(out).toMatch(/XAPI010 \(note\) endpoint-tag-condition-unverified: VPCEndpoint\/orders-vpce: /);
+    expect(out).toContain(`XAPI010 (note) endpoint-tag-condition-unverified: VPCEndpoint/${objectNames(exampleCr()).vpcEndpoint}: `);
     expect(out).toMatch(/xapi lint: 0 error\(s\), 1 note\(s\) in \d+ objects/);
   });
   it('spec.projectTagCondition: false: no note, and XAPI006 accepts the Allow without the tag (the endpoint says it is deliberate)', () => {
@@ -76,7 +77,8 @@ describe('xapi lint', () => {
     const dir = writeManifests(tmp(), brokenSet('XAPI007'));
     const { out, code } = await run([dir]);
     expect(code).toBe(1);
-    expect(out).toMatch(/account-a\/vpcendpoint-orders-vpce\.yaml:1: XAPI007 endpoint-private-dns: VPCEndpoint\/orders-vpce: privateDNSEnabled is false/);
+    const vpce = objectNames(exampleCr()).vpcEndpoint;
+    expect(out).toContain(`account-a/vpcendpoint-${vpce}.yaml:1: XAPI007 endpoint-private-dns: VPCEndpoint/${vpce}: privateDNSEnabled is false`);
   });
   it('SARIF 2.1.0: rules with ids and descriptions, results with file locations', async () => {
     const dir = writeManifests(tmp(), brokenSet('XAPI004'));
@@ -92,7 +94,7 @@ describe('xapi lint', () => {
     const result = errors[0];
     expect(result.ruleId).toBe('XAPI004');
     expect(runObj.tool.driver.rules[result.ruleIndex].id).toBe('XAPI004');
-    expect(result.locations[0].physicalLocation.artifactLocation.uri).toMatch(/account-a\/securitygroup-orders-endpoint-sg\.yaml$/);
+    expect(result.locations[0].physicalLocation.artifactLocation.uri).toMatch(new RegExp(`account-a/securitygroup-${objectNames(exampleCr()).endpointSecurityGroup}\\.yaml$`));
     expect(result.locations[0].physicalLocation.region.startLine).toBe(1);
     expect(result.message.text).toMatch(/ipRanges/);
   });

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import type { CrossAccountApi, KubeObject, ObservedIds } from '../../../src/api/types.js';
+import { objectNames } from '../../../src/charts/names.js';
 import { renderObjects } from '../../../src/charts/render.js';
 import { explainCall, type CallRequest } from '../../../src/policy/layers.js';
 
@@ -88,7 +89,7 @@ describe('explainCall on the rendered example', () => {
   });
   it('an endpoint SG rule on another port: timeout', () => {
     const broken = structuredClone(full);
-    const sg = broken.find((o) => o.kind === 'SecurityGroup' && o.metadata.name === 'orders-endpoint-sg')!;
+    const sg = broken.find((o) => o.kind === 'SecurityGroup' && o.metadata.name === objectNames(cr).endpointSecurityGroup)!;
     (sg.spec!.ingressRules as Array<{ fromPort: number; toPort: number }>)[0]!.fromPort = 8443;
     (sg.spec!.ingressRules as Array<{ fromPort: number; toPort: number }>)[0]!.toPort = 8443;
     const v = call({}, broken);
@@ -162,7 +163,7 @@ describe('explainCall layer 1 with a Function', () => {
     (fn.spec!.vpcConfig as { securityGroupIDs: string[] }).securityGroupIDs = ['sg-0somethingelse00003'];
     const v = call({}, objs);
     expect([v.outcome, v.decidedBy]).toEqual(['timeout', 1]);
-    expect(v.layers[0]!.reason).toMatch(/runs in sg-0somethingelse00003, but orders-endpoint-sg admits tcp\/443 only from sg-0caller000000000001/);
+    expect(v.layers[0]!.reason).toContain(`runs in sg-0somethingelse00003, but ${objectNames(cr).endpointSecurityGroup} admits tcp/443 only from sg-0caller000000000001`);
   });
 });
 
@@ -237,7 +238,7 @@ describe('explainCall states the Project tag assumption of layer 2', () => {
   it('with the tag condition (default): layer 2 allows on an assumption, and the notes say which and how to verify', () => {
     const v = call();
     expect(v.layers[1]!.reason).toMatch(/assumes aws:resourceTag\/Project is in the request context/);
-    expect(v.notes.join('\n')).toMatch(/assumption: the endpoint policy of orders-vpce conditions on aws:resourceTag\/Project.*Project=orders.*lists no resource-tag condition key for execute-api:Invoke.*Verify with one call/s);
+    expect(v.notes.join('\n')).toMatch(/assumption: the endpoint policy of xapi-vpce-vpc-[0-9a-f]+-[0-9a-f]{8} conditions on aws:resourceTag\/Project.*Project=orders.*lists no resource-tag condition key for execute-api:Invoke.*Verify with one call/s);
   });
   it('spec.projectTagCondition: false: still 200 (the Allow is scoped by API ARN and role), no assumption', () => {
     const c = structuredClone(cr);

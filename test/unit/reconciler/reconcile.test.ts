@@ -10,6 +10,8 @@ import type { Resolution } from '../../../src/reconciler/clusters.js';
 import { OperatorMetrics } from '../../../src/reconciler/metrics.js';
 import type { LiveObject } from '../../../src/reconciler/observed.js';
 import { Reconciler } from '../../../src/reconciler/reconcile.js';
+import { reconcileGroup } from '../../../src/reconciler/endpoint-group.js';
+import { endpointGroup } from '../../../src/charts/names.js';
 
 const example = parse(readFileSync(new URL('../../../examples/orders.yaml', import.meta.url), 'utf8')) as CrossAccountApi;
 const silent = { info: () => {}, warn: () => {}, error: () => {} };
@@ -25,6 +27,12 @@ class FakeCluster implements AckCluster {
   }
   owned(owner: string): LiveObject[] {
     return [...this.objects.values()].filter((o) => o.metadata?.labels?.[OWNER_LABEL] === owner);
+  }
+  grouped(label: string): LiveObject[] {
+    return [...this.objects.values()].filter((o) => o.metadata?.labels?.['xapi.dev/endpoint-group'] === label && !o.metadata?.labels?.[OWNER_LABEL]);
+  }
+  ofKind(kind: string): LiveObject[] {
+    return [...this.objects.values()].filter((o) => o.kind === ACK[kind as keyof typeof ACK].kind);
   }
   async listOwned(owner: string): Promise<LiveObject[]> {
     return this.owned(owner);
@@ -87,7 +95,7 @@ class FakeWriter {
   }
 }
 
-function setup(state: { a: 'ready' | 'waiting'; b: 'ready' | 'waiting' } = { a: 'ready', b: 'ready' }) {
+function setup(state: { a: 'ready' | 'waiting'; b: 'ready' | 'waiting' } = { a: 'ready', b: 'ready' }, groupState: { sharedBy: number; refused?: string } = { sharedBy: 1 }) {
   const a = new FakeCluster('a');
   const b = new FakeCluster('b');
   const cr: CrossAccountApi = { ...example, metadata: { name: 'orders', namespace: 'xapi-system', generation: 1, uid: 'u1' } };
@@ -96,8 +104,10 @@ function setup(state: { a: 'ready' | 'waiting'; b: 'ready' | 'waiting' } = { a: 
     const which = ref?.secretName === 'cluster-a' ? 'a' : 'b';
     return state[which] === 'ready' ? { state: 'ready', cluster: which === 'a' ? a : b, deps: [which] } : { state: 'waiting', why: 'not listed', deps: [which] };
   };
-  const reconciler = () => new Reconciler({ registry: { resolve }, writer, metrics: new OperatorMetrics(), log: silent, now: () => new Date('2026-11-26T00:00:00Z') });
-  return { a, b, writer, reconciler, state };
+  const reconciler = () => new Reconciler({ registry: { resolve }, writer, metrics: new OperatorMetrics(), log: silent, endpointGroup: () => groupState, now: () => new Date('2026-11-26T00:00:00Z') });
+  // The CR's endpoint group, reconciled as the operator does: with the CR as its member until it is deleted.
+  const group = () => reconcileGroup(endpointGroup(writer.cr)!, writer.cr.metadata.deletionTimestamp ? [] : [writer.cr], { registry: { resolve }, log: silent });
+  return { a, b, writer, reconciler, group, state };
 }
 
 /** Reconcile and play ACK until nothing is written any more. */
@@ -105,6 +115,7 @@ async function converge(s: ReturnType<typeof setup>, r = s.reconciler()): Promis
   for (let i = 0; i < 12; i++) {
     const before = s.a.writes.length + s.b.writes.length + s.writer.writes.length;
     await r.reconcile(s.writer.cr);
+    await s.group();
     s.a.playAck('111111111111');
     s.b.playAck('222222222222');
     if (s.a.writes.length + s.b.writes.length + s.writer.writes.length === before) return;
@@ -213,14 +224,47 @@ describe('Reconciler', () => {
     expect(s.b.writes).toContain(`delete Deployment/account-b/${first!.metadata?.name}`);
   });
 
+  it("shows the shared endpoint and its sharers; a group that cannot include the CR (policy too large) says so, and layer 2 waits for the CR's statement", async () => {
+    const s = setup();
+    await converge(s);
+    const g = endpointGroup(s.writer.cr)!;
+    expect(s.writer.cr.status?.endpoint).toMatchObject({ id: 'vpce-0123456789abcdef0', name: g.vpcEndpoint, sharedBy: 1 });
+    // Someone else's policy on the shared endpoint: this API is not in it, so layer 2 is not in place.
+    const vpce = s.a.grouped(g.label).find((o) => o.kind === 'VPCEndpoint')!;
+    (vpce as { spec: Record<string, unknown> }).spec.policyDocument = '{"Version":"2012-10-17","Statement":[]}';
+    await s.reconciler().reconcile(s.writer.cr);
+    const layer2 = s.writer.cr.status?.conditions?.find((c) => c.type === 'EndpointPolicyReady');
+    expect([layer2?.status, layer2?.reason]).toEqual(['False', 'NotInEndpointPolicy']);
+    const refused = setup(undefined, { sharedBy: 40, refused: 'endpoint group x: the shared endpoint policy for 40 APIs would be 24000 characters' });
+    await refused.reconciler().reconcile(refused.writer.cr);
+    const readyCond = refused.writer.cr.status?.conditions?.find((c) => c.type === 'Ready');
+    expect([readyCond?.status, readyCond?.reason, readyCond?.message]).toEqual(['False', 'EndpointPolicyTooLarge', 'endpoint group x: the shared endpoint policy for 40 APIs would be 24000 characters']);
+    expect(refused.writer.cr.status?.endpoint?.sharedBy).toBe(40);
+  });
+
   it('deletes highest wave first: Stage before Deployment before Integrations … before the RestAPI', async () => {
     const s = setup();
     await converge(s);
     s.writer.cr = { ...s.writer.cr, metadata: { ...s.writer.cr.metadata, deletionTimestamp: '2026-11-26T00:00:00Z' } };
     const r = s.reconciler();
-    for (let i = 0; i < 30 && s.b.objects.size + s.a.objects.size > 0; i++) await r.reconcile(s.writer.cr);
+    for (let i = 0; i < 30 && s.b.objects.size + s.a.objects.size > 0; i++) {
+      await r.reconcile(s.writer.cr);
+      await s.group();
+    }
     expect(s.writer.writes).not.toContain('remove-finalizer'); // not while objects remain
     await r.reconcile(s.writer.cr);
+    // The shared endpoint group (its last member is going): the endpoint, then the group's rule
+    // for the caller, then the caller's group (AWS refuses while a rule names it), then the group.
+    const g = endpointGroup(s.writer.cr)!;
+    const a = s.a.writes;
+    const at = (w: string) => {
+      expect(a).toContain(w);
+      return a.indexOf(w);
+    };
+    const drained = a.lastIndexOf(`apply SecurityGroup/account-a/${g.endpointSecurityGroup}`);
+    expect(drained).toBeGreaterThan(at(`delete VPCEndpoint/account-a/${g.vpcEndpoint}`));
+    expect(at('delete SecurityGroup/account-a/orders-caller-sg')).toBeGreaterThan(drained);
+    expect(at(`delete SecurityGroup/account-a/${g.endpointSecurityGroup}`)).toBeGreaterThan(at('delete SecurityGroup/account-a/orders-caller-sg'));
     const order = s.b.writes.filter((w) => w.startsWith('delete')).map((w) => w.split(' ')[1]!.split('/')[0]);
     const firstOf = (k: string) => order.indexOf(k);
     const lastOf = (k: string) => order.lastIndexOf(k);
