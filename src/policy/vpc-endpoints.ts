@@ -67,7 +67,7 @@ export function endpointIdentity(spec: EndpointClaimant['spec']): string {
 const EXECUTE_API = /^com\.amazonaws\.[a-z0-9-]+\.execute-api$/;
 
 /** The execute-api interface endpoint in an object, or undefined for anything else. */
-export function endpointObject(o: KubeObject | { kind?: string; apiVersion?: string; metadata?: KubeObject['metadata']; spec?: unknown; status?: unknown }): EndpointObject | undefined {
+export function endpointObject(o: unknown): EndpointObject | undefined {
   const v = ackObject(o as KubeObject, 'VPCEndpoint');
   if (!v) return undefined;
   const service = typeof v.spec.serviceName === 'string' ? v.spec.serviceName : '';

@@ -25,13 +25,15 @@ export interface ClusterOptions {
   onState?: (cluster: Cluster) => void;
   /** A write is about to be sent (metrics). */
   onWrite?: (verb: 'apply' | 'delete') => void;
+  /** A VPCEndpoint changed, xapi's or not (one private-DNS endpoint per VPC, existing endpoints). */
+  onEndpointEvent?: (obj: LiveObject) => void;
 }
 
 /** A namespace already annotated for another AWS account than the side that would use it. */
 export class NamespaceConflict extends Error {}
 
 /** What the reconcile pipeline needs of a cluster (a fake in unit tests). */
-export type AckCluster = Pick<Cluster, 'name' | 'owned' | 'listOwned' | 'apply' | 'delete' | 'ensureNamespace'>;
+export type AckCluster = Pick<Cluster, 'name' | 'owned' | 'listOwned' | 'apply' | 'delete' | 'ensureNamespace'> & Partial<Pick<Cluster, 'vpcEndpoints'>>;
 
 export class Cluster {
   readonly objects: KubernetesObjectApi;
@@ -50,21 +52,25 @@ export class Cluster {
     this.custom = kc.makeApiClient(CustomObjectsApi);
     for (const kind of ACK_KINDS) {
       const ref = ACK[kind];
+      // VPCEndpoints are watched whether xapi owns them or not: an existing endpoint a CR names,
+      // and another team's private-DNS endpoint in a VPC, are read (never written). Few per cluster.
+      const selector = kind === 'VPCEndpoint' ? undefined : OWNER_LABEL;
       this.watches.set(
         kind,
         new ListWatch({
           kc,
           path: `/apis/${ref.group}/${ref.version}/${ref.plural}`,
-          list: () => this.custom.listClusterCustomObject({ group: ref.group, version: ref.version, plural: ref.plural, labelSelector: OWNER_LABEL }),
+          list: () => this.custom.listClusterCustomObject({ group: ref.group, version: ref.version, plural: ref.plural, ...(selector && { labelSelector: selector }) }),
           kind: ref.kind,
           apiVersion: ref.apiVersion,
-          labelSelector: OWNER_LABEL,
+          ...(selector && { labelSelector: selector }),
           indexBy: (obj) => obj.metadata?.labels?.[OWNER_LABEL],
           resyncMs: o.resyncMs,
           watchTimeoutSeconds: o.watchTimeoutSeconds,
           onEvent: (_type, obj, old) => {
             const owner = obj.metadata?.labels?.[OWNER_LABEL] ?? old?.metadata?.labels?.[OWNER_LABEL];
             if (owner) o.onOwnerEvent?.(owner, obj, old);
+            if (kind === 'VPCEndpoint') o.onEndpointEvent?.(obj);
           },
           onState: () => o.onState?.(this),
         }),
@@ -111,6 +117,12 @@ export class Cluster {
     const out: LiveObject[] = [];
     for (const lw of this.watches.values()) out.push(...lw.byIndex(ownerValue));
     return out;
+  }
+
+  /** Every cached VPCEndpoint (xapi's and others'), optionally of one namespace. */
+  vpcEndpoints(namespace?: string): LiveObject[] {
+    const all = this.watches.get('VPCEndpoint')?.list() ?? [];
+    return namespace === undefined ? all : all.filter((o) => o.metadata?.namespace === namespace);
   }
 
   /** Current objects of one owner read from the server (deletion reads fresh, not the cache). */

@@ -116,10 +116,23 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     const key = ownerToKey.get(owner);
     if (key) enqueue(key);
   };
+  /** CRs whose consumer VPC (or existing endpoint) is this one: a change there may admit or refuse them. */
+  const enqueueVpc = (vpcId: unknown, endpointId?: unknown, except?: string) => {
+    for (const obj of crWatch.list()) {
+      const c = (obj as unknown as CrossAccountApi).spec?.consumer;
+      const key = crKey(obj);
+      if (key !== except && c && (c.vpcId === vpcId || (endpointId !== undefined && c.endpoint?.id === endpointId))) enqueue(key);
+    }
+  };
+  const onEndpointEvent = (obj: LiveObject) => {
+    const v = obj as { spec?: { vpcID?: unknown }; status?: { vpcEndpointID?: unknown } };
+    enqueueVpc(v.spec?.vpcID, v.status?.vpcEndpointID);
+  };
   const clusterOptions = {
     resyncMs,
     watchTimeoutSeconds,
     onOwnerEvent,
+    onEndpointEvent,
     onWrite: (verb: 'apply' | 'delete') => metrics.writes.inc({ op: verb }),
   };
 
@@ -141,9 +154,12 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     apiVersion: API_VERSION,
     resyncMs,
     watchTimeoutSeconds,
-    onEvent: (type, obj) => {
+    onEvent: (type, obj, old) => {
       const cr = obj as unknown as CrossAccountApi;
       const key = crKey(cr);
+      // A CR that appears, changes its spec or goes may admit or refuse the others of its VPC.
+      const generation = (o: LiveObject | undefined) => (o?.metadata as { generation?: number } | undefined)?.generation;
+      if (type === 'DELETED' || generation(obj) !== generation(old)) enqueueVpc(cr.spec?.consumer?.vpcId, undefined, key);
       if (type === 'DELETED') {
         ownerToKey.delete(ownerLabelValue(cr));
         endpointSeenAt.delete(ownerLabelValue(cr));
@@ -213,7 +229,15 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     queue = newQueue();
     registry = newRegistry();
     const writer = new CrWriter(kc, log, () => new Date(), (cr) => crWatch.remember(cr as unknown as LiveObject), (what) => metrics.writes.inc({ op: what }));
-    reconciler = new Reconciler({ registry, writer, render: options.render, metrics, log, endpointSeenAt: (owner) => endpointSeenAt.get(owner) });
+    reconciler = new Reconciler({
+      registry,
+      writer,
+      render: options.render,
+      metrics,
+      log,
+      endpointSeenAt: (owner) => endpointSeenAt.get(owner),
+      peers: () => crWatch.list() as unknown as CrossAccountApi[],
+    });
     registry.local.startWatches();
     crWatch.start();
     // A periodic pass over every CR repairs what a missed event left behind; with no drift it writes nothing.

@@ -5,10 +5,13 @@
 
 import { ACK } from '../api/ack.js';
 import { withDefaults } from '../api/defaults.js';
+import { endpointPlan, invokeUrl } from '../api/endpoint.js';
 import { formatErrors, validateSpec } from '../api/validate.js';
-import type { CrossAccountApi, CrossAccountApiSpec, KubeObject, ObservedIds } from '../api/types.js';
+import { CONDITION, type CrossAccountApi, type CrossAccountApiSpec, type KubeObject, type ObservedIds } from '../api/types.js';
 import { ownerLabelValue } from '../charts/names.js';
 import { renderObjects, type RenderedObjects } from '../charts/render.js';
+import { findObservedEndpoint, unmanagedEndpointVerdicts } from '../policy/unmanaged-endpoint.js';
+import { admissionProblem, endpointObject, type EndpointClaimant, type EndpointObject } from '../policy/vpc-endpoints.js';
 import { ackKindOf, applyAll, prune, type Logger, type NamespaceAccounts } from './apply.js';
 import { NamespaceConflict, type AckCluster } from './cluster.js';
 import type { ClusterRegistry, Resolution } from './clusters.js';
@@ -18,7 +21,7 @@ import { errText, httpStatus } from './kube.js';
 import type { OperatorMetrics } from './metrics.js';
 import { observedIds, type LiveObject } from './observed.js';
 import { rotate } from './rotation.js';
-import { computeStatus, invalidSpecStatus, type Expected } from './status.js';
+import { computeStatus, invalidSpecStatus, refusedStatus, type Expected } from './status.js';
 
 export type { Logger } from './apply.js';
 export type RenderFn = (cr: CrossAccountApi, observed: ObservedIds) => RenderedObjects;
@@ -41,6 +44,8 @@ export interface ReconcilerDeps {
   /** When ACK last reported a new endpoint ID for an owner (rotation latency starts there). */
   endpointSeenAt?: (owner: string) => number | undefined;
   now?: () => Date;
+  /** Every CrossAccountApi the operator watches (one private-DNS endpoint per VPC is checked across them). */
+  peers?: () => readonly CrossAccountApi[];
 }
 
 /** A cluster problem is retried on its own (the watches report recovery); this is a safety net. */
@@ -98,12 +103,30 @@ export class Reconciler {
     const consumer = consumerSide.resolution.state === 'ready' ? consumerSide.resolution.cluster : undefined;
     const provider = providerSide.resolution.state === 'ready' ? providerSide.resolution.cluster : undefined;
 
+    // admit: one execute-api endpoint with private DNS per VPC, checked before anything is applied
+    if (consumer) {
+      const refusal = this.admission(cr, spec, consumer);
+      if (refusal) {
+        await this.d.writer.writeStatus(cr, refusedStatus(cr, 'EndpointConflict', refusal, this.now()));
+        return { deps, requeueAfterMs: PROBLEM_RETRY_MS };
+      }
+    }
+
     // observe: each side reads only its own namespace (both sides may be one cluster reached two ways)
     const crv: CrossAccountApi = { ...cr, spec };
     const owner = ownerLabelValue(cr);
     const liveOf = (c: AckCluster | undefined, ns: string) => (c?.owned(owner) ?? []).filter((o) => o.metadata?.namespace === ns);
     const seen = observedIds(crv, liveOf(consumer, spec.consumer.namespace), liveOf(provider, spec.provider.namespace));
-    const rotation = rotate(cr.status?.allowedEndpoints, seen.endpoint, this.now(), spec.rotation.gracePeriodSeconds);
+    // An existing endpoint (never written): its ID comes from the spec, the rest from ACK if it reports it.
+    const plan = endpointPlan(spec);
+    const existing = plan.managed ? undefined : findObservedEndpoint(consumer?.vpcEndpoints?.() ?? [], plan.id);
+    if (!plan.managed) {
+      seen.endpoint = { id: plan.id, ...(existing?.state && { state: existing.state }), ...(existing && existing.dnsNames.length > 0 && { dnsNames: existing.dnsNames }) };
+      if (existing && existing.securityGroupIds.length > 0) seen.ids.endpointSecurityGroupIds = existing.securityGroupIds;
+    }
+    // Unreported, an existing endpoint is taken as available: the spec says it exists.
+    const rotating = plan.managed ? seen.endpoint : { ...seen.endpoint, state: existing?.state ?? 'available' };
+    const rotation = rotate(cr.status?.allowedEndpoints, rotating, this.now(), spec.rotation.gracePeriodSeconds);
     const observed: ObservedIds = { ...seen.ids };
     if (rotation.allowed.length > 0) observed.allowedEndpointIds = rotation.allowed.map((a) => a.id);
 
@@ -138,9 +161,10 @@ export class Reconciler {
     }
     const names = new Set(expected.map((e) => `${ACK[e.kind].kind}/${e.name}`));
     const live = [...liveOf(consumer, spec.consumer.namespace), ...liveOf(provider, spec.provider.namespace)].filter((o) => names.has(`${o.kind}/${o.metadata?.name}`));
-    const api = seen.ids.restApiId
-      ? { id: seen.ids.restApiId, stage: spec.provider.stage, invokeUrl: `https://${seen.ids.restApiId}.execute-api.${spec.region}.amazonaws.com/${spec.provider.stage}` }
-      : { stage: spec.provider.stage };
+    // Without private DNS the URL names the endpoint too ({api-id}-{vpce-id}.execute-api…).
+    const url = seen.ids.restApiId && invokeUrl({ apiId: seen.ids.restApiId, region: spec.region, stage: spec.provider.stage, privateDns: plan.privateDns, ...(seen.endpoint.id && { vpceId: seen.endpoint.id }) });
+    const api = seen.ids.restApiId ? { id: seen.ids.restApiId, stage: spec.provider.stage, ...(url && { invokeUrl: url }) } : { stage: spec.provider.stage };
+    const unmanaged = unmanagedEndpointVerdicts(spec, observed, existing);
     const status = computeStatus({
       cr,
       expected,
@@ -154,6 +178,7 @@ export class Reconciler {
         ...(seen.ids.endpointSecurityGroupId ? { endpointId: seen.ids.endpointSecurityGroupId } : {}),
       },
       problems,
+      ...(unmanaged && { unmanaged: { [CONDITION.SecurityGroupsReady]: unmanaged.layer1, [CONDITION.EndpointPolicyReady]: unmanaged.layer2 } }),
       now: this.now(),
     });
     await this.d.writer.writeStatus(cr, status);
@@ -162,6 +187,24 @@ export class Reconciler {
     if (problems.length > 0) return { deps, requeueAfterMs: PROBLEM_RETRY_MS };
     if (rotation.wakeAt) return { deps, requeueAfterMs: Math.max(0, rotation.wakeAt.getTime() - this.now().getTime()) + 50 };
     return { deps };
+  }
+
+  /** Why this CR may not apply (a second private-DNS endpoint in its VPC), or undefined. */
+  private admission(cr: CrossAccountApi, spec: CrossAccountApiSpec, consumer: AckCluster): string | undefined {
+    const claimant = (c: CrossAccountApi, s: CrossAccountApiSpec): EndpointClaimant => ({
+      key: `${c.metadata.namespace}/${c.metadata.name}`,
+      spec: s,
+      owner: ownerLabelValue(c),
+      ...(c.metadata.creationTimestamp && { created: c.metadata.creationTimestamp }),
+    });
+    const peers: EndpointClaimant[] = [];
+    for (const p of this.d.peers?.() ?? []) {
+      if (p.metadata.deletionTimestamp) continue; // its endpoint, while it lasts, is seen live
+      const v = validateSpec(p.spec);
+      if (v.ok) peers.push(claimant(p, v.spec));
+    }
+    const live = (consumer.vpcEndpoints?.(spec.consumer.namespace) ?? []).map((o) => endpointObject(o)).filter((e): e is EndpointObject => !!e);
+    return admissionProblem(claimant(cr, spec), peers, live);
   }
 
   /** Both sides may share one cluster: apply and prune per cluster, never per side. */
