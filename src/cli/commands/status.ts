@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { ACK, CONSUMER_KINDS, PROVIDER_KINDS, type AckKindName } from '../../api/ack.js';
 import { CONDITION, GROUP, OWNER_LABEL, PLURAL, VERSION, type Condition, type CrossAccountApi } from '../../api/types.js';
+import { endpointPlan, unmanagedLayers } from '../../api/endpoint.js';
 import { ownerLabelValue } from '../../charts/names.js';
 import type { SecretLike } from '../../reconciler/cluster-secret.js';
 import { kubeConfigFromSecret } from '../../reconciler/clusters.js';
@@ -59,6 +60,8 @@ export interface CrStatusReport {
     endpointSecurityGroupId: string | null;
   };
   objects: AckObjectState[];
+  /** Layers xapi does not manage (an existing endpoint, consumer.endpoint.id), in words. */
+  unmanaged: string[];
   /** Clusters or object lists that could not be read. */
   unreachable: string[];
 }
@@ -100,8 +103,14 @@ export function crReport(cr: CrossAccountApi, objects: AckObjectState[], unreach
       endpointSecurityGroupId: s?.securityGroups?.endpointId ?? null,
     },
     objects,
+    unmanaged: unmanagedOf(cr),
     unreachable,
   };
+}
+
+function unmanagedOf(cr: CrossAccountApi): string[] {
+  if (!cr.spec?.consumer?.vpcId) return [];
+  return unmanagedLayers(cr.spec).map((l) => `layer ${l.layer}: ${l.message}`);
 }
 
 export function formatReports(reports: readonly CrStatusReport[]): string {
@@ -118,8 +127,9 @@ export function formatReports(reports: readonly CrStatusReport[]): string {
     const objects = r.objects.length
       ? table(['ACCOUNT', 'KIND', 'NAME', 'READY', 'MESSAGE'], r.objects.map((o) => [o.account, o.kind, `${o.namespace}/${o.name}`, o.ready ? 'True' : 'False', o.message]))
       : '(no ACK objects found)\n';
+    const unmanaged = r.unmanaged.length ? `not managed by xapi (see the layer conditions for what ACK reports):\n${r.unmanaged.map((u) => `  - ${u}`).join('\n')}\n` : '';
     const unreachable = r.unreachable.length ? `unreachable:\n${r.unreachable.map((u) => `  - ${u}`).join('\n')}\n` : '';
-    return `${head}\n${layers}\nIDs:\n${ids}\n\nACK objects:\n${objects}${unreachable}`;
+    return `${head}\n${layers}\nIDs:\n${ids}\n\nACK objects:\n${objects}${unmanaged}${unreachable}`;
   });
   return parts.join('\n');
 }
@@ -173,6 +183,21 @@ async function readAckObjects(main: KubeConfig, cr: CrossAccountApi): Promise<{ 
       } catch (err) {
         unreachable.push(`${where}: ${ref.kind}: ${errorMessage(err)}`);
         if (typeof (err as { code?: unknown }).code !== 'number') break; // connection failure: the other kinds will fail the same way
+      }
+    }
+    // An existing endpoint carries no owner label: found by its ID, shown as not xapi's.
+    const plan = side === 'consumer' && cr.spec.consumer?.vpcId ? endpointPlan(cr.spec) : undefined;
+    if (plan && !plan.managed) {
+      const ref = ACK.VPCEndpoint;
+      try {
+        const res = (await custom.listNamespacedCustomObject({ group: ref.group, version: ref.version, namespace, plural: ref.plural })) as { items?: LiveObject[] };
+        const found = (res.items ?? []).find((o) => (o.status as { vpcEndpointID?: unknown } | undefined)?.vpcEndpointID === plan.id);
+        if (found) {
+          const st = objectState({ ...found, kind: ref.kind });
+          objects.push({ account, kind: ref.kind, name: found.metadata?.name ?? '?', namespace, ready: st.ready, reason: st.reason, message: `${plan.id}, not xapi's (never written): ${st.message}` });
+        }
+      } catch (err) {
+        unreachable.push(`${where}: ${ref.kind} ${plan.id}: ${errorMessage(err)}`);
       }
     }
   }

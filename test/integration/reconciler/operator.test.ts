@@ -252,6 +252,9 @@ describe('operator on two real API servers', () => {
     const moved = `${A_NS}-moved`;
     await mutateCr('rec-move', (live) => {
       live.spec.consumer.namespace = moved;
+      // Another consumer namespace is another endpoint group: in the same VPC as the other CRs'
+      // endpoint it would be a second private-DNS endpoint, refused (src/policy/vpc-endpoints.ts).
+      live.spec.consumer.vpcId = 'vpc-0d0d0d0d0d0d0d0d0';
     });
     await until('objects only in the new namespace', async () => {
       const sgs = await listAck(a.custom, 'SecurityGroup', sel);
