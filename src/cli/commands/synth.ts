@@ -202,7 +202,7 @@ export function registerSynth(program: Command): void {
     .description('render CrossAccountApi YAML into ACK manifests per cluster, the CRD, the operator install and Argo CD Applications')
     .option('--input <path>', 'file or folder of CrossAccountApi YAML', 'examples')
     .option('--out <dir>', `output folder, replaced whole: it must be new, empty, or earlier synth output (holding ${MARKER}), and hold neither --input nor the current directory (default: $CDK8S_OUTDIR, else manifests)`)
-    .option('--observed <file>', `IDs AWS assigned, YAML or JSON {"namespace/name": {${OBSERVED_KEYS.join(', ')}}} (allowedEndpointIds a list), for a complete static render`)
+    .option('--observed <file>', `IDs AWS assigned, YAML or JSON {"namespace/name": {${OBSERVED_KEYS.join(', ')}}} (allowedEndpointIds and endpointSecurityGroupIds lists), for a complete static render`)
     .option('--image <ref>', 'operator container image', DEFAULT_IMAGE)
     .option('--operator-namespace <ns>', 'namespace of the operator install', 'xapi-system')
     .option('--replicas <n>', 'operator replicas (leader election picks one)', '2')
