@@ -26,7 +26,7 @@ export interface ClusterOptions {
   /** A write is about to be sent (metrics). */
   onWrite?: (verb: 'apply' | 'delete') => void;
   /** A VPCEndpoint changed, xapi's or not (one private-DNS endpoint per VPC, existing endpoints). */
-  onEndpointEvent?: (obj: LiveObject) => void;
+  onEndpointEvent?: (obj: LiveObject, old: LiveObject | undefined, type: string) => void;
 }
 
 /** A namespace already annotated for another AWS account than the side that would use it. */
@@ -67,10 +67,10 @@ export class Cluster {
           indexBy: (obj) => obj.metadata?.labels?.[OWNER_LABEL],
           resyncMs: o.resyncMs,
           watchTimeoutSeconds: o.watchTimeoutSeconds,
-          onEvent: (_type, obj, old) => {
+          onEvent: (type, obj, old) => {
             const owner = obj.metadata?.labels?.[OWNER_LABEL] ?? old?.metadata?.labels?.[OWNER_LABEL];
             if (owner) o.onOwnerEvent?.(owner, obj, old);
-            if (kind === 'VPCEndpoint') o.onEndpointEvent?.(obj);
+            if (kind === 'VPCEndpoint') o.onEndpointEvent?.(obj, old, type);
           },
           onState: () => o.onState?.(this),
         }),

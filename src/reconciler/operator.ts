@@ -8,7 +8,7 @@ import { hostname } from 'node:os';
 import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { ACK } from '../api/ack.js';
-import { API_VERSION, GROUP, KIND, PLURAL, VERSION, type CrossAccountApi } from '../api/types.js';
+import { API_VERSION, GROUP, KIND, OWNER_LABEL, PLURAL, VERSION, type CrossAccountApi } from '../api/types.js';
 import { ownerLabelValue } from '../charts/names.js';
 import { Cluster } from './cluster.js';
 import { ClusterRegistry, LOCAL } from './clusters.js';
@@ -116,17 +116,34 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     const key = ownerToKey.get(owner);
     if (key) enqueue(key);
   };
-  /** CRs whose consumer VPC (or existing endpoint) is this one: a change there may admit or refuse them. */
-  const enqueueVpc = (vpcId: unknown, endpointId?: unknown, except?: string) => {
+  /**
+   * CRs of a VPC whose admission may change: those refused for it (EndpointConflict), and, for
+   * an endpoint xapi does not own, every CR of the VPC and every CR naming it. Narrow on purpose:
+   * a busy VPC must not wake all its CRs on every status write.
+   */
+  const enqueueVpc = (vpcId: unknown, o: { everyone?: boolean; endpointId?: unknown; except?: string } = {}) => {
     for (const obj of crWatch.list()) {
-      const c = (obj as unknown as CrossAccountApi).spec?.consumer;
+      const cr = obj as unknown as CrossAccountApi;
+      const c = cr.spec?.consumer;
       const key = crKey(obj);
-      if (key !== except && c && (c.vpcId === vpcId || (endpointId !== undefined && c.endpoint?.id === endpointId))) enqueue(key);
+      if (key === o.except || !c) continue;
+      const named = o.endpointId !== undefined && c.endpoint?.id === o.endpointId;
+      const refused = cr.status?.conditions?.some((x) => x.type === 'Ready' && x.reason === 'EndpointConflict');
+      if (named || (c.vpcId === vpcId && (o.everyone || refused))) enqueue(key);
     }
   };
-  const onEndpointEvent = (obj: LiveObject) => {
-    const v = obj as { spec?: { vpcID?: unknown }; status?: { vpcEndpointID?: unknown } };
-    enqueueVpc(v.spec?.vpcID, v.status?.vpcEndpointID);
+  const onEndpointEvent = (obj: LiveObject, old: LiveObject | undefined, type: string) => {
+    type Vpce = { spec?: { vpcID?: unknown; privateDNSEnabled?: unknown }; status?: { vpcEndpointID?: unknown } };
+    const v = obj as Vpce;
+    if (obj.metadata?.labels?.[OWNER_LABEL]) {
+      // xapi's own endpoint: its CR is woken through the owner label; others only when it appears,
+      // goes or changes what admission reads.
+      const was = old as Vpce | undefined;
+      if (type === 'MODIFIED' && was?.spec?.vpcID === v.spec?.vpcID && was?.spec?.privateDNSEnabled === v.spec?.privateDNSEnabled) return;
+      enqueueVpc(v.spec?.vpcID);
+      return;
+    }
+    enqueueVpc(v.spec?.vpcID, { everyone: true, endpointId: v.status?.vpcEndpointID });
   };
   const clusterOptions = {
     resyncMs,
@@ -158,8 +175,10 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       const cr = obj as unknown as CrossAccountApi;
       const key = crKey(cr);
       // A CR that appears, changes its spec or goes may admit or refuse the others of its VPC.
+      // A CR that changes its spec or goes may admit a newer one refused for its VPC (a new CR
+      // never refuses an older one, so its creation wakes nobody).
       const generation = (o: LiveObject | undefined) => (o?.metadata as { generation?: number } | undefined)?.generation;
-      if (type === 'DELETED' || generation(obj) !== generation(old)) enqueueVpc(cr.spec?.consumer?.vpcId, undefined, key);
+      if (type === 'DELETED' || (old && generation(obj) !== generation(old))) enqueueVpc(cr.spec?.consumer?.vpcId, { except: key });
       if (type === 'DELETED') {
         ownerToKey.delete(ownerLabelValue(cr));
         endpointSeenAt.delete(ownerLabelValue(cr));

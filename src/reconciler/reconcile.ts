@@ -60,6 +60,8 @@ interface Side {
 
 export class Reconciler {
   private readonly render: RenderFn;
+  /** Peers' validated specs by namespace/name, for the admission check (a spec is validated once per generation). */
+  private readonly peerSpecs = new Map<string, { generation: number | undefined; spec: CrossAccountApiSpec | undefined }>();
 
   constructor(private readonly d: ReconcilerDeps) {
     this.render = d.render ?? renderObjects;
@@ -200,8 +202,16 @@ export class Reconciler {
     const peers: EndpointClaimant[] = [];
     for (const p of this.d.peers?.() ?? []) {
       if (p.metadata.deletionTimestamp) continue; // its endpoint, while it lasts, is seen live
-      const v = validateSpec(p.spec);
-      if (v.ok) peers.push(claimant(p, v.spec));
+      // Only CRs of the same VPC matter (cheap test first: validating every peer is O(n) per CR).
+      if (p.spec?.consumer?.vpcId !== spec.consumer.vpcId) continue;
+      const key = `${p.metadata.namespace}/${p.metadata.name}`;
+      let known = this.peerSpecs.get(key);
+      if (!known || known.generation === undefined || known.generation !== p.metadata.generation) {
+        const v = validateSpec(p.spec);
+        known = { generation: p.metadata.generation, spec: v.ok ? v.spec : undefined };
+        this.peerSpecs.set(key, known);
+      }
+      if (known.spec) peers.push(claimant(p, known.spec));
     }
     const live = (consumer.vpcEndpoints?.(spec.consumer.namespace) ?? []).map((o) => endpointObject(o)).filter((e): e is EndpointObject => !!e);
     return admissionProblem(claimant(cr, spec), peers, live);
