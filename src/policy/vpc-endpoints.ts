@@ -136,7 +136,7 @@ export function checkClaims(claimants: readonly EndpointClaimant[], objects: rea
     const list = [...identities].map(([identity, who]) => `${identity} (${[...new Set(who)].join(', ')})`).join('; ');
     out.push({
       ruleId: VPC_RULES.onePrivateDnsEndpoint.id,
-      message: `VPC ${vpc} would have ${identities.size} execute-api endpoints with private DNS: ${list}. Private DNS is VPC-wide; ${VPC_RULES.onePrivateDnsEndpoint.help}`,
+      message: `VPC ${vpc} would have ${identities.size} execute-api endpoints with private DNS: ${list}. Private DNS is VPC-wide. ${VPC_RULES.onePrivateDnsEndpoint.help}`,
       subjects: [...identities.values()].flat().filter((k) => claimants.some((c) => c.key === k)),
       objects: [...identities.values()].flat().filter((k) => objects.some((e) => e.where === k)),
     });
@@ -176,5 +176,5 @@ export function admissionProblem(cr: EndpointClaimant, peers: readonly EndpointC
     conflicts.push(`VPCEndpoint ${o.where}${o.id ? ` (${o.id})` : ''}${o.owner ? '' : ', not xapi\'s'}`);
   }
   if (conflicts.length === 0) return undefined;
-  return `${VPC_RULES.onePrivateDnsEndpoint.id}: VPC ${cr.spec.consumer.vpcId} (${cr.spec.region}) already has an execute-api endpoint with private DNS: ${[...new Set(conflicts)].join('; ')}. A second one would make *.execute-api names resolve to either endpoint; ${VPC_RULES.onePrivateDnsEndpoint.help}`;
+  return `${VPC_RULES.onePrivateDnsEndpoint.id}: VPC ${cr.spec.consumer.vpcId} (${cr.spec.region}) already has an execute-api endpoint with private DNS: ${[...new Set(conflicts)].join('; ')}. A second one would make *.execute-api names resolve to either endpoint. ${VPC_RULES.onePrivateDnsEndpoint.help}`;
 }
