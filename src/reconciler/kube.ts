@@ -4,10 +4,61 @@
 import { Agent as HttpsAgent } from 'node:https';
 import { Agent as HttpAgent } from 'node:http';
 import type { RequestOptions } from 'node:https';
-import { KubeConfig, type RequestContext } from '@kubernetes/client-node';
+import {
+  IsomorphicFetchHttpLibrary,
+  KubeConfig,
+  ResponseContext,
+  ServerConfiguration,
+  createConfiguration,
+  wrapHttpLibrary,
+  type HttpLibrary,
+  type RequestContext,
+} from '@kubernetes/client-node';
 import type { RequestInit } from 'node-fetch';
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+
+/** Sends of one request after a premature close (the first included). */
+export const PREMATURE_CLOSE_ATTEMPTS = 3;
+
+/**
+ * Requests that may be sent again when their answer was cut: reads, and server-side apply (the
+ * same apply twice is the same state). Other writes are not repeated: the first may have landed.
+ */
+function repeatable(context: RequestContext): boolean {
+  const method = String(context.getHttpMethod());
+  if (method === 'GET' || method === 'HEAD') return true;
+  return method === 'PATCH' && (context.getHeaders()['Content-Type'] ?? '').startsWith('application/apply-patch');
+}
+
+const isPrematureClose = (err: unknown) => (err as { code?: unknown })?.code === 'ERR_STREAM_PREMATURE_CLOSE';
+
+/**
+ * client-node's fetch library, with the body read before the answer is handed on, and a
+ * repeatable request sent again when node-fetch reports its answer cut short
+ * (ERR_STREAM_PREMATURE_CLOSE). node-fetch 2.7 reports that for complete chunked answers on a
+ * reused keep-alive connection on some Node versions (Debian's 20.19.2, which the operator image
+ * runs, for every such answer; 20.20.2 never): without this, discovery and list requests failed
+ * and their CRs waited out retry backoffs (docs/image.md).
+ */
+export function bufferedHttpLibrary(inner: HttpLibrary = new IsomorphicFetchHttpLibrary(), attempts = PREMATURE_CLOSE_ATTEMPTS): HttpLibrary {
+  return wrapHttpLibrary({
+    async send(context) {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const response = await inner.send(context).toPromise();
+          const data = await response.body.binary();
+          return new ResponseContext(response.httpStatusCode, response.headers, {
+            binary: async () => data,
+            text: async () => data.toString('utf8'),
+          });
+        } catch (err) {
+          if (!isPrematureClose(err) || attempt >= attempts || !repeatable(context)) throw err;
+        }
+      }
+    },
+  });
+}
 
 /**
  * A KubeConfig whose requests share one keep-alive agent and time out. client-node builds a new
@@ -55,6 +106,15 @@ export class ConnectedKubeConfig extends KubeConfig {
   override async applyToFetchOptions(opts: RequestOptions): Promise<RequestInit> {
     const init = await super.applyToFetchOptions(opts);
     return { ...init, agent: this.shared(init.agent) as HttpsAgent };
+  }
+
+  /** API clients whose requests read their answer whole and repeat a cut read (bufferedHttpLibrary). */
+  override makeApiClient<T>(apiClientType: new (config: ReturnType<typeof createConfiguration>) => T): T {
+    const cluster = this.getCurrentCluster();
+    if (!cluster) throw new Error('No active cluster!');
+    return new apiClientType(
+      createConfiguration({ baseServer: new ServerConfiguration(cluster.server, {}), authMethods: { default: this }, httpApi: bufferedHttpLibrary() }),
+    );
   }
 
   /** Close the connections (a cluster that is released, or the operator stopping). */

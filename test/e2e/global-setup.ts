@@ -6,51 +6,26 @@
 //   cluster B: apigateway; CARM maps the two-cluster test's account B.
 // Test files find everything through XAPI_E2E_* variables; the handles stay on globalThis for
 // global-teardown.ts. Nothing here is optional: a missing part fails the run.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { build } from 'esbuild';
+import { join } from 'node:path';
 import type * as Harness from '../../src/envtest/index.js';
 import type * as Aws from '../../src/envtest/aws.js';
 import type * as Controllers from '../../src/envtest/controllers.js';
 import type * as Crd from '../../src/api/crd.js';
 import type * as Accounts from './accounts.js';
+import { ROOT, loadTs } from '../load-ts.mjs';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 type Loaded = typeof Harness & typeof Aws & typeof Controllers & typeof Crd & typeof Accounts;
 
-/** As in test/integration/global-setup.ts: jest loads this file without the .js → .ts mapping, so bundle. */
-async function loadHarness(): Promise<Loaded> {
-  const outDir = join(ROOT, 'node_modules', '.cache', 'xapi-envtest');
-  mkdirSync(outDir, { recursive: true });
-  const outfile = join(outDir, `e2e-harness-${process.pid}-${Date.now()}.mjs`);
-  await build({
-    stdin: {
-      contents: [
-        "export * from './src/envtest/index.ts';",
-        "export * from './src/envtest/aws.ts';",
-        "export * from './src/envtest/controllers.ts';",
-        "export { crossAccountApiCrd } from './src/api/crd.ts';",
-        "export { E2E_ACCOUNTS } from './test/e2e/accounts.ts';",
-      ].join('\n'),
-      resolveDir: ROOT,
-      loader: 'ts',
-    },
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    packages: 'external',
-    outfile,
-    logLevel: 'error',
-  });
-  try {
-    return (await import(pathToFileURL(outfile).href)) as Loaded;
-  } finally {
-    rmSync(outfile, { force: true });
-  }
-}
+const loadHarness = () =>
+  loadTs<Loaded>('e2e-harness', [
+    "export * from './src/envtest/index.ts';",
+    "export * from './src/envtest/aws.ts';",
+    "export * from './src/envtest/controllers.ts';",
+    "export { crossAccountApiCrd } from './src/api/crd.ts';",
+    "export { E2E_ACCOUNTS } from './test/e2e/accounts.ts';",
+  ]);
 
 declare global {
   // eslint-disable-next-line no-var

@@ -52,4 +52,18 @@ describe('observedIds', () => {
     expect(ids.createdMethods).toEqual(['GET /items', 'POST /items']);
     expect(ids.createdIntegrations).toEqual(['POST /items']);
   });
+
+  it('does not count a create AWS refused: ACK writes the owner account on error too', () => {
+    const route = (r: string) => ({ annotations: { 'xapi.dev/route': r } });
+    const owner = { ackResourceMetadata: { ownerAccountID: '222222222222', region: 'us-east-1' } };
+    const provider = [
+      { kind: 'Method', metadata: { name: 'm1', ...route('GET /items') }, status: { ...owner, conditions: [{ type: 'ACK.Recoverable', status: 'True', message: 'NotFoundException: Invalid Resource identifier specified' }] } },
+      { kind: 'Method', metadata: { name: 'm2', ...route('POST /items') }, status: { ...owner, conditions: [{ type: 'ACK.Terminal', status: 'True' }] } },
+      { kind: 'Method', metadata: { name: 'm3', ...route('GET /items/{id}') }, status: { ...owner, conditions: [{ type: 'ACK.Recoverable', status: 'False' }] } },
+      { kind: 'Integration', metadata: { name: 'i1', ...route('GET /items') }, status: { ...owner, conditions: [{ type: 'ACK.Recoverable', status: 'True' }] } },
+    ];
+    const { ids } = observedIds(cr, [], provider);
+    expect(ids.createdMethods).toEqual(['GET /items/{id}']);
+    expect(ids.createdIntegrations).toEqual([]);
+  });
 });

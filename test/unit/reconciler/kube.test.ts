@@ -1,0 +1,98 @@
+// The operator's HTTP transport against a loopback HTTP server that cuts chunked answers short,
+// as node-fetch reports them on some Node versions (kube.ts, bufferedHttpLibrary): a read or a
+// server-side apply is sent again, any other write is not.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { CoreV1Api, KubeConfig, KubernetesObjectApi, PatchStrategy } from '@kubernetes/client-node';
+import { ConnectedKubeConfig, PREMATURE_CLOSE_ATTEMPTS } from '../../../src/reconciler/kube.js';
+
+let server: Server;
+let cuts = 0;
+/** Only answers to this method are cut (any when unset). */
+let cutMethod: string | undefined;
+const seen: string[] = [];
+
+/** Answers chunked; while `cuts` > 0 it sends half of the body and drops the connection. */
+function answer(req: IncomingMessage, res: ServerResponse): void {
+  seen.push(`${req.method} ${req.url}`);
+  req.resume();
+  req.on('end', () => {
+    const padding = 'x'.repeat(20_000); // long enough to be sent in pieces
+    const body =
+      req.url === '/api/v1'
+        ? JSON.stringify({ kind: 'APIResourceList', groupVersion: 'v1', resources: [{ name: 'namespaces', namespaced: false, kind: 'Namespace', verbs: ['get', 'patch'], singularName: 'namespace' }], padding })
+        : JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team-a', resourceVersion: '7' }, padding });
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' });
+    if (cuts > 0 && (!cutMethod || cutMethod === req.method)) {
+      cuts -= 1;
+      res.write(body.slice(0, 10_000));
+      setTimeout(() => res.socket?.destroy(), 20);
+      return;
+    }
+    res.write(body.slice(0, 10_000));
+    res.end(body.slice(10_000));
+  });
+}
+
+function kubeConfig(): ConnectedKubeConfig {
+  const base = new KubeConfig();
+  const { port } = server.address() as AddressInfo;
+  base.loadFromOptions({
+    clusters: [{ name: 'c', server: `http://127.0.0.1:${port}`, skipTLSVerify: true }],
+    users: [{ name: 'u', token: 't' }],
+    contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
+    currentContext: 'x',
+  });
+  return ConnectedKubeConfig.from(base, 10_000);
+}
+
+beforeAll(async () => {
+  server = createServer(answer);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+});
+afterAll(async () => {
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+});
+beforeEach(() => {
+  seen.length = 0;
+  cuts = 0;
+  cutMethod = undefined;
+});
+
+describe('a cut answer', () => {
+  it('a read is sent again and returns the whole answer', async () => {
+    const kc = kubeConfig();
+    cuts = PREMATURE_CLOSE_ATTEMPTS - 1;
+    const ns = await kc.makeApiClient(CoreV1Api).readNamespace({ name: 'team-a' });
+    expect(ns.metadata?.resourceVersion).toBe('7');
+    expect(seen).toEqual(Array(PREMATURE_CLOSE_ATTEMPTS).fill('GET /api/v1/namespaces/team-a'));
+    kc.close();
+  });
+
+  it('a read cut every time fails after the last attempt, naming the cause', async () => {
+    const kc = kubeConfig();
+    cuts = PREMATURE_CLOSE_ATTEMPTS;
+    await expect(kc.makeApiClient(CoreV1Api).readNamespace({ name: 'team-a' })).rejects.toMatchObject({ code: 'ERR_STREAM_PREMATURE_CLOSE' });
+    expect(seen).toHaveLength(PREMATURE_CLOSE_ATTEMPTS);
+    kc.close();
+  });
+
+  it('a server-side apply is sent again (the same apply twice is the same state)', async () => {
+    const kc = kubeConfig();
+    cuts = 1;
+    cutMethod = 'PATCH';
+    const objects = KubernetesObjectApi.makeApiClient(kc);
+    const applied = await objects.patch({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team-a' } }, undefined, undefined, 'xapi', true, PatchStrategy.ServerSideApply);
+    expect(applied.metadata?.name).toBe('team-a');
+    expect(seen).toEqual(['GET /api/v1', 'PATCH /api/v1/namespaces/team-a?fieldManager=xapi&force=true', 'PATCH /api/v1/namespaces/team-a?fieldManager=xapi&force=true']);
+    kc.close();
+  });
+
+  it('any other write is not sent again: the first may have landed', async () => {
+    const kc = kubeConfig();
+    cuts = 1;
+    await expect(kc.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name: 'team-a' } } })).rejects.toMatchObject({ code: 'ERR_STREAM_PREMATURE_CLOSE' });
+    expect(seen).toEqual(['POST /api/v1/namespaces']);
+    kc.close();
+  });
+});
