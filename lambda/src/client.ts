@@ -50,6 +50,11 @@ export interface ClientDeps {
 
 export interface ClientConfig {
   apiUrl: string;
+  /**
+   * The API's ID, sent (and signed) as x-apigw-api-id: needed when apiUrl is the endpoint's own DNS
+   * name (vpce-….execute-api.REGION.vpce.amazonaws.com), which does not name the API.
+   */
+  apiId?: string;
   region?: string;
   timeoutMs?: number;
   maxAttempts?: number;
@@ -94,9 +99,9 @@ export function classify(status: number, errorType: string | undefined, message:
   return 'OTHER';
 }
 
-/** Region from the URL host: {api}[-{vpce}].execute-api.{region}.amazonaws.com. */
+/** Region from the URL host: {api}[-{vpce}].execute-api.{region}.amazonaws.com, or vpce-….execute-api.{region}.vpce.amazonaws.com. */
 export function regionFromUrl(url: URL): string | undefined {
-  return /\.execute-api\.([a-z0-9-]+)\.amazonaws\.com$/.exec(url.hostname)?.[1];
+  return /\.execute-api\.([a-z0-9-]+)\.(?:vpce\.)?amazonaws\.com$/.exec(url.hostname)?.[1];
 }
 
 export interface ApiResponse {
@@ -136,7 +141,9 @@ export class PrivateApiClient {
 
   async sign(method: string, path: string, body?: string, query: Record<string, string> = {}): Promise<HttpRequest> {
     const basePath = this.base.pathname.replace(/\/$/, '');
+    // The signed Host is the host actually called (the endpoint-specific alias, or the endpoint's DNS name).
     const headers: Record<string, string> = { host: this.base.host };
+    if (this.config.apiId) headers['x-apigw-api-id'] = this.config.apiId;
     if (body !== undefined) headers['content-type'] = 'application/json';
     const request = new HttpRequest({
       method,

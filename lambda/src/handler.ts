@@ -12,7 +12,7 @@ export async function handler(event: CallEvent = {}): Promise<{ statusCode: numb
   const apiUrl = process.env.XAPI_API_URL;
   if (!apiUrl) throw new Error('XAPI_API_URL is not set');
   const client = new PrivateApiClient(
-    { apiUrl, region: process.env.AWS_REGION, timeoutMs: Number(process.env.XAPI_TIMEOUT_MS ?? 5000) },
+    { apiUrl, ...(process.env.XAPI_API_ID && { apiId: process.env.XAPI_API_ID }), region: process.env.AWS_REGION, timeoutMs: Number(process.env.XAPI_TIMEOUT_MS ?? 5000) },
     {
       fetch,
       now: () => new Date(),

@@ -307,4 +307,5 @@ export const OBSERVED_ID_RULES = {
 export const OBSERVED_LIST_RULES = {
   allowedEndpointIds: { pattern: '^vpce-([0-9a-f]{8}|[0-9a-f]{17})$', message: 'must be a list of VPC endpoint IDs such as vpce-0a1b2c3d', maxLength: 22 },
   endpointNetworkInterfaceIds: { pattern: '^eni-([0-9a-f]{8}|[0-9a-f]{17})$', message: 'must be a list of network interface IDs such as eni-0a1b2c3d', maxLength: 21 },
+  endpointSecurityGroupIds: { pattern: '^sg-([0-9a-f]{8}|[0-9a-f]{17})$', message: 'must be a list of security group IDs such as sg-0a1b2c3d', maxLength: 20 },
 } as const satisfies Record<string, FieldRule>;

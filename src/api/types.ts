@@ -213,6 +213,8 @@ export interface ObservedIds {
   /** RestAPI status.id and status.rootResourceID (account B). */
   restApiId?: string;
   rootResourceId?: string;
+  /** Security groups of an existing endpoint (consumer.endpoint.id), as ACK reports them. */
+  endpointSecurityGroupIds?: string[];
   /** Endpoint IDs the API's resource policy admits (current + those in their grace period). */
   allowedEndpointIds?: string[];
   /** ARN of the caller role, when known from the Role's status (else derived from account + name). */

@@ -12,6 +12,7 @@ import { Role } from '../../imports/iam.services.k8s.aws.js';
 import { Function as LambdaFunction } from '../../imports/lambda.services.k8s.aws.js';
 import { ACK_ANNOTATION } from '../api/ack.js';
 import { withDefaults, type DefaultedSpec } from '../api/defaults.js';
+import { PRIVATE_DNS_ANNOTATION, UNMANAGED_ENDPOINT_ANNOTATION, allowedEndpointIdsFor, associatedEndpointIds, endpointPlan } from '../api/endpoint.js';
 import { PATH_ANNOTATION, ROUTE_ANNOTATION, type CrossAccountApi, type CrossAccountApiSpec, type KubeObject, type ObservedIds, type Route } from '../api/types.js';
 import {
   lambdaVpcAccessPolicyArn,
@@ -57,10 +58,12 @@ interface Context {
 function context(cr: CrossAccountApi, observed: ObservedIds): Context {
   const spec = withDefaults(cr.spec);
   const labels = ownerLabels(cr);
+  // An existing endpoint's ID is known from the spec: B's policy names it without waiting for ACK.
+  const allowed = allowedEndpointIdsFor(spec, observed.allowedEndpointIds);
   return {
     spec,
     names: objectNames(cr),
-    observed,
+    observed: { ...observed, ...(allowed.length > 0 && { allowedEndpointIds: allowed }) },
     project: [{ key: 'Project', value: spec.project }],
     auditPlace: (namespace, accountId) => ({ namespace, accountId, baseName: cr.metadata.name, region: spec.region, labels, tags: { Project: spec.project } }),
     meta: (namespace, name, wave, annotations = {}) => ({
@@ -91,6 +94,12 @@ export function addConsumerObjects(scope: Construct, ctx: Context): string[] {
     toPort: HTTPS,
     userIdGroupPairs: [{ groupId, description }],
   });
+  const plan = endpointPlan(spec);
+  // An existing endpoint's groups are not xapi's: the caller gets egress to them once ACK reports
+  // them (no mutual reference, so no wait for the caller's own ID); their ingress is the owner's.
+  const egressTo = plan.managed
+    ? observed.endpointSecurityGroupId ? [rule(observed.endpointSecurityGroupId, 'to the execute-api endpoint')] : []
+    : [...new Set(observed.endpointSecurityGroupIds ?? [])].sort().map((g) => rule(g, `to the execute-api endpoint ${plan.id}`));
   new SecurityGroup(scope, names.callerSecurityGroup, {
     metadata: meta(a, names.callerSecurityGroup, waveOf('SecurityGroup')),
     spec: {
@@ -98,11 +107,14 @@ export function addConsumerObjects(scope: Construct, ctx: Context): string[] {
       description: `xapi ${spec.project}: caller, egress 443 to the execute-api endpoint only`,
       vpcId: spec.consumer.vpcId,
       ingressRules: [],
-      egressRules: observed.endpointSecurityGroupId ? [rule(observed.endpointSecurityGroupId, 'to the execute-api endpoint')] : [],
+      egressRules: egressTo,
       tags: project,
     },
   });
-  const flowLogs = addFlowLogObjects(scope, { ...ctx.auditPlace(a, spec.consumer.accountId), eniIds: observed.endpointNetworkInterfaceIds, settings: spec.audit.flowLogs });
+  const flowLogs = addFlowLogObjects(scope, { ...ctx.auditPlace(a, spec.consumer.accountId), eniIds: observed.endpointNetworkInterfaceIds,
+    // An existing endpoint's traffic record is its owner's, like the endpoint (docs/audit.md).
+    settings: plan.managed ? spec.audit.flowLogs : { ...spec.audit.flowLogs, enabled: false },
+  });
   if (!spec.consumer.roleArn) {
     const invoke = roleInvokePolicy(spec, observed);
     new Role(scope, names.role, {
@@ -157,12 +169,19 @@ export function addProviderObjects(scope: Construct, ctx: Context): boolean {
     .update(JSON.stringify({ routes: spec.provider.routes, integration, policy, root: observed.rootResourceId ?? null }))
     .digest('hex')
     .slice(0, 8);
+  const plan = endpointPlan(spec);
+  // Without private DNS the caller calls {api-id}-{vpce-id}.execute-api…: API Gateway creates
+  // those alias records for the endpoints listed here (x-amazon-apigateway-endpoint-configuration).
+  const associated = associatedEndpointIds(spec, observed.allowedEndpointIds ?? []);
   new RestApi(scope, names.restApi, {
-    metadata: meta(b, names.restApi, waveOf('RestAPI')),
+    metadata: meta(b, names.restApi, waveOf('RestAPI'), {
+      ...(!plan.managed && { [UNMANAGED_ENDPOINT_ANNOTATION]: plan.id }),
+      ...(!plan.privateDns && { [PRIVATE_DNS_ANNOTATION]: 'false' }),
+    }),
     spec: {
       name: spec.provider.apiName,
       description: `xapi ${spec.project}: private API reached from account ${spec.consumer.accountId} over PrivateLink`,
-      endpointConfiguration: { types: ['PRIVATE'] },
+      endpointConfiguration: { types: ['PRIVATE'], ...(associated.length > 0 && { vpcEndpointIDs: associated }) },
       policy,
       tags: { Project: spec.project },
     },

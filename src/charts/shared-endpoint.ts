@@ -9,6 +9,7 @@ import { SecurityGroup, VpcEndpoint, type SecurityGroupSpecIngressRules } from '
 import { ACK_ANNOTATION } from '../api/ack.js';
 import { withDefaults } from '../api/defaults.js';
 import type { CrossAccountApi, KubeObject, ObservedIds } from '../api/types.js';
+import { PRIVATE_DNS_ANNOTATION } from '../api/endpoint.js';
 import { ENDPOINT_POLICY_MAX_CHARS, PROJECT_TAG_CONDITION_ANNOTATION, policyJson, sharedEndpointPolicy } from '../policy/documents.js';
 import { SYNC_WAVE, groupLabels, type EndpointGroup } from './names.js';
 import { waveOf } from './order.js';
@@ -100,7 +101,11 @@ export function addEndpointGroup(scope: Construct, group: EndpointGroup, members
     metadata: meta(
       group.vpcEndpoint,
       waveOf('VPCEndpoint'),
-      specs.some((s) => !s.projectTagCondition) ? { [PROJECT_TAG_CONDITION_ANNOTATION]: 'false' } : {},
+      {
+        ...(specs.some((s) => !s.projectTagCondition) && { [PROJECT_TAG_CONDITION_ANNOTATION]: 'false' }),
+        // Deliberate, so lint's private-DNS rule does not flag it (docs/charts.md).
+        ...(!privateDnsEnabled && { [PRIVATE_DNS_ANNOTATION]: 'false' }),
+      },
     ),
     spec: {
       serviceName: `com.amazonaws.${first.region}.execute-api`,

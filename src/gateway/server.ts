@@ -4,6 +4,7 @@ import { ackObject } from '../api/ack-wire.js';
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { pino } from 'pino';
+import { API_ID_HEADER, parseExecuteApiHost } from '../api/endpoint.js';
 import { partitionOf } from '../api/partition.js';
 import type { KubeObject } from '../api/types.js';
 import { ROUTE_ANNOTATION } from '../api/types.js';
@@ -15,6 +16,28 @@ import { MISSING_TOKEN, parseSigV4, verifySigV4, type CredentialEntry } from './
 export interface Route { method: string; pattern: RegExp; template: string; mock: unknown }
 export interface GatewayConfig {
   region: string; accountId: string; apiId: string; stages: string[]; policy: PolicyDocument; routes: Route[];
+  /** The RestAPI's endpointConfiguration.vpcEndpointIDs: endpoints with a {api-id}-{vpce-id} alias. */
+  associatedEndpointIds?: string[];
+}
+
+/**
+ * Which endpoint an execute-api Host names, or why API Gateway would not route it to this API.
+ * Any other host (127.0.0.1:PORT in tests) is taken as this API through the endpoint that the
+ * x-amzn-vpce-id header names, as before.
+ */
+export function routeHost(cfg: GatewayConfig, hostHeader: string | undefined, apiIdHeader: string | undefined): { vpceId?: string } | { refused: string } {
+  const host = hostHeader ? parseExecuteApiHost(hostHeader) : undefined;
+  if (!host) return {};
+  if (host.kind === 'vpce') {
+    if (apiIdHeader !== cfg.apiId) return { refused: `the endpoint DNS name needs ${API_ID_HEADER}: ${cfg.apiId} (got ${apiIdHeader ?? 'none'})` };
+    return { vpceId: host.vpceId };
+  }
+  if (host.apiId !== cfg.apiId) return { refused: `host names API ${host.apiId}, this is ${cfg.apiId}` };
+  if (host.kind === 'endpoint-specific') {
+    if (!(cfg.associatedEndpointIds ?? []).includes(host.vpceId)) return { refused: `${host.vpceId} is not in the RestAPI's vpcEndpointIDs: no such alias record` };
+    return { vpceId: host.vpceId };
+  }
+  return {};
 }
 
 const REGION_ANNOTATION = 'services.k8s.aws/region';
@@ -48,7 +71,8 @@ export function configFromManifests(objects: KubeObject[]): GatewayConfig {
       const pattern = new RegExp(`^${template.split('/').map((s) => (/^\{.+\}$/.test(s) ? '[^/]+' : s.replace(/[.*+?^$()|[\]\\]/g, '\\$&'))).join('/')}$`);
       return { method, template, pattern, mock: { route, requestTemplates: tpl } };
     });
-  return { region, accountId: m[1]!, apiId: m[2]!, stages, policy, routes };
+  const associated = (api.spec.endpointConfiguration?.vpcEndpointIDs ?? []).filter((v): v is string => typeof v === 'string');
+  return { region, accountId: m[1]!, apiId: m[2]!, stages, policy, routes, ...(associated.length > 0 && { associatedEndpointIds: associated }) };
 }
 
 /**
@@ -121,6 +145,10 @@ export function createGateway(cfg: GatewayConfig, credentials: CredentialEntry[]
         return send(413, 'payload', `HTTP content length exceeded ${MAX_PAYLOAD_BYTES} bytes.`, 'text/plain');
       }
       const headers = req.headersDistinct as Record<string, string[]>;
+      // The three ways to name a private API (docs/gateway.md): its own name, the endpoint-specific
+      // alias, or the endpoint DNS name with x-apigw-api-id.
+      const routed = routeHost(cfg, headers['host']?.[0], headers[API_ID_HEADER]?.[0]);
+      if ('refused' in routed) return answer(403, 'host', { message: 'Forbidden' }, 'ForbiddenException', { why: routed.refused });
       const target = req.url ?? '/';
       const path = target.split('?')[0]!;
       const bad = badEscape(path);
@@ -141,7 +169,7 @@ export function createGateway(cfg: GatewayConfig, credentials: CredentialEntry[]
       const resource = executeApiArn(cfg.region, cfg.accountId, cfg.apiId, `${stage}/${req.method}${resourcePath}`);
       const principalArn = principalArnOf.get(sig.credential.accessKeyId) ?? sig.credential.arn;
       const context: Record<string, string> = { 'aws:PrincipalArn': principalArn };
-      const vpce = headers['x-amzn-vpce-id']?.[0];
+      const vpce = headers['x-amzn-vpce-id']?.[0] ?? routed.vpceId;
       if (vpce) context['aws:sourceVpce'] = vpce;
       let d: ReturnType<typeof decide>;
       try {

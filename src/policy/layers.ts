@@ -6,6 +6,7 @@
 // and the caller's identity policy together.
 import { ACK_ANNOTATION, type AckKindName } from '../api/ack.js';
 import { ackObject, type AckSpec, type AckStatus, type SecurityGroupRule } from '../api/ack-wire.js';
+import { API_ID_HEADER, PRIVATE_DNS_ANNOTATION, UNMANAGED_ENDPOINT_ANNOTATION, invokeTargets, parseExecuteApiHost, type InvokeTarget } from '../api/endpoint.js';
 import { partitionOf } from '../api/partition.js';
 import type { KubeObject } from '../api/types.js';
 import { ROUTE_ANNOTATION } from '../api/types.js';
@@ -32,6 +33,13 @@ export interface CallRequest {
   clockSkewSeconds?: number;
   /** "Now" for the signature messages; default the current time. */
   now?: Date;
+  /**
+   * The host the caller calls: {api-id}.execute-api…, {api-id}-{vpce-id}.execute-api…, or the
+   * endpoint's own DNS name (vpce-….execute-api.REGION.vpce.amazonaws.com). Unset: not checked.
+   */
+  host?: string;
+  /** The x-apigw-api-id header, if the caller sends one. */
+  apiIdHeader?: string;
 }
 
 export type ResponseType = 'ACCESS_DENIED' | 'INVALID_SIGNATURE' | 'EXPIRED_TOKEN' | 'MISSING_AUTHENTICATION_TOKEN';
@@ -42,6 +50,8 @@ export interface LayerReport {
   allowed: boolean;
   reason: string;
   statement?: StatementRef;
+  /** The layer belongs to an endpoint xapi does not manage (consumer.endpoint.id). */
+  unmanaged?: true;
 }
 
 export interface Verdict {
@@ -54,8 +64,11 @@ export interface Verdict {
   /** The message body API Gateway would send, or a description of the timeout. */
   message: string;
   allowed: boolean;
-  /** "response" or "timeout" (no HTTP answer: the TCP connection never opens). */
-  outcome: 'response' | 'timeout';
+  /**
+   * "response"; "timeout" (no HTTP answer: the TCP connection never opens); "unreachable" (the
+   * host does not lead to the private API: no DNS name, or not through an endpoint).
+   */
+  outcome: 'response' | 'timeout' | 'unreachable';
   /** Which layer decided a denial (null when allowed, or when routing decided). */
   decidedBy: 1 | 2 | 3 | 4 | null;
   /** The deciding statement, when a policy decided. */
@@ -65,6 +78,8 @@ export interface Verdict {
   stage: string | null;
   layers: LayerReport[];
   notes: string[];
+  /** Where a caller in the VPC can send this request (hostnames and headers). */
+  targets: InvokeTarget[];
 }
 
 export const LAYER_NAMES = {
@@ -115,6 +130,22 @@ const rulesOf = (sg: KubeObject, which: 'ingressRules' | 'egressRules'): Rule[] 
   const rules = specOf(sg, 'SecurityGroup')[which];
   return Array.isArray(rules) ? rules : [];
 };
+
+/**
+ * Layer 1 when the endpoint is not xapi's: the caller group's egress is checked; the endpoint's own
+ * groups' ingress is the endpoint owner's, and not in the manifests.
+ */
+function unmanagedLayer1(objects: readonly KubeObject[], request: CallRequest, id: string): LayerReport {
+  const report = (allowed: boolean, reason: string): LayerReport => ({ layer: 1, name: LAYER_NAMES[1], allowed, reason, unmanaged: true });
+  if (request.viaCallerSecurityGroup === false) return report(false, `the caller does not run in the caller security group, the one with egress tcp/443 to the groups of ${id}`);
+  const observed = objects.find((o) => o.kind === 'VPCEndpoint' && str(statusOf(o, 'VPCEndpoint').vpcEndpointID) === id);
+  const groups = strings(observed ? specOf(observed, 'VPCEndpoint').securityGroupIDs : undefined);
+  const caller = objects.filter((o) => o.kind === 'SecurityGroup').find((sg) => rulesOf(sg, 'egressRules').some((r) => coversHttps(r) && (r.userIDGroupPairs ?? []).some((p) => p.groupID)));
+  if (!caller) return report(false, `no security group has egress tcp/443 to the groups of ${id} (not known yet: ACK's report of the endpoint, or --observed endpointSecurityGroupIds): the caller's packets never leave`);
+  const to = rulesOf(caller, 'egressRules').flatMap((r) => (r.userIDGroupPairs ?? []).map((p) => p.groupID)).filter((g): g is string => !!g);
+  if (groups.length > 0 && !to.some((g) => groups.includes(g))) return report(false, `${caller.metadata.name} has egress only to ${to.join(', ')}, but ${id} is in ${groups.join(', ')}: connections time out`);
+  return report(true, `${caller.metadata.name} egress tcp/443 → ${to.join(', ')}; the ingress of ${id}'s groups from the caller is the endpoint owner's and is not checked (not xapi's)`);
+}
 
 function layer1(objects: readonly KubeObject[], request: CallRequest): LayerReport {
   const report = (allowed: boolean, reason: string): LayerReport => ({ layer: 1, name: LAYER_NAMES[1], allowed, reason });
@@ -251,6 +282,30 @@ function roleObjectArn(role: KubeObject, objects: readonly KubeObject[], policyA
   return accounts.size === 1 ? `arn:${partition}:iam::${[...accounts][0]}:role${path}${name}` : undefined;
 }
 
+/**
+ * Why a host does not reach the API, or undefined when it does (or no host was given). Facts:
+ * API Gateway Developer Guide, "Invoke a private API" (private DNS, the alias records of
+ * vpcEndpointIds, the endpoint DNS name with Host or x-apigw-api-id).
+ */
+function routing(host: ReturnType<typeof parseExecuteApiHost>, apiIdHeader: string | undefined, api: { apiId: string; privateDns: boolean; associated: string[] }): { status: number | null; errorType: string | null; message: string } | undefined {
+  if (!host) return undefined;
+  if (host.kind === 'api') {
+    if (host.apiId !== api.apiId) return { status: null, errorType: null, message: `the host names API ${host.apiId}, not this one (${api.apiId})` };
+    if (!api.privateDns) {
+      return { status: null, errorType: null, message: `the endpoint has no private DNS: ${host.apiId}.execute-api… resolves to API Gateway's public addresses, not the endpoint, and a private API is not served there. Call the endpoint-specific hostname, or the endpoint's DNS name with ${API_ID_HEADER}` };
+    }
+    return undefined;
+  }
+  if (host.kind === 'endpoint-specific') {
+    if (host.apiId !== api.apiId) return { status: null, errorType: null, message: `the host names API ${host.apiId}, not this one (${api.apiId})` };
+    if (!api.associated.includes(host.vpceId)) return { status: null, errorType: null, message: `${host.apiId}-${host.vpceId}.execute-api… does not resolve: ${host.vpceId} is not in the RestAPI's endpointConfiguration.vpcEndpointIDs, so API Gateway created no alias record for it` };
+    return undefined;
+  }
+  if (apiIdHeader === undefined) return { status: 403, errorType: 'ForbiddenException', message: `Forbidden: the endpoint's own DNS name does not say which API is meant; send ${API_ID_HEADER}: ${api.apiId} (or a Host header naming the API)` };
+  if (apiIdHeader !== api.apiId) return { status: null, errorType: null, message: `${API_ID_HEADER}: ${apiIdHeader} names another API, not this one (${api.apiId})` };
+  return undefined;
+}
+
 export function explainCall(objects: readonly KubeObject[], request: CallRequest): Verdict {
   const notes: string[] = [];
   const now = request.now ?? new Date();
@@ -265,8 +320,21 @@ export function explainCall(objects: readonly KubeObject[], request: CallRequest
   const resourceArn = `${prefix}${stage ?? 'STAGE-NOT-DEPLOYED'}/${method}/${path.slice(1)}`;
   const resourcePolicy = facts.policy && expandShorthand(facts.policy, prefix);
   const allowed = allowedEndpoints(resourcePolicy);
-  const vpceId = request.vpceId ?? allowed[0] ?? null;
-  if (!request.vpceId) notes.push(vpceId ? `--vpce not given: using ${vpceId}, the first endpoint the resource policy allows` : 'no endpoint allowed yet: the resource policy names no aws:sourceVpce');
+  // Which endpoint, and whether the host leads to the API at all (private DNS, alias records, header).
+  const unmanagedId = str(api.metadata.annotations?.[UNMANAGED_ENDPOINT_ANNOTATION]);
+  const ownEndpoint = objects.find((o) => o.kind === 'VPCEndpoint' && (!unmanagedId || str(statusOf(o, 'VPCEndpoint').vpcEndpointID) === unmanagedId));
+  const privateDns = api.metadata.annotations?.[PRIVATE_DNS_ANNOTATION] !== 'false' && (ownEndpoint ? specOf(ownEndpoint, 'VPCEndpoint').privateDNSEnabled !== false : true);
+  const associated = strings(specOf(api, 'RestAPI').endpointConfiguration?.vpcEndpointIDs);
+  const host = request.host ? parseExecuteApiHost(request.host) : undefined;
+  if (request.host && !host) throw new Error(`--host ${request.host}: not an execute-api hostname ({api-id}.execute-api.REGION.amazonaws.com, {api-id}-{vpce-id}.execute-api.REGION.amazonaws.com, or vpce-….execute-api.REGION.vpce.amazonaws.com)`);
+  const hostVpce = host && host.kind !== 'api' ? host.vpceId : undefined;
+  if (request.vpceId && hostVpce && request.vpceId !== hostVpce) throw new Error(`--vpce ${request.vpceId} and --host ${request.host} name different endpoints`);
+  const vpceId = request.vpceId ?? hostVpce ?? unmanagedId ?? allowed[0] ?? null;
+  if (!request.vpceId && !hostVpce) notes.push(vpceId ? `--vpce not given: using ${vpceId}, ${vpceId === unmanagedId ? 'the existing endpoint the CrossAccountApi names' : 'the first endpoint the resource policy allows'}` : 'no endpoint allowed yet: the resource policy names no aws:sourceVpce');
+  const dnsName = ownEndpoint ? statusOf(ownEndpoint, 'VPCEndpoint').dnsEntries?.map((e) => e?.dnsName).find((d): d is string => typeof d === 'string' && /^vpce-/.test(d)) : undefined;
+  const targets = facts.apiIdKnown ? invokeTargets({ apiId: facts.apiId, region: facts.region, stage: stage ?? 'STAGE', privateDns, ...(vpceId && { vpceId }), ...(dnsName && { vpceDnsName: dnsName }) }) : [];
+  if (!privateDns && vpceId && !associated.includes(vpceId)) notes.push(`${vpceId} is not in the RestAPI's endpointConfiguration.vpcEndpointIDs: API Gateway creates no ${facts.apiId}-${vpceId} alias record for it`);
+  const route = routing(host, request.apiIdHeader, { apiId: facts.apiId, privateDns, associated });
 
   // Route and method (API Gateway answers an unknown route before any authorization).
   const methods = objects.filter((o) => o.kind === 'Method');
@@ -281,7 +349,7 @@ export function explainCall(objects: readonly KubeObject[], request: CallRequest
   if (!iam) notes.push(`method ${method} ${path} has authorizationType ${authType}: the request is not authenticated and the caller is "anonymous"`);
 
   // Layer 1
-  const l1 = layer1(objects, request);
+  const l1 = unmanagedId ? unmanagedLayer1(objects, request, unmanagedId) : layer1(objects, request);
 
   // Who IAM sees: a session is evaluated as its role, path included (principal.ts).
   const endpoints = objects.filter((o) => o.kind === 'VPCEndpoint');
@@ -309,7 +377,10 @@ export function explainCall(objects: readonly KubeObject[], request: CallRequest
   const unknownIds = endpoints.filter((e) => !str(statusOf(e, 'VPCEndpoint').vpcEndpointID));
   const endpoint = byId ?? (unknownIds.length === 1 ? unknownIds[0] : undefined);
   let l2: LayerReport;
-  if (!endpoint) {
+  if (unmanagedId && vpceId === unmanagedId && !byId) {
+    l2 = { layer: 2, name: LAYER_NAMES[2], allowed: true, unmanaged: true, reason: `the policy of ${unmanagedId} is not xapi's and not in the manifests: assumed to allow (add the VPCEndpoint as ACK reports it to the manifests to check it)` };
+    notes.push(`${unmanagedId} is an existing endpoint xapi does not manage: layers 1 and 2 are partly outside what xapi renders`);
+  } else if (!endpoint) {
     l2 = { layer: 2, name: LAYER_NAMES[2], allowed: false, reason: `endpoint ${vpceId ?? '(none)'} is not among the manifests' VPCEndpoints: its policy is unknown, and the request cannot be traced` };
   } else {
     const doc = parsePolicy(specOf(endpoint, 'VPCEndpoint').policyDocument, `VPCEndpoint ${endpoint.metadata.name}`);
@@ -391,8 +462,9 @@ export function explainCall(objects: readonly KubeObject[], request: CallRequest
   } else {
     l4 = { layer: 4, name: LAYER_NAMES[4], allowed: true, reason: `AWS_IAM, valid signature; ${describe(authz.identity, "caller's identity policy")}`, ...(authz.identity.statement && { statement: authz.identity.statement }) };
   }
+  if (unmanagedId && byId) l2.unmanaged = true;
   const layers = [l1, l2, l3, l4];
-  const base = { resourceArn, vpceId, stage, layers, notes };
+  const base = { resourceArn, vpceId, stage, layers, notes, targets };
   const denied = (status: number, responseType: ResponseType, errorType: string, message: string, decidedBy: Verdict['decidedBy'], statement?: StatementRef): Verdict => ({
     ...base,
     status,
@@ -405,6 +477,11 @@ export function explainCall(objects: readonly KubeObject[], request: CallRequest
     ...(statement && { statement }),
   });
 
+  // 0. The host does not lead to the private API through an endpoint.
+  if (route) {
+    if (route.status === null) return { ...base, status: null, responseType: null, errorType: null, message: route.message, allowed: false, outcome: 'unreachable', decidedBy: null };
+    return { ...base, status: route.status, responseType: null, errorType: route.errorType, message: route.message, allowed: false, outcome: 'response', decidedBy: null };
+  }
   // 1. No connection at all.
   if (!l1.allowed) {
     return { ...base, status: null, responseType: null, errorType: null, message: 'no HTTP response: the connection to the endpoint times out (security groups drop the packets)', allowed: false, outcome: 'timeout', decidedBy: 1 };

@@ -2,11 +2,13 @@
 // that will be applied, whoever wrote them. Pure: objects (with where they came from) in,
 // findings out; SARIF is built here too so that `xapi lint --output sarif` only prints it.
 import { ackObject, type SecurityGroupRule } from '../api/ack-wire.js';
-import type { KubeObject } from '../api/types.js';
+import { PRIVATE_DNS_ANNOTATION } from '../api/endpoint.js';
+import { API_VERSION, KIND, type CrossAccountApiSpec, type KubeObject } from '../api/types.js';
 import { INVOKE, PROJECT_TAG_CONDITION_ANNOTATION, PROJECT_TAG_KEY, SOURCE_VPCE_KEY, type PolicyDocument, type Statement } from './documents.js';
 import { actionMatches } from './evaluate.js';
 import { AUDIT_RULE, lintAudit } from './lint-audit.js';
 import { principalArnsIn, sessionOf } from './principal.js';
+import { VPC_RULES, checkClaims, endpointObject, type EndpointClaimant } from './vpc-endpoints.js';
 
 export interface LintInput {
   object: KubeObject;
@@ -83,8 +85,8 @@ export const RULES = {
   endpointPrivateDns: {
     id: 'XAPI007',
     name: 'endpoint-private-dns',
-    description: 'The execute-api interface endpoint must have private DNS enabled.',
-    help: 'Set spec.privateDNSEnabled: true on the VPCEndpoint (note: it is VPC-wide).',
+    description: 'The execute-api interface endpoint must have private DNS enabled, unless it is deliberately off (consumer.endpoint.privateDns: false, annotation xapi.dev/private-dns: "false").',
+    help: 'Set spec.privateDNSEnabled: true on the VPCEndpoint (note: it is VPC-wide), or render it with consumer.endpoint.privateDns: false so callers use the endpoint-specific hostname.',
     level: 'error',
   },
   policyJson: {
@@ -110,6 +112,8 @@ export const RULES = {
     help: 'Verify it with one call in your account (docs/debugging.md, "Is the Project tag condition honoured?"); if it is not, set spec.projectTagCondition: false.',
     level: 'note',
   },
+  endpointPrivateDnsAgrees: VPC_RULES.groupPrivateDns,
+  onePrivateDnsEndpoint: VPC_RULES.onePrivateDnsEndpoint,
 } as const satisfies Record<string, LintRule>;
 
 export const ALL_RULES: LintRule[] = [...Object.values(RULES), AUDIT_RULE];
@@ -271,11 +275,46 @@ export function lint(inputs: readonly LintInput[]): Finding[] {
       const s = vpce.spec;
       const subnets = new Set([...(Array.isArray(s.subnetIDs) ? s.subnetIDs : []), ...(Array.isArray(s.subnetRefs) ? s.subnetRefs.map((r) => JSON.stringify(r)) : [])]);
       if (subnets.size < 2) add(RULES.endpointSubnets, `the endpoint spans ${subnets.size} distinct subnet(s); two or more are required`);
-      if (s.privateDNSEnabled !== true) add(RULES.endpointPrivateDns, `privateDNSEnabled is ${String(s.privateDNSEnabled ?? '(unset)')}`);
+      const deliberate = s.privateDNSEnabled === false && o.metadata.annotations?.[PRIVATE_DNS_ANNOTATION] === 'false';
+      if (s.privateDNSEnabled !== true && !deliberate) add(RULES.endpointPrivateDns, `privateDNSEnabled is ${String(s.privateDNSEnabled ?? '(unset)')}`);
       if (s.policyDocument === undefined) add(RULES.endpointProjectTag, 'the endpoint has no policyDocument: AWS applies its full-access default policy');
     }
   }
+  findings.push(...vpcFindings(inputs));
   return [...findings, ...lintAudit(inputs)];
+}
+
+/**
+ * XAPI012/XAPI013 across files: the rendered execute-api VPCEndpoints, and the CrossAccountApis
+ * (synth writes them to apis/) for the existing endpoints they name and their privateDns.
+ */
+function vpcFindings(inputs: readonly LintInput[]): Finding[] {
+  const claimants: (EndpointClaimant & { input: LintInput })[] = [];
+  const endpoints = new Map<string, LintInput>();
+  const objects = [];
+  for (const input of inputs) {
+    const o = input.object;
+    if (o.kind === KIND && o.apiVersion === API_VERSION) {
+      const spec = o.spec as CrossAccountApiSpec | undefined;
+      if (spec?.consumer?.vpcId && spec.region) claimants.push({ key: `${o.metadata.namespace ?? 'default'}/${o.metadata.name}`, spec, input });
+      continue;
+    }
+    const e = endpointObject(o);
+    if (e) {
+      objects.push(e);
+      endpoints.set(e.where, input);
+    }
+  }
+  const out: Finding[] = [];
+  for (const c of checkClaims(claimants, objects, { renderedManaged: true })) {
+    const rule = c.ruleId === VPC_RULES.groupPrivateDns.id ? RULES.endpointPrivateDnsAgrees : RULES.onePrivateDnsEndpoint;
+    const at = [...c.objects.map((w) => endpoints.get(w)!), ...c.subjects.map((k) => claimants.find((x) => x.key === k)!.input)];
+    for (const input of at) {
+      const o = input.object;
+      out.push({ ruleId: rule.id, level: rule.level, message: c.message, file: input.file, index: input.index, ...(input.line !== undefined && { line: input.line }), object: `${o.kind}/${o.metadata.name}` });
+    }
+  }
+  return out;
 }
 
 /** SARIF 2.1.0 for GitHub code scanning. `uri` maps a file to the path relative to the repository. */

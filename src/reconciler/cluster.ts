@@ -35,13 +35,15 @@ export interface ClusterOptions {
   onState?: (cluster: Cluster) => void;
   /** A write is about to be sent (metrics). */
   onWrite?: (verb: 'apply' | 'delete') => void;
+  /** A VPCEndpoint changed, xapi's or not (one private-DNS endpoint per VPC, existing endpoints). */
+  onEndpointEvent?: (obj: LiveObject, old: LiveObject | undefined, type: string) => void;
 }
 
 /** A namespace already annotated for another AWS account than the side that would use it. */
 export class NamespaceConflict extends Error {}
 
 /** What the reconcile pipeline needs of a cluster (a fake in unit tests). */
-export type AckCluster = Pick<Cluster, 'name' | 'owned' | 'grouped' | 'ofKind' | 'listOwned' | 'apply' | 'delete' | 'ensureNamespace'>;
+export type AckCluster = Pick<Cluster, 'name' | 'owned' | 'grouped' | 'ofKind' | 'listOwned' | 'apply' | 'delete' | 'ensureNamespace'> & Partial<Pick<Cluster, 'vpcEndpoints'>>;
 
 export class Cluster {
   readonly objects: KubernetesObjectApi;
@@ -60,15 +62,18 @@ export class Cluster {
     this.custom = kc.makeApiClient(CustomObjectsApi);
     for (const kind of ACK_KINDS) {
       const ref = ACK[kind];
+      // VPCEndpoints are watched whether xapi owns them or not: an existing endpoint a CR names,
+      // and another team's private-DNS endpoint in a VPC, are read (never written). Few per cluster.
+      const selector = kind === 'VPCEndpoint' ? undefined : MANAGED_SELECTOR;
       this.watches.set(
         kind,
         new ListWatch({
           kc,
           path: `/apis/${ref.group}/${ref.version}/${ref.plural}`,
-          list: () => this.custom.listClusterCustomObject({ group: ref.group, version: ref.version, plural: ref.plural, labelSelector: MANAGED_SELECTOR }),
+          list: () => this.custom.listClusterCustomObject({ group: ref.group, version: ref.version, plural: ref.plural, ...(selector && { labelSelector: selector }) }),
           kind: ref.kind,
           apiVersion: ref.apiVersion,
-          labelSelector: MANAGED_SELECTOR,
+          ...(selector && { labelSelector: selector }),
           indexBy: (obj) => {
             const labels = obj.metadata?.labels;
             if (labels?.[OWNER_LABEL]) return labels[OWNER_LABEL];
@@ -76,11 +81,12 @@ export class Cluster {
           },
           resyncMs: o.resyncMs,
           watchTimeoutSeconds: o.watchTimeoutSeconds,
-          onEvent: (_type, obj, old) => {
+          onEvent: (type, obj, old) => {
             const owner = obj.metadata?.labels?.[OWNER_LABEL] ?? old?.metadata?.labels?.[OWNER_LABEL];
             if (owner) o.onOwnerEvent?.(owner, obj, old);
             const group = obj.metadata?.labels?.[ENDPOINT_GROUP_LABEL] ?? old?.metadata?.labels?.[ENDPOINT_GROUP_LABEL];
             if (group && !owner) o.onGroupEvent?.(group, obj, old);
+            if (kind === 'VPCEndpoint') o.onEndpointEvent?.(obj, old, type);
           },
           onState: () => o.onState?.(this),
         }),
@@ -136,9 +142,15 @@ export class Cluster {
     return out;
   }
 
-  /** Cached objects of one kind (every object xapi rendered in this cluster). */
+  /** Cached objects of one kind (for VPCEndpoints: others' too, see the watches). */
   ofKind(kind: AckKindName): LiveObject[] {
     return this.watches.get(kind)?.list() ?? [];
+  }
+
+  /** Every cached VPCEndpoint (xapi's and others'), optionally of one namespace. */
+  vpcEndpoints(namespace?: string): LiveObject[] {
+    const all = this.watches.get('VPCEndpoint')?.list() ?? [];
+    return namespace === undefined ? all : all.filter((o) => o.metadata?.namespace === namespace);
   }
 
   /** Current objects of one owner read from the server (deletion reads fresh, not the cache). */

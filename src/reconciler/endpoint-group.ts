@@ -40,7 +40,12 @@ export function referencedGroups(sg: LiveObject | undefined, which: 'ingressRule
 export async function reconcileGroup(
   group: EndpointGroup,
   members: readonly CrossAccountApi[],
-  d: { registry: Pick<ClusterRegistry, 'resolve'>; log: Logger },
+  d: {
+    registry: Pick<ClusterRegistry, 'resolve'>;
+    log: Logger;
+    /** Why admission refuses a member (a second private-DNS endpoint in its VPC), if it does. */
+    refusal?: (cr: CrossAccountApi, consumer: AckCluster) => string | undefined;
+  },
 ): Promise<GroupOutcome> {
   const consumerSide = d.registry.resolve(group.cluster.crNamespace, group.cluster.ref);
   const deps = [...consumerSide.deps];
@@ -48,6 +53,11 @@ export async function reconcileGroup(
   if (consumerSide.state === 'problem') return { deps, requeueAfterMs: 60_000 };
   const cluster = consumerSide.cluster;
   const live = cluster.grouped(group.label).filter((o) => o.metadata?.namespace === group.namespace);
+  // A refused member is not one: the endpoint is neither made for it nor, when every member is
+  // refused (another team's private-DNS endpoint appeared), drained because of it.
+  const admitted = d.refusal ? members.filter((cr) => !d.refusal!(cr, cluster)) : members;
+  if (admitted.length === 0 && members.length > 0) return { deps: [...new Set(deps)], requeueAfterMs: 60_000 };
+  members = admitted;
 
   // Each member's API ID lives in its provider cluster. One not listed yet: wait (its statement
   // is not known to be absent). One unreachable: the last ID its CR reported, so an outage

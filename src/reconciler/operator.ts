@@ -8,7 +8,7 @@ import { hostname } from 'node:os';
 import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { ACK } from '../api/ack.js';
-import { API_VERSION, GROUP, KIND, PLURAL, VERSION, type CrossAccountApi } from '../api/types.js';
+import { API_VERSION, GROUP, KIND, OWNER_LABEL, PLURAL, VERSION, type CrossAccountApi } from '../api/types.js';
 import { validateSpec } from '../api/validate.js';
 import { endpointGroup, ownerLabelValue, type EndpointGroup } from '../charts/names.js';
 import { Cluster } from './cluster.js';
@@ -163,11 +163,41 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       }
     }
   };
+  /**
+   * CRs of a VPC whose admission may change: those refused for it (EndpointConflict), and, for
+   * an endpoint xapi does not own, every CR of the VPC and every CR naming it. Narrow on purpose:
+   * a busy VPC must not wake all its CRs on every status write.
+   */
+  const enqueueVpc = (vpcId: unknown, o: { everyone?: boolean; endpointId?: unknown; except?: string } = {}) => {
+    for (const obj of crWatch.list()) {
+      const cr = obj as unknown as CrossAccountApi;
+      const c = cr.spec?.consumer;
+      const key = crKey(obj);
+      if (key === o.except || !c) continue;
+      const named = o.endpointId !== undefined && c.endpoint?.id === o.endpointId;
+      const refused = cr.status?.conditions?.some((x) => x.type === 'Ready' && x.reason === 'EndpointConflict');
+      if (named || (c.vpcId === vpcId && (o.everyone || refused))) enqueue(key);
+    }
+  };
+  const onEndpointEvent = (obj: LiveObject, old: LiveObject | undefined, type: string) => {
+    type Vpce = { spec?: { vpcID?: unknown; privateDNSEnabled?: unknown }; status?: { vpcEndpointID?: unknown } };
+    const v = obj as Vpce;
+    if (obj.metadata?.labels?.[OWNER_LABEL]) {
+      // xapi's own endpoint: its CR is woken through the owner label; others only when it appears,
+      // goes or changes what admission reads.
+      const was = old as Vpce | undefined;
+      if (type === 'MODIFIED' && was?.spec?.vpcID === v.spec?.vpcID && was?.spec?.privateDNSEnabled === v.spec?.privateDNSEnabled) return;
+      enqueueVpc(v.spec?.vpcID);
+      return;
+    }
+    enqueueVpc(v.spec?.vpcID, { everyone: true, endpointId: v.status?.vpcEndpointID });
+  };
   const clusterOptions = {
     resyncMs,
     watchTimeoutSeconds,
     onOwnerEvent,
     onGroupEvent,
+    onEndpointEvent,
     onWrite: (verb: 'apply' | 'delete') => metrics.writes.inc({ op: verb }),
   };
 
@@ -194,6 +224,10 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       const key = crKey(cr);
       // The group(s) a CR joins or leaves: a new CR, a spec change, a deletion (old and new group).
       const before = groupOfCr.get(key);
+      // A CR that changes its spec or goes may admit a newer one refused for its VPC (a new CR
+      // never refuses an older one, so its creation wakes nobody).
+      const generation = (o: LiveObject | undefined) => (o?.metadata as { generation?: number } | undefined)?.generation;
+      if (type === 'DELETED' || (old && generation(obj) !== generation(old))) enqueueVpc(cr.spec?.consumer?.vpcId, { except: key });
       if (type === 'DELETED') {
         ownerToKey.delete(ownerLabelValue(cr));
         endpointSeenAt.delete(ownerLabelValue(cr));
@@ -238,7 +272,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     const group = groups.get(key);
     if (!group) return;
     const members = membersOf(key);
-    const outcome = await reconcileGroup(group, members, { registry, log });
+    const outcome = await reconcileGroup(group, members, { registry, log, refusal: (cr, consumer) => reconciler.admissionRefusal(cr, consumer) });
     setDeps(key, outcome.deps);
     if (outcome.waiting) return;
     // Members show how many APIs share the endpoint and whether the group left them out.
@@ -322,6 +356,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
         const refused = refusedIn.get(key)?.get(crKey(cr));
         return { sharedBy: sharedBy.get(key) ?? membersOf(key).length, ...(refused && { refused }) };
       },
+      peers: () => crWatch.list() as unknown as CrossAccountApi[],
     });
     registry.local.startWatches();
     crWatch.start();

@@ -6,12 +6,15 @@
 import { ACK } from '../api/ack.js';
 import { ackObject } from '../api/ack-wire.js';
 import { withDefaults, type DefaultedSpec } from '../api/defaults.js';
+import { endpointPlan, invokeUrl } from '../api/endpoint.js';
 import { AUDIT_ANNOTATION, accessLogCommand, accessLogSettings } from '../charts/audit.js';
 import { formatErrors, validateSpec } from '../api/validate.js';
-import type { CrossAccountApi, CrossAccountApiSpec, KubeObject, ObservedIds } from '../api/types.js';
+import { CONDITION, type CrossAccountApi, type CrossAccountApiSpec, type KubeObject, type ObservedIds } from '../api/types.js';
 import { endpointGroup, objectNames, ownerLabelValue } from '../charts/names.js';
 import { renderMember, type RenderedObjects } from '../charts/render.js';
 import { executeApiArn } from '../policy/documents.js';
+import { findObservedEndpoint, unmanagedEndpointVerdicts } from '../policy/unmanaged-endpoint.js';
+import { admissionProblem, endpointObject, type EndpointClaimant, type EndpointObject } from '../policy/vpc-endpoints.js';
 import { ackKindOf, applyAll, prune, type Logger, type NamespaceAccounts } from './apply.js';
 import { NamespaceConflict, type AckCluster } from './cluster.js';
 import type { ClusterRegistry, Resolution } from './clusters.js';
@@ -22,7 +25,7 @@ import { errText, httpStatus } from './kube.js';
 import type { OperatorMetrics } from './metrics.js';
 import { observedIds, type LiveObject } from './observed.js';
 import { rotate } from './rotation.js';
-import { computeStatus, invalidSpecStatus, type AuditStatusInput, type Expected } from './status.js';
+import { computeStatus, invalidSpecStatus, refusedStatus, type AuditStatusInput, type Expected } from './status.js';
 
 export type { Logger } from './apply.js';
 export type RenderFn = (cr: CrossAccountApi, observed: ObservedIds) => RenderedObjects;
@@ -50,6 +53,8 @@ export interface ReconcilerDeps {
    */
   endpointGroup?: (cr: CrossAccountApi) => { sharedBy: number; refused?: string } | undefined;
   now?: () => Date;
+  /** Every CrossAccountApi the operator watches (one private-DNS endpoint per VPC is checked across them). */
+  peers?: () => readonly CrossAccountApi[];
 }
 
 /** What AuditReady is computed from: the switches, the flow logs rendered, the Stage's access log settings. */
@@ -60,7 +65,7 @@ function auditInput(cr: CrossAccountApi & { spec: DefaultedSpec }, restApiId: st
   const stage = provider.map((o) => ackObject(o, 'Stage')).find((o) => o?.metadata.name === stageName);
   const stageArn = stage?.status.accessLogSettings?.destinationARN;
   return {
-    enabled: { flowLogs: audit.flowLogs.enabled, accessLogs: audit.accessLogs.enabled, cloudTrail: audit.cloudTrail.enabled },
+    enabled: { flowLogs: audit.flowLogs.enabled && endpointPlan(cr.spec).managed, accessLogs: audit.accessLogs.enabled, cloudTrail: audit.cloudTrail.enabled },
     flowLogsRendered: rendered.consumer.some((o) => o.kind === ACK.FlowLog.kind),
     accessLog: {
       destinationArn: settings.destinationArn,
@@ -83,6 +88,8 @@ interface Side {
 
 export class Reconciler {
   private readonly render: RenderFn;
+  /** Peers' validated specs by namespace/name, for the admission check (a spec is validated once per generation). */
+  private readonly peerSpecs = new Map<string, { generation: number | undefined; spec: CrossAccountApiSpec | undefined }>();
 
   constructor(private readonly d: ReconcilerDeps) {
     this.render = d.render ?? renderMember;
@@ -135,6 +142,15 @@ export class Reconciler {
     const consumer = consumerSide.resolution.state === 'ready' ? consumerSide.resolution.cluster : undefined;
     const provider = providerSide.resolution.state === 'ready' ? providerSide.resolution.cluster : undefined;
 
+    // admit: one execute-api endpoint with private DNS per VPC, checked before anything is applied
+    if (consumer) {
+      const refusal = this.admission(cr, spec, consumer);
+      if (refusal) {
+        await this.d.writer.writeStatus(cr, refusedStatus(cr, 'EndpointConflict', refusal, this.now()));
+        return { deps, requeueAfterMs: PROBLEM_RETRY_MS };
+      }
+    }
+
     // observe: each side reads only its own namespace (both sides may be one cluster reached two ways)
     const crv: CrossAccountApi = { ...cr, spec };
     const owner = ownerLabelValue(cr);
@@ -143,7 +159,16 @@ export class Reconciler {
     // The CR's own objects, and on the consumer side the shared endpoint's (read, never applied here).
     const liveOf = (c: AckCluster | undefined, ns: string) => [...(c?.owned(owner) ?? []), ...(c === consumer ? shared(c) : [])].filter((o) => o.metadata?.namespace === ns);
     const seen = observedIds(crv, liveOf(consumer, spec.consumer.namespace), liveOf(provider, spec.provider.namespace));
-    const rotation = rotate(cr.status?.allowedEndpoints, seen.endpoint, this.now(), spec.rotation.gracePeriodSeconds);
+    // An existing endpoint (never written): its ID comes from the spec, the rest from ACK if it reports it.
+    const plan = endpointPlan(spec);
+    const existing = plan.managed ? undefined : findObservedEndpoint(consumer?.vpcEndpoints?.() ?? [], plan.id);
+    if (!plan.managed) {
+      seen.endpoint = { id: plan.id, ...(existing?.state && { state: existing.state }), ...(existing && existing.dnsNames.length > 0 && { dnsNames: existing.dnsNames }) };
+      if (existing && existing.securityGroupIds.length > 0) seen.ids.endpointSecurityGroupIds = existing.securityGroupIds;
+    }
+    // Unreported, an existing endpoint is taken as available: the spec says it exists.
+    const rotating = plan.managed ? seen.endpoint : { ...seen.endpoint, state: existing?.state ?? 'available' };
+    const rotation = rotate(cr.status?.allowedEndpoints, rotating, this.now(), spec.rotation.gracePeriodSeconds);
     const observed: ObservedIds = { ...seen.ids };
     if (rotation.allowed.length > 0) observed.allowedEndpointIds = rotation.allowed.map((a) => a.id);
 
@@ -189,9 +214,10 @@ export class Reconciler {
     const endpointGrants = !vpce || !apiArn ? undefined : String((vpce as { spec?: { policyDocument?: unknown } }).spec?.policyDocument ?? '').includes(JSON.stringify(apiArn));
     const names = new Set(expected.map((e) => `${ACK[e.kind].kind}/${e.name}`));
     const live = [...liveOf(consumer, spec.consumer.namespace), ...liveOf(provider, spec.provider.namespace)].filter((o) => names.has(`${o.kind}/${o.metadata?.name}`));
-    const api = seen.ids.restApiId
-      ? { id: seen.ids.restApiId, stage: spec.provider.stage, invokeUrl: `https://${seen.ids.restApiId}.execute-api.${spec.region}.amazonaws.com/${spec.provider.stage}` }
-      : { stage: spec.provider.stage };
+    // Without private DNS the URL names the endpoint too ({api-id}-{vpce-id}.execute-api…).
+    const url = seen.ids.restApiId && invokeUrl({ apiId: seen.ids.restApiId, region: spec.region, stage: spec.provider.stage, privateDns: plan.privateDns, ...(seen.endpoint.id && { vpceId: seen.endpoint.id }) });
+    const api = seen.ids.restApiId ? { id: seen.ids.restApiId, stage: spec.provider.stage, ...(url && { invokeUrl: url }) } : { stage: spec.provider.stage };
+    const unmanaged = unmanagedEndpointVerdicts(spec, observed, existing);
     const status = computeStatus({
       cr,
       expected,
@@ -207,6 +233,7 @@ export class Reconciler {
       },
       audit: auditInput({ ...cr, spec }, seen.ids.restApiId, rendered, liveOf(provider, spec.provider.namespace)),
       problems,
+      ...(unmanaged && { unmanaged: { [CONDITION.SecurityGroupsReady]: unmanaged.layer1, [CONDITION.EndpointPolicyReady]: unmanaged.layer2 } }),
       now: this.now(),
     });
     await this.d.writer.writeStatus(cr, status);
@@ -215,6 +242,38 @@ export class Reconciler {
     if (problems.length > 0) return { deps, requeueAfterMs: PROBLEM_RETRY_MS };
     if (rotation.wakeAt) return { deps, requeueAfterMs: Math.max(0, rotation.wakeAt.getTime() - this.now().getTime()) + 50 };
     return { deps };
+  }
+
+  /** Why this CR may not apply (a second private-DNS endpoint in its VPC), or undefined. */
+  /** Why admission refuses `cr` given the consumer cluster's endpoints (the endpoint group asks too). */
+  admissionRefusal(cr: CrossAccountApi, consumer: AckCluster): string | undefined {
+    const valid = validateSpec(cr.spec);
+    return valid.ok ? this.admission(cr, withDefaults(valid.spec), consumer) : undefined;
+  }
+
+  private admission(cr: CrossAccountApi, spec: CrossAccountApiSpec, consumer: AckCluster): string | undefined {
+    const claimant = (c: CrossAccountApi, s: CrossAccountApiSpec): EndpointClaimant => ({
+      key: `${c.metadata.namespace}/${c.metadata.name}`,
+      spec: s,
+      owner: ownerLabelValue(c),
+      ...(c.metadata.creationTimestamp && { created: c.metadata.creationTimestamp }),
+    });
+    const peers: EndpointClaimant[] = [];
+    for (const p of this.d.peers?.() ?? []) {
+      if (p.metadata.deletionTimestamp) continue; // its endpoint, while it lasts, is seen live
+      // Only CRs of the same VPC matter (cheap test first: validating every peer is O(n) per CR).
+      if (p.spec?.consumer?.vpcId !== spec.consumer.vpcId) continue;
+      const key = `${p.metadata.namespace}/${p.metadata.name}`;
+      let known = this.peerSpecs.get(key);
+      if (!known || known.generation === undefined || known.generation !== p.metadata.generation) {
+        const v = validateSpec(p.spec);
+        known = { generation: p.metadata.generation, spec: v.ok ? v.spec : undefined };
+        this.peerSpecs.set(key, known);
+      }
+      if (known.spec) peers.push(claimant(p, known.spec));
+    }
+    const live = (consumer.vpcEndpoints?.(spec.consumer.namespace) ?? []).map((o) => endpointObject(o)).filter((e): e is EndpointObject => !!e);
+    return admissionProblem(claimant(cr, spec), peers, live);
   }
 
   /** Both sides may share one cluster: apply and prune per cluster, never per side. */

@@ -94,6 +94,11 @@ export interface StatusInput {
   securityGroups?: { callerId?: string; endpointId?: string };
   /** The audit trail; absent: no AuditReady condition. */
   audit?: AuditStatusInput;
+  /**
+   * Layers xapi does not manage (an existing endpoint): the verdict for a layer with no rendered
+   * objects, and a limit on one whose objects are ready.
+   */
+  unmanaged?: Partial<Record<LayerCondition, { ok: boolean; reason: string; message: string }>>;
   /** Problems reaching a cluster or applying objects; non-empty → Degraded. */
   problems: Array<{ reason: string; message: string }>;
   now: Date;
@@ -151,6 +156,16 @@ export function computeStatus(input: StatusInput): CrossAccountApiStatus {
     let ok = states.length > 0 && !bad;
     let reason = states.length === 0 ? 'NotRendered' : (bad?.reason ?? 'Ready');
     let message = states.length === 0 ? 'no objects rendered for this layer yet' : (bad?.message ?? `${states.length} object(s) ready`);
+    const outside = input.unmanaged?.[layer];
+    if (outside && states.length === 0) {
+      ok = outside.ok;
+      reason = outside.reason;
+      message = outside.message;
+    } else if (outside && ok) {
+      ok = outside.ok;
+      reason = outside.ok ? reason : outside.reason;
+      message = `${message}; ${outside.message}`;
+    }
     if (ok && layer === CONDITION.ResourcePolicyReady && input.endpoint.id && !input.allowed.some((a) => a.id === input.endpoint.id)) {
       ok = false;
       reason = 'EndpointNotAllowed';
@@ -229,6 +244,16 @@ export function invalidSpecStatus(cr: CrossAccountApi, message: string, now: Dat
   const gen = cr.metadata.generation;
   const conditions = [cond(CONDITION.Ready, false, 'InvalidSpec', message, gen, now), cond(CONDITION.Degraded, true, 'InvalidSpec', message, gen, now)];
   const status: CrossAccountApiStatus = { ...(cr.status ?? {}), conditions: mergeConditions(cr.status?.conditions, conditions), layers: '0/4' };
+  if (gen !== undefined) status.observedGeneration = gen;
+  return status;
+}
+
+/** Status for a CR that may not be applied as it stands (e.g. EndpointConflict): Ready=False, Degraded=True, nothing applied. */
+export function refusedStatus(cr: CrossAccountApi, reason: string, message: string, now: Date): CrossAccountApiStatus {
+  const gen = cr.metadata.generation;
+  const conditions = [cond(CONDITION.Ready, false, reason, message, gen, now), cond(CONDITION.Degraded, true, reason, message, gen, now)];
+  const kept = (cr.status?.conditions ?? []).filter((c) => c.type !== CONDITION.Ready && c.type !== CONDITION.Degraded);
+  const status: CrossAccountApiStatus = { ...(cr.status ?? {}), conditions: [...mergeConditions(cr.status?.conditions, conditions), ...kept] };
   if (gen !== undefined) status.observedGeneration = gen;
   return status;
 }

@@ -17,6 +17,8 @@ export interface ExplainFlags {
   callerSg: boolean;
   manifests: string;
   api?: string;
+  host?: string;
+  apiIdHeader?: string;
   output: string;
 }
 
@@ -89,10 +91,11 @@ export function formatVerdict(v: Verdict, request: { method: string; path: strin
     `resource ${v.resourceArn}`,
     '',
   ].join('\n');
-  const rows = v.layers.map((l) => [String(l.layer), l.name, l.allowed ? 'allow' : 'DENY', statementText(l.statement), l.reason]);
+  const rows = v.layers.map((l) => [String(l.layer), `${l.name}${l.unmanaged ? ' (not xapi\'s)' : ''}`, l.allowed ? 'allow' : 'DENY', statementText(l.statement), l.reason]);
   const body = table(['LAYER', 'NAME', 'RESULT', 'STATEMENT', 'REASON'], rows);
   let verdict: string;
   if (v.outcome === 'timeout') verdict = `=> no response (connection timeout), decided by layer 1: ${v.message}`;
+  else if (v.outcome === 'unreachable') verdict = `=> the request does not reach the API (decided by the hostname, before any layer): ${v.message}`;
   else if (v.allowed) verdict = `=> ${v.status} OK${v.statement ? ` (granted by ${v.statement.policy}, statement #${v.statement.index}${v.statement.sid ? ` ${v.statement.sid}` : ''})` : ''}`;
   else {
     const by = v.decidedBy ? `decided by layer ${v.decidedBy} (${v.layers[v.decidedBy - 1]!.name})` : 'decided by routing (no such stage/route)';
@@ -100,7 +103,9 @@ export function formatVerdict(v: Verdict, request: { method: string; path: strin
     verdict = `=> ${v.status} ${v.responseType} (${v.errorType}), ${by}${stmt}\n   message: ${v.message}`;
   }
   const notes = v.notes.length ? `\nnotes:\n${v.notes.map((n) => `  - ${n}`).join('\n')}\n` : '';
-  return `${head}${body}\n${verdict}\n${notes}`;
+  const header = (h: Record<string, string>) => Object.entries(h).map(([k, x]) => ` -H '${k}: ${x}'`).join('');
+  const targets = v.targets.length ? `\ncall it as:\n${v.targets.map((t) => `  ${t.url}${header(t.headers)}  (${t.note})`).join('\n')}\n` : '';
+  return `${head}${body}\n${verdict}\n${notes}${targets}`;
 }
 
 export function verdictJson(v: Verdict): string {
@@ -117,8 +122,9 @@ export function verdictJson(v: Verdict): string {
       resourceArn: v.resourceArn,
       vpceId: v.vpceId,
       stage: v.stage,
-      layers: v.layers.map((l) => ({ layer: l.layer, name: l.name, allowed: l.allowed, reason: l.reason, statement: l.statement ?? null })),
+      layers: v.layers.map((l) => ({ layer: l.layer, name: l.name, allowed: l.allowed, reason: l.reason, statement: l.statement ?? null, managedByXapi: !l.unmanaged })),
       notes: v.notes,
+      targets: v.targets,
     },
     null,
     2,
@@ -142,6 +148,8 @@ export async function runExplain(flags: ExplainFlags, io: CliIo, now: Date = new
     signature: flags.signature as SignatureState,
     // --skew is how far the caller's clock is behind AWS's: the signature is that old.
     clockSkewSeconds: flags.skew ? -parseDuration(flags.skew) : 0,
+    ...(flags.host && { host: flags.host }),
+    ...(flags.apiIdHeader && { apiIdHeader: flags.apiIdHeader }),
     now,
   });
   verdict.notes.unshift(...notes);
@@ -164,6 +172,8 @@ export function registerExplain(program: Command, io: CliIo = processIo): void {
     .option('--no-caller-sg', 'the caller does not run in the caller security group')
     .option('--manifests <dir>', 'folder or file of rendered manifests (both accounts)', 'manifests')
     .option('--api <name>', 'RestAPI object name, when the manifests hold several')
+    .option('--host <host>', 'host the caller calls: {api-id}.execute-api.REGION.amazonaws.com, {api-id}-{vpce-id}.execute-api.REGION.amazonaws.com, or the endpoint DNS name vpce-….vpce.amazonaws.com')
+    .option('--api-id-header <id>', 'value of the x-apigw-api-id header the caller sends (with the endpoint DNS name)')
     .option('--output <format>', 'table | json', 'table')
     .action(async (opts: ExplainFlags) => {
       await runExplain(opts, io);

@@ -6,6 +6,7 @@ import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node
 import { ACK, CONSUMER_KINDS, PROVIDER_KINDS, type AckKindName } from '../../api/ack.js';
 import { CONDITION, ENDPOINT_GROUP_LABEL, GROUP, OWNER_LABEL, PLURAL, VERSION, type Condition, type CrossAccountApi } from '../../api/types.js';
 import { ackObject } from '../../api/ack-wire.js';
+import { endpointPlan, unmanagedLayers } from '../../api/endpoint.js';
 import { costEstimate, costLine, type CostEstimate } from '../../charts/audit.js';
 import { endpointGroup, ownerLabelValue } from '../../charts/names.js';
 import type { SecretLike } from '../../reconciler/cluster-secret.js';
@@ -68,6 +69,8 @@ export interface CrStatusReport {
   audit: { status: string; reason: string; message: string };
   /** The endpoint's monthly estimate from the rate table (docs/audit.md#cost). */
   cost: CostEstimate;
+  /** Layers xapi does not manage (an existing endpoint, consumer.endpoint.id), in words. */
+  unmanaged: string[];
   /** Clusters or object lists that could not be read. */
   unreachable: string[];
 }
@@ -117,8 +120,14 @@ export function crReport(cr: CrossAccountApi, objects: AckObjectState[], unreach
     })(),
     // The endpoint's cost is shared by the APIs that use it (status.endpoint.sharedBy).
     cost: costEstimate({ azCount: Math.max(1, new Set(cr.spec.consumer?.subnetIds ?? []).size), sharedBy: Math.max(1, s?.endpoint?.sharedBy ?? 1), ...(storedBytes !== undefined && { storedBytes }) }),
+    unmanaged: unmanagedOf(cr),
     unreachable,
   };
+}
+
+function unmanagedOf(cr: CrossAccountApi): string[] {
+  if (!cr.spec?.consumer?.vpcId) return [];
+  return unmanagedLayers(cr.spec).map((l) => `layer ${l.layer}: ${l.message}`);
 }
 
 export function formatReports(reports: readonly CrStatusReport[]): string {
@@ -136,8 +145,9 @@ export function formatReports(reports: readonly CrStatusReport[]): string {
       ? table(['ACCOUNT', 'KIND', 'NAME', 'READY', 'MESSAGE'], r.objects.map((o) => [o.account, o.kind, `${o.namespace}/${o.name}`, o.ready ? 'True' : 'False', o.message]))
       : '(no ACK objects found)\n';
     const audit = `  AuditReady=${r.audit.status} (${r.audit.reason}): ${r.audit.message}\n  cost: ${costLine(r.cost)}\n`;
+    const unmanaged = r.unmanaged.length ? `not managed by xapi (see the layer conditions for what ACK reports):\n${r.unmanaged.map((u) => `  - ${u}`).join('\n')}\n` : '';
     const unreachable = r.unreachable.length ? `unreachable:\n${r.unreachable.map((u) => `  - ${u}`).join('\n')}\n` : '';
-    return `${head}\n${layers}\nIDs:\n${ids}\n\nAudit and cost:\n${audit}\nACK objects:\n${objects}${unreachable}`;
+    return `${head}\n${layers}\nIDs:\n${ids}\n\nAudit and cost:\n${audit}\nACK objects:\n${objects}${unmanaged}${unreachable}`;
   });
   return parts.join('\n');
 }
@@ -201,6 +211,21 @@ async function readAckObjects(main: KubeConfig, cr: CrossAccountApi): Promise<{ 
       } catch (err) {
         unreachable.push(`${where}: ${ref.kind}: ${errorMessage(err)}`);
         if (typeof (err as { code?: unknown }).code !== 'number') break; // connection failure: the other kinds will fail the same way
+      }
+    }
+    // An existing endpoint carries no owner label: found by its ID, shown as not xapi's.
+    const plan = side === 'consumer' && cr.spec.consumer?.vpcId ? endpointPlan(cr.spec) : undefined;
+    if (plan && !plan.managed) {
+      const ref = ACK.VPCEndpoint;
+      try {
+        const res = (await custom.listNamespacedCustomObject({ group: ref.group, version: ref.version, namespace, plural: ref.plural })) as { items?: LiveObject[] };
+        const found = (res.items ?? []).find((o) => (o.status as { vpcEndpointID?: unknown } | undefined)?.vpcEndpointID === plan.id);
+        if (found) {
+          const st = objectState({ ...found, kind: ref.kind });
+          objects.push({ account, kind: ref.kind, name: found.metadata?.name ?? '?', namespace, ready: st.ready, reason: st.reason, message: `${plan.id}, not xapi's (never written): ${st.message}` });
+        }
+      } catch (err) {
+        unreachable.push(`${where}: ${ref.kind} ${plan.id}: ${errorMessage(err)}`);
       }
     }
   }

@@ -12,6 +12,7 @@ import { API_VERSION, GROUP, KIND, PLURAL, SHORT_NAME, SINGULAR, type CrossAccou
 import { formatErrors, shown, validateMetadata, validateSpec } from '../../api/validate.js';
 import { buildApp, clusterFolder } from '../../charts/app.js';
 import { fieldOk, OBSERVED_ID_RULES, OBSERVED_LIST_RULES, type FieldRule } from '../../api/rules.js';
+import { checkClaims } from '../../policy/vpc-endpoints.js';
 import { loadManifests } from '../load-manifests.js';
 import { checkOutDir, MARKER, MARKER_TEXT } from '../out-dir.js';
 import { writeAckValues } from '../ack-values.js';
@@ -84,6 +85,8 @@ export async function readCrossAccountApis(input: string): Promise<CrossAccountA
     crs.push({ cr: { ...(object as unknown as CrossAccountApi), metadata: { ...object.metadata, namespace: object.metadata.namespace ?? 'default' } }, where });
   }
   problems.push(...collisions(crs));
+  // One private-DNS execute-api endpoint per VPC, one privateDns value per endpoint.
+  for (const c of checkClaims(crs.map(({ cr }) => ({ key: `${cr.metadata.namespace}/${cr.metadata.name}`, spec: cr.spec })))) problems.push(`${c.ruleId}: ${c.message}`);
   if (problems.length > 0) throw new Error(`invalid CrossAccountApi input, nothing written:\n  ${problems.join('\n  ')}`);
   if (crs.length === 0) throw new Error(`no ${KIND} objects under ${input}, nothing written`);
   return crs.map((c) => c.cr).sort((x, y) => `${x.metadata.namespace}/${x.metadata.name}`.localeCompare(`${y.metadata.namespace}/${y.metadata.name}`));
@@ -206,7 +209,7 @@ export function registerSynth(program: Command): void {
     .description('render CrossAccountApi YAML into ACK manifests per cluster, the CRD, the operator install and Argo CD Applications')
     .option('--input <path>', 'file or folder of CrossAccountApi YAML', 'examples')
     .option('--out <dir>', `output folder, replaced whole: it must be new, empty, or earlier synth output (holding ${MARKER}), and hold neither --input nor the current directory (default: $CDK8S_OUTDIR, else manifests)`)
-    .option('--observed <file>', `IDs AWS assigned, YAML or JSON {"namespace/name": {${OBSERVED_KEYS.join(', ')}}} (allowedEndpointIds a list), for a complete static render`)
+    .option('--observed <file>', `IDs AWS assigned, YAML or JSON {"namespace/name": {${OBSERVED_KEYS.join(', ')}}} (allowedEndpointIds and endpointSecurityGroupIds lists), for a complete static render`)
     .option('--image <ref>', 'operator container image', DEFAULT_IMAGE)
     .option('--operator-namespace <ns>', 'namespace of the operator install', 'xapi-system')
     .option('--replicas <n>', 'operator replicas (leader election picks one)', '2')

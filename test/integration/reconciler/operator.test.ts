@@ -262,6 +262,9 @@ describe('operator on two real API servers', () => {
     const moved = `${A_NS}-moved`;
     await mutateCr('rec-move', (live) => {
       live.spec.consumer.namespace = moved;
+      // Another consumer namespace is another endpoint group: in the same VPC as the other CRs'
+      // endpoint it would be a second private-DNS endpoint, refused (src/policy/vpc-endpoints.ts).
+      live.spec.consumer.vpcId = 'vpc-0d0d0d0d0d0d0d0d0';
     });
     // The namespace is part of the endpoint group: the CR joins a new group there, the old one drains.
     const movedCr = { ...moving, spec: { ...moving.spec, consumer: { ...moving.spec.consumer, namespace: moved } } };
