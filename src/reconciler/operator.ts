@@ -10,14 +10,16 @@ import { pino } from 'pino';
 import { ACK } from '../api/ack.js';
 import { API_VERSION, GROUP, KIND, PLURAL, VERSION, type CrossAccountApi } from '../api/types.js';
 import { ownerLabelValue } from '../charts/names.js';
+import { renderObjects } from '../charts/render.js';
 import { Cluster } from './cluster.js';
 import { ClusterRegistry, LOCAL } from './clusters.js';
 import { CrWriter } from './cr-writes.js';
-import { ConnectedKubeConfig, DEFAULT_REQUEST_TIMEOUT_MS, errText } from './kube.js';
+import { ConnectedKubeConfig, DEFAULT_REQUEST_TIMEOUT_MS, NotLeaderError, errText } from './kube.js';
 import { LeaderElector, leaseApi } from './leader.js';
 import { OperatorMetrics } from './metrics.js';
 import type { LiveObject } from './observed.js';
 import { WorkQueue } from './queue.js';
+import { RenderCache } from './render-cache.js';
 import { Reconciler, type Logger, type RenderFn } from './reconcile.js';
 import { ListWatch } from './watch.js';
 
@@ -100,6 +102,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   const ownerToKey = new Map<string, string>();
   /** When ACK last reported a new endpoint ID, per owner (rotation latency). */
   const endpointSeenAt = new Map<string, number>();
+  const renders = new RenderCache(options.render ?? renderObjects);
 
   const enqueue = (key: string) => {
     queue.add(key);
@@ -147,6 +150,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       if (type === 'DELETED') {
         ownerToKey.delete(ownerLabelValue(cr));
         endpointSeenAt.delete(ownerLabelValue(cr));
+        renders.forget(key);
         setDeps(key, []);
         releaseUnused();
         return;
@@ -175,6 +179,8 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     registry.retain(used);
   };
 
+  /** Keys whose reconcile had a write refused by the write gate: run again after the next renewal. */
+  const refused = new Set<string>();
   let reconciler!: Reconciler;
   const handle = async (key: string) => {
     metrics.queueDepth.set(queue.depth);
@@ -190,6 +196,12 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       else metrics.reconciles.inc({ result: 'ok' });
       if (outcome.requeueAfterMs !== undefined) queue.addAfter(key, outcome.requeueAfterMs);
     } catch (err) {
+      if (err instanceof NotLeaderError) {
+        // The lease is not renewed yet (a slow renewal, a step-down): not a failure to back off
+        // from; the key runs again as soon as a renewal succeeds.
+        refused.add(key);
+        return;
+      }
       const e = err as { reason?: string; code?: number };
       metrics.reconciles.inc({ result: 'error' });
       metrics.errors.inc({ reason: e.reason ?? (e.code ? String(e.code) : 'Error') });
@@ -202,18 +214,18 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
 
   let running: Promise<void> | undefined;
   let resyncTimer: NodeJS.Timeout | undefined;
+  /** The caches (CR watch, cluster registry and their watches) are running. */
+  let caching = false;
   const startWorkers = () => {
     if (!working || running) return;
     running = queue.run(handle, options.concurrency ?? 4);
   };
-  const startWork = () => {
-    if (working) return;
-    working = true;
-    metrics.leader.set(1);
-    queue = newQueue();
+  const startCaches = () => {
+    if (caching) return;
+    caching = true;
     registry = newRegistry();
     const writer = new CrWriter(kc, log, () => new Date(), (cr) => crWatch.remember(cr as unknown as LiveObject), (what) => metrics.writes.inc({ op: what }));
-    reconciler = new Reconciler({ registry, writer, render: options.render, metrics, log, endpointSeenAt: (owner) => endpointSeenAt.get(owner) });
+    reconciler = new Reconciler({ registry, writer, render: renders.fn, metrics, log, endpointSeenAt: (owner) => endpointSeenAt.get(owner) });
     registry.local.startWatches();
     crWatch.start();
     // A periodic pass over every CR repairs what a missed event left behind; with no drift it writes nothing.
@@ -222,19 +234,42 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     }, resyncMs);
     resyncTimer.unref?.();
   };
-  /** Stops all work; resolves when the reconciles under way have finished. */
-  const stopWork = (): Promise<void> => {
-    if (!working) return Promise.resolve();
-    working = false;
-    metrics.leader.set(0);
+  const stopCaches = () => {
+    if (!caching) return;
+    caching = false;
     if (resyncTimer) clearInterval(resyncTimer);
     crWatch.stop();
     registry.stop();
-    queue.shutDown();
-    const draining = running ?? Promise.resolve();
-    running = undefined;
     users.clear();
     depsOf.clear();
+    renders.clear();
+  };
+  const startWork = () => {
+    if (working) return;
+    working = true;
+    metrics.leader.set(1);
+    queue = newQueue();
+    const kept = caching;
+    startCaches();
+    // Caches kept across a step-down: every CR is looked at again (no write where nothing drifted).
+    if (kept) for (const cr of crWatch.list()) enqueue(crKey(cr));
+    if (crWatch.live) startWorkers();
+  };
+  /**
+   * Stops the work; resolves when the reconciles under way have finished. With `keepCaches` the
+   * watches go on (a replica that could not renew in time leads again cheaply; the write gate
+   * refuses every write meanwhile), else they stop too.
+   */
+  const stopWork = (keepCaches = false): Promise<void> => {
+    const draining = running ?? Promise.resolve();
+    if (working) {
+      working = false;
+      metrics.leader.set(0);
+      queue.shutDown();
+      running = undefined;
+      refused.clear();
+    }
+    if (!keepCaches) stopCaches();
     return draining;
   };
 
@@ -251,11 +286,17 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       renewDeadlineSeconds: options.renewDeadlineSeconds,
       retryPeriodSeconds: options.retryPeriodSeconds,
       onStartedLeading: startWork,
+      onRenewed: () => {
+        if (!working || refused.size === 0) return;
+        const keys = [...refused];
+        refused.clear();
+        for (const key of keys) enqueue(key);
+      },
       // Work stops at once. When another replica holds the lease, `xapi operator` exits and its
       // Deployment restarts it as a follower; embedded (no handler), it campaigns again once its
       // work has drained.
       onStoppedLeading: ({ lost }) => {
-        const drained = stopWork();
+        const drained = stopWork(!lost);
         if (!lost) return; // the elector campaigns on and resumes the work if it gets the lease back
         if (options.onLostLeadership) options.onLostLeadership();
         else void drained.then(() => !stopping && elector?.start());
