@@ -155,7 +155,7 @@ async function runOnce(n: number): Promise<string> {
       namespace: f.ns,
       leaseName: 'xapi-scale',
       identity: 'scale-operator',
-      ...(prof && { env: { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${prof}` } }),
+      ...(prof && { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${prof}`] }),
     });
     // Every CR's Ready, from a watch on the CRs.
     const custom = A.clients.kc.makeApiClient(CustomObjectsApi);
