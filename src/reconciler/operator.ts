@@ -24,6 +24,8 @@ import { Reconciler, type Logger, type RenderFn } from './reconcile.js';
 import { ListWatch } from './watch.js';
 
 export const DEFAULT_RESYNC_SECONDS = 300;
+/** Rotations are few and wait on the API servers, not on CPU: many may run at once. */
+export const DEFAULT_URGENT_CONCURRENCY = 16;
 
 export interface OperatorOptions {
   /** Kubeconfig of the operator's own cluster (path); default: the usual loading rules. */
@@ -39,6 +41,8 @@ export interface OperatorOptions {
   leaseNamespace?: string;
   identity?: string;
   concurrency?: number;
+  /** Extra workers that take only urgent keys (a rotated endpoint); default 16. */
+  urgentConcurrency?: number;
   /** The charts' render (default: renderObjects). */
   render?: RenderFn;
   logger?: Logger;
@@ -104,20 +108,26 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   const endpointSeenAt = new Map<string, number>();
   const renders = new RenderCache(options.render ?? renderObjects);
 
-  const enqueue = (key: string) => {
-    queue.add(key);
+  const enqueue = (key: string, urgent = false) => {
+    queue.add(key, urgent);
     metrics.queueDepth.set(queue.depth);
   };
   const onChange = (dep: string) => {
     for (const key of users.get(dep) ?? []) enqueue(key);
   };
   const onOwnerEvent = (owner: string, obj: LiveObject, old: LiveObject | undefined) => {
+    // A new endpoint ID: its traffic is refused until the provider's policy admits it, so the CR
+    // goes ahead of any backlog (a rotation must not wait for a resync or a convergence).
+    let rotated = false;
     if (obj.kind === ACK.VPCEndpoint.kind) {
       const id = obj.status?.vpcEndpointID;
-      if (id && id !== old?.status?.vpcEndpointID) endpointSeenAt.set(owner, Date.now());
+      if (id && id !== old?.status?.vpcEndpointID) {
+        endpointSeenAt.set(owner, Date.now());
+        rotated = old?.status?.vpcEndpointID !== undefined;
+      }
     }
     const key = ownerToKey.get(owner);
-    if (key) enqueue(key);
+    if (key) enqueue(key, rotated);
   };
   const clusterOptions = {
     resyncMs,
@@ -218,7 +228,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   let caching = false;
   const startWorkers = () => {
     if (!working || running) return;
-    running = queue.run(handle, options.concurrency ?? 4);
+    running = queue.run(handle, options.concurrency ?? 4, options.urgentConcurrency ?? DEFAULT_URGENT_CONCURRENCY);
   };
   const startCaches = () => {
     if (caching) return;
