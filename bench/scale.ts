@@ -138,11 +138,24 @@ function countBy(events: AuditEvent[], users: Set<string>, from: number, to = In
   return { requests, writes };
 }
 
+/** What a run must stop if the bench itself is stopped (SIGINT, SIGTERM): no API server is left behind. */
+let cleanup: (() => Promise<void>) | undefined;
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => {
+    console.error(`bench:scale: ${sig}, stopping the operator and the API servers`);
+    void (cleanup?.() ?? Promise.resolve()).finally(() => process.exit(130));
+  });
+}
+
 async function runOnce(n: number): Promise<string> {
   const run = `${n}-${Date.now().toString(36).slice(-4)}`;
   const [A, B] = await Promise.all([startPlane(`scale-a-${run}`, { audit: true }), startPlane(`scale-b-${run}`, { audit: true })]);
   let op: OperatorProcess | undefined;
   let f: Fixture | undefined;
+  cleanup = async () => {
+    await op?.kill('SIGKILL');
+    await Promise.all([A.plane.stop(), B.plane.stop()]);
+  };
   try {
     const idA = await issueIdentity(A, 'xapi-operator', 'operator');
     const idB = await issueIdentity(B, 'xapi-operator', 'operator');
@@ -254,6 +267,7 @@ async function runOnce(n: number): Promise<string> {
     await op?.kill('SIGTERM');
     await f?.stop();
     await Promise.all([A.plane.stop(), B.plane.stop()]);
+    cleanup = undefined;
   }
 }
 
