@@ -153,6 +153,7 @@ export class Reconciler {
         ...(seen.ids.callerSecurityGroupId ? { callerId: seen.ids.callerSecurityGroupId } : {}),
         ...(seen.ids.endpointSecurityGroupId ? { endpointId: seen.ids.endpointSecurityGroupId } : {}),
       },
+      renderComplete: rendered.complete.consumer && rendered.complete.provider,
       problems,
       now: this.now(),
     });
