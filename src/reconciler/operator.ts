@@ -24,8 +24,8 @@ import { Reconciler, type Logger, type RenderFn } from './reconcile.js';
 import { ListWatch } from './watch.js';
 
 export const DEFAULT_RESYNC_SECONDS = 300;
-/** Rotations are few and wait on the API servers, not on CPU: many may run at once. */
-export const DEFAULT_URGENT_CONCURRENCY = 16;
+/** Workers kept for rotations, beside the ordinary ones (more gained nothing in bench:scale on 2 busy cores). */
+export const DEFAULT_URGENT_CONCURRENCY = 4;
 
 export interface OperatorOptions {
   /** Kubeconfig of the operator's own cluster (path); default: the usual loading rules. */
@@ -41,7 +41,7 @@ export interface OperatorOptions {
   leaseNamespace?: string;
   identity?: string;
   concurrency?: number;
-  /** Extra workers that take only urgent keys (a rotated endpoint); default 16. */
+  /** Extra workers that take only urgent keys (a rotated endpoint); default 4. */
   urgentConcurrency?: number;
   /** The charts' render (default: renderObjects). */
   render?: RenderFn;
