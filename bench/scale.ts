@@ -32,6 +32,9 @@ import { auditEvents, issueIdentity, startPlane, tempFile, WRITE_VERBS, type Aud
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const IDLE_SECONDS = Number(process.env.XAPI_BENCH_IDLE_SECONDS ?? 60);
 const ROTATIONS = 100;
+// The ACK stand-in writes ~15 statuses per CR; with 8 writers on a busy 2-core machine it, not the
+// operator, set the pace at 1,000 CRs (~9 writes/s each side, as many as the operator's requests).
+const PLAYER_CONCURRENCY = 32;
 
 function parseCounts(argv: string[]): number[] {
   const i = argv.indexOf('--crs');
@@ -160,7 +163,7 @@ async function runOnce(n: number): Promise<string> {
     const idA = await issueIdentity(A, 'xapi-operator', 'operator');
     const idB = await issueIdentity(B, 'xapi-operator', 'operator');
     const users = new Set([idA.user, idB.user]);
-    f = await Fixture.create({ name: `sc${n}`, a: A.clients, b: B.clients, bKubeconfig: idB.kubeconfig, count: n, graceSeconds: 30, changeLog: false });
+    f = await Fixture.create({ name: `sc${n}`, a: A.clients, b: B.clients, bKubeconfig: idB.kubeconfig, count: n, graceSeconds: 30, changeLog: false, playerConcurrency: PLAYER_CONCURRENCY });
 
     const prof = process.env.XAPI_BENCH_CPU_PROF;
     op = await OperatorProcess.start({
