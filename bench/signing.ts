@@ -1,6 +1,8 @@
 // Signing time per request: our handler's signer (@smithy/signature-v4 on Node's crypto) versus
 // aws4 in the same run; and the bundle's cold import time (a fresh Node process per sample, as a
-// Lambda cold start loads it) versus aws4's, also in the same run.
+// Lambda cold start loads it) versus aws4's, also in the same run. N (requests per signer, default
+// 2000) and COLD (fresh processes, default 15) can be set; the mean counts every pause the machine
+// imposes, so on a busy machine compare several runs (docs/lambda.md).
 import { execFileSync } from 'node:child_process';
 import { statSync, existsSync } from 'node:fs';
 import { createRequire } from 'node:module';

@@ -4,6 +4,482 @@ import { Construct } from 'constructs';
 
 
 /**
+ * FlowLog is the Schema for the FlowLogs API
+ *
+ * @schema FlowLog
+ */
+export class FlowLog extends ApiObject {
+  /**
+   * Returns the apiVersion and kind for "FlowLog"
+   */
+  public static readonly GVK: GroupVersionKind = {
+    apiVersion: 'ec2.services.k8s.aws/v1alpha1',
+    kind: 'FlowLog',
+  }
+
+  /**
+   * Renders a Kubernetes manifest for "FlowLog".
+   *
+   * This can be used to inline resource manifests inside other objects (e.g. as templates).
+   *
+   * @param props initialization props
+   */
+  public static manifest(props: FlowLogProps = {}): any {
+    return {
+      ...FlowLog.GVK,
+      ...toJson_FlowLogProps(props),
+    };
+  }
+
+  /**
+   * Defines a "FlowLog" API object
+   * @param scope the scope in which to define this object
+   * @param id a scope-local name for the object
+   * @param props initialization props
+   */
+  public constructor(scope: Construct, id: string, props: FlowLogProps = {}) {
+    super(scope, id, {
+      ...FlowLog.GVK,
+      ...props,
+    });
+  }
+
+  /**
+   * Renders the object to Kubernetes JSON.
+   */
+  public override toJson(): any {
+    const resolved = super.toJson();
+
+    return {
+      ...FlowLog.GVK,
+      ...toJson_FlowLogProps(resolved),
+    };
+  }
+}
+
+/**
+ * FlowLog is the Schema for the FlowLogs API
+ *
+ * @schema FlowLog
+ */
+export interface FlowLogProps {
+  /**
+   * @schema FlowLog#metadata
+   */
+  readonly metadata?: ApiObjectMetadata;
+
+  /**
+   * FlowLogSpec defines the desired state of FlowLog.
+   *
+   * Describes a flow log.
+   *
+   * @schema FlowLog#spec
+   */
+  readonly spec?: FlowLogSpec;
+}
+
+/**
+ * Converts an object of type 'FlowLogProps' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_FlowLogProps(obj: FlowLogProps | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'metadata': obj.metadata,
+    'spec': toJson_FlowLogSpec(obj.spec),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * FlowLogSpec defines the desired state of FlowLog.
+ *
+ * Describes a flow log.
+ *
+ * @schema FlowLogSpec
+ */
+export interface FlowLogSpec {
+  /**
+   * The ARN of the IAM role that allows Amazon EC2 to publish flow logs to the
+   * log destination.
+   *
+   * This parameter is required if the destination type is cloud-watch-logs, or
+   * if the destination type is kinesis-data-firehose and the delivery stream
+   * and the resources to monitor are in different accounts.
+   *
+   * @schema FlowLogSpec#deliverLogsPermissionARN
+   */
+  readonly deliverLogsPermissionArn?: string;
+
+  /**
+   * AWSResourceReferenceWrapper provides a wrapper around *AWSResourceReference
+   * type to provide more user friendly syntax for references using 'from' field
+   * Ex:
+   * APIIDRef:
+   *
+   * from:
+   * name: my-api
+   *
+   * @schema FlowLogSpec#deliverLogsPermissionRef
+   */
+  readonly deliverLogsPermissionRef?: FlowLogSpecDeliverLogsPermissionRef;
+
+  /**
+   * The destination options.
+   *
+   * @schema FlowLogSpec#destinationOptions
+   */
+  readonly destinationOptions?: FlowLogSpecDestinationOptions;
+
+  /**
+   * The destination for the flow log data. The meaning of this parameter depends
+   * on the destination type.
+   *
+   * - If the destination type is cloud-watch-logs, specify the ARN of a CloudWatch
+   * Logs log group. For example: arn:aws:logs:region:account_id:log-group:my_group
+   * Alternatively, use the LogGroupName parameter.
+   *
+   * - If the destination type is s3, specify the ARN of an S3 bucket. For
+   * example: arn:aws:s3:::my_bucket/my_subfolder/ The subfolder is optional.
+   * Note that you can't use AWSLogs as a subfolder name.
+   *
+   * - If the destination type is kinesis-data-firehose, specify the ARN of
+   * a Kinesis Data Firehose delivery stream. For example: arn:aws:firehose:region:account_id:deliverystream:my_stream
+   *
+   * @schema FlowLogSpec#logDestination
+   */
+  readonly logDestination?: string;
+
+  /**
+   * The type of destination for the flow log data.
+   *
+   * Default: cloud-watch-logs
+   *
+   * @schema FlowLogSpec#logDestinationType
+   */
+  readonly logDestinationType?: string;
+
+  /**
+   * The fields to include in the flow log record. List the fields in the order
+   * in which they should appear. If you omit this parameter, the flow log is
+   * created using the default format. If you specify this parameter, you must
+   * include at least one field. For more information about the available fields,
+   * see Flow log records (https://docs.aws.amazon.com/vpc/latest/userguide/flow-log-records.html)
+   * in the Amazon VPC User Guide or Transit Gateway Flow Log records (https://docs.aws.amazon.com/vpc/latest/tgw/tgw-flow-logs.html#flow-log-records)
+   * in the Amazon Web Services Transit Gateway Guide.
+   *
+   * Specify the fields using the ${field-id} format, separated by spaces.
+   *
+   * @schema FlowLogSpec#logFormat
+   */
+  readonly logFormat?: string;
+
+  /**
+   * The name of a new or existing CloudWatch Logs log group where Amazon EC2
+   * publishes your flow logs.
+   *
+   * This parameter is valid only if the destination type is cloud-watch-logs.
+   *
+   * @schema FlowLogSpec#logGroupName
+   */
+  readonly logGroupName?: string;
+
+  /**
+   * AWSResourceReferenceWrapper provides a wrapper around *AWSResourceReference
+   * type to provide more user friendly syntax for references using 'from' field
+   * Ex:
+   * APIIDRef:
+   *
+   * from:
+   * name: my-api
+   *
+   * @schema FlowLogSpec#logGroupRef
+   */
+  readonly logGroupRef?: FlowLogSpecLogGroupRef;
+
+  /**
+   * The maximum interval of time during which a flow of packets is captured and
+   * aggregated into a flow log record. The possible values are 60 seconds (1
+   * minute) or 600 seconds (10 minutes). This parameter must be 60 seconds for
+   * transit gateway resource types.
+   *
+   * When a network interface is attached to a Nitro-based instance (https://docs.aws.amazon.com/ec2/latest/instancetypes/ec2-nitro-instances.html),
+   * the aggregation interval is always 60 seconds or less, regardless of the
+   * value that you specify.
+   *
+   * Default: 600
+   *
+   * @schema FlowLogSpec#maxAggregationInterval
+   */
+  readonly maxAggregationInterval?: number;
+
+  /**
+   * @schema FlowLogSpec#resourceID
+   */
+  readonly resourceId: string;
+
+  /**
+   * The type of resource to monitor.
+   *
+   * @schema FlowLogSpec#resourceType
+   */
+  readonly resourceType: string;
+
+  /**
+   * The tags. The value parameter is required, but if you don't want the tag
+   * to have a value, specify the parameter with no value, and we set the value
+   * to an empty string.
+   *
+   * @schema FlowLogSpec#tags
+   */
+  readonly tags?: FlowLogSpecTags[];
+
+  /**
+   * The type of traffic to monitor (accepted traffic, rejected traffic, or all
+   * traffic). This parameter is not supported for transit gateway resource types.
+   * It is required for the other resource types.
+   *
+   * @schema FlowLogSpec#trafficType
+   */
+  readonly trafficType?: string;
+}
+
+/**
+ * Converts an object of type 'FlowLogSpec' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_FlowLogSpec(obj: FlowLogSpec | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'deliverLogsPermissionARN': obj.deliverLogsPermissionArn,
+    'deliverLogsPermissionRef': toJson_FlowLogSpecDeliverLogsPermissionRef(obj.deliverLogsPermissionRef),
+    'destinationOptions': toJson_FlowLogSpecDestinationOptions(obj.destinationOptions),
+    'logDestination': obj.logDestination,
+    'logDestinationType': obj.logDestinationType,
+    'logFormat': obj.logFormat,
+    'logGroupName': obj.logGroupName,
+    'logGroupRef': toJson_FlowLogSpecLogGroupRef(obj.logGroupRef),
+    'maxAggregationInterval': obj.maxAggregationInterval,
+    'resourceID': obj.resourceId,
+    'resourceType': obj.resourceType,
+    'tags': obj.tags?.map(y => toJson_FlowLogSpecTags(y)),
+    'trafficType': obj.trafficType,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * AWSResourceReferenceWrapper provides a wrapper around *AWSResourceReference
+ * type to provide more user friendly syntax for references using 'from' field
+ * Ex:
+ * APIIDRef:
+ *
+ * from:
+ * name: my-api
+ *
+ * @schema FlowLogSpecDeliverLogsPermissionRef
+ */
+export interface FlowLogSpecDeliverLogsPermissionRef {
+  /**
+   * AWSResourceReference provides all the values necessary to reference another
+   * k8s resource for finding the identifier(Id/ARN/Name)
+   *
+   * @schema FlowLogSpecDeliverLogsPermissionRef#from
+   */
+  readonly from?: FlowLogSpecDeliverLogsPermissionRefFrom;
+}
+
+/**
+ * Converts an object of type 'FlowLogSpecDeliverLogsPermissionRef' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_FlowLogSpecDeliverLogsPermissionRef(obj: FlowLogSpecDeliverLogsPermissionRef | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'from': toJson_FlowLogSpecDeliverLogsPermissionRefFrom(obj.from),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * The destination options.
+ *
+ * @schema FlowLogSpecDestinationOptions
+ */
+export interface FlowLogSpecDestinationOptions {
+  /**
+   * @schema FlowLogSpecDestinationOptions#fileFormat
+   */
+  readonly fileFormat?: string;
+
+  /**
+   * @schema FlowLogSpecDestinationOptions#hiveCompatiblePartitions
+   */
+  readonly hiveCompatiblePartitions?: boolean;
+
+  /**
+   * @schema FlowLogSpecDestinationOptions#perHourPartition
+   */
+  readonly perHourPartition?: boolean;
+}
+
+/**
+ * Converts an object of type 'FlowLogSpecDestinationOptions' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_FlowLogSpecDestinationOptions(obj: FlowLogSpecDestinationOptions | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'fileFormat': obj.fileFormat,
+    'hiveCompatiblePartitions': obj.hiveCompatiblePartitions,
+    'perHourPartition': obj.perHourPartition,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * AWSResourceReferenceWrapper provides a wrapper around *AWSResourceReference
+ * type to provide more user friendly syntax for references using 'from' field
+ * Ex:
+ * APIIDRef:
+ *
+ * from:
+ * name: my-api
+ *
+ * @schema FlowLogSpecLogGroupRef
+ */
+export interface FlowLogSpecLogGroupRef {
+  /**
+   * AWSResourceReference provides all the values necessary to reference another
+   * k8s resource for finding the identifier(Id/ARN/Name)
+   *
+   * @schema FlowLogSpecLogGroupRef#from
+   */
+  readonly from?: FlowLogSpecLogGroupRefFrom;
+}
+
+/**
+ * Converts an object of type 'FlowLogSpecLogGroupRef' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_FlowLogSpecLogGroupRef(obj: FlowLogSpecLogGroupRef | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'from': toJson_FlowLogSpecLogGroupRefFrom(obj.from),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Describes a tag.
+ *
+ * @schema FlowLogSpecTags
+ */
+export interface FlowLogSpecTags {
+  /**
+   * @schema FlowLogSpecTags#key
+   */
+  readonly key?: string;
+
+  /**
+   * @schema FlowLogSpecTags#value
+   */
+  readonly value?: string;
+}
+
+/**
+ * Converts an object of type 'FlowLogSpecTags' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_FlowLogSpecTags(obj: FlowLogSpecTags | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'key': obj.key,
+    'value': obj.value,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * AWSResourceReference provides all the values necessary to reference another
+ * k8s resource for finding the identifier(Id/ARN/Name)
+ *
+ * @schema FlowLogSpecDeliverLogsPermissionRefFrom
+ */
+export interface FlowLogSpecDeliverLogsPermissionRefFrom {
+  /**
+   * @schema FlowLogSpecDeliverLogsPermissionRefFrom#name
+   */
+  readonly name?: string;
+
+  /**
+   * @schema FlowLogSpecDeliverLogsPermissionRefFrom#namespace
+   */
+  readonly namespace?: string;
+}
+
+/**
+ * Converts an object of type 'FlowLogSpecDeliverLogsPermissionRefFrom' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_FlowLogSpecDeliverLogsPermissionRefFrom(obj: FlowLogSpecDeliverLogsPermissionRefFrom | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'name': obj.name,
+    'namespace': obj.namespace,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * AWSResourceReference provides all the values necessary to reference another
+ * k8s resource for finding the identifier(Id/ARN/Name)
+ *
+ * @schema FlowLogSpecLogGroupRefFrom
+ */
+export interface FlowLogSpecLogGroupRefFrom {
+  /**
+   * @schema FlowLogSpecLogGroupRefFrom#name
+   */
+  readonly name?: string;
+
+  /**
+   * @schema FlowLogSpecLogGroupRefFrom#namespace
+   */
+  readonly namespace?: string;
+}
+
+/**
+ * Converts an object of type 'FlowLogSpecLogGroupRefFrom' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_FlowLogSpecLogGroupRefFrom(obj: FlowLogSpecLogGroupRefFrom | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'name': obj.name,
+    'namespace': obj.namespace,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+
+/**
  * SecurityGroup is the Schema for the SecurityGroups API
  *
  * @schema SecurityGroup

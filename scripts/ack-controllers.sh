@@ -15,7 +15,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/.." && pwd)"
-declare -A TAGS=([ec2]=v1.20.0 [apigateway]=v1.8.1 [iam]=v1.8.1 [lambda]=v1.14.1)
+declare -A TAGS=([ec2]=v1.20.0 [apigateway]=v1.8.1 [iam]=v1.8.1 [lambda]=v1.14.1 [cloudwatchlogs]=v1.4.1 [cloudtrail]=v1.3.2)
 SRC_DIR="${XAPI_ACK_SRC_DIR:-$repo/../shared/ack-src}"
 CACHE_ROOT="${XAPI_ACK_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/xapi/ack}"
 log() { printf '[ack-controllers] %s\n' "$*" >&2; }

@@ -5,31 +5,62 @@
 #   2. the cache, XAPI_ACK_CRDS_CACHE (default ~/.cache/xapi/ack-crds/<tags>)
 #   3. ../shared/ack-crds beside the clone, when the project ships them there
 #   4. the Go module proxy (`go mod download`; each module has helm/crds/)
-#   5. local git snapshots of the controllers' repositories under XAPI_ACK_SOURCE_ROOT
+#   5. the controller's source tarball in XAPI_ACK_SRC_DIR (default ../shared/ack-src), config/crd/bases/
+#   6. local git snapshots of the controllers' repositories under XAPI_ACK_SOURCE_ROOT
 #      (folders named aws-controllers-k8s+<name>-controller/repo), read at the tag
-#   6. otherwise, unless XAPI_CRDS_STRICT=1: stand-ins rebuilt from the committed imports/ by
+#   7. otherwise, unless XAPI_CRDS_STRICT=1: stand-ins rebuilt from the committed imports/ by
 #      scripts/derive-crds.mjs (same spec fields and types; no enums, CEL rules or status schema),
 #      announced loudly. `npm run import` checks them against the real CRDs field for field.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-CONTROLLERS=(ec2:v1.20.0 apigateway:v1.8.1 iam:v1.8.1 lambda:v1.14.1)
+CONTROLLERS=(ec2:v1.20.0 apigateway:v1.8.1 iam:v1.8.1 lambda:v1.14.1 cloudwatchlogs:v1.4.1 cloudtrail:v1.3.2)
+# ../shared/ack-crds holds the first four controllers' CRDs only; the audit controllers' (cloudwatchlogs,
+# cloudtrail) are read from their source tarballs, layered over a folder that lacks them.
+SRC_DIR="${XAPI_ACK_SRC_DIR:-$here/../../shared/ack-src}"
 ARGOCD_TAG=v3.5.1
 tags=$(printf '%s\n' "${CONTROLLERS[@]}" "argocd:$ARGOCD_TAG" | tr ':\n' '-_' | sed 's/_$//')
 CACHE="${XAPI_ACK_CRDS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/xapi/ack-crds/$tags}"
 log() { printf '[ack-crds] %s\n' "$*" >&2; }
 
-complete() { # every controller contributed its CRDs
+base_complete() { # the ec2, apigateway, iam and lambda controllers and Argo CD contributed their CRDs
   [ -f "$1/ec2.services.k8s.aws_vpcendpoints.yaml" ] && [ -f "$1/apigateway.services.k8s.aws_restapis.yaml" ] &&
   [ -f "$1/iam.services.k8s.aws_roles.yaml" ] && [ -f "$1/lambda.services.k8s.aws_functions.yaml" ] &&
   [ -f "$1/argoproj.io_applications.yaml" ]
 }
+audit_complete() { # the cloudwatchlogs and cloudtrail controllers too
+  [ -f "$1/cloudwatchlogs.services.k8s.aws_loggroups.yaml" ] && [ -f "$1/cloudtrail.services.k8s.aws_eventdatastores.yaml" ]
+}
+complete() { base_complete "$1" && audit_complete "$1"; }
+
+# from_tarball NAME TAG OUT: the CRDs in NAME-controller-TAG.tar.gz's config/crd/bases/ into OUT.
+from_tarball() {
+  local tarball="$SRC_DIR/$1-controller-$2.tar.gz"
+  [ -f "$tarball" ] || return 1
+  tar -xzf "$tarball" -C "$3" --wildcards --no-anchored --strip-components=4 '*/config/crd/bases/*.yaml' 2>/dev/null || return 1
+}
+
+# with_audit DIR: DIR when complete; else DIR's CRDs plus the audit controllers' from their
+# tarballs, in a cache folder (the result is printed).
+with_audit() {
+  if audit_complete "$1"; then (cd "$1" && pwd); return 0; fi
+  local merged="$CACHE-merged-$(printf '%s' "$(cd "$1" && pwd)" | sha256sum | cut -c1-12)"
+  if complete "$merged"; then echo "$merged"; return 0; fi
+  local t="$merged.tmp.$$"
+  rm -rf "$t"; mkdir -p "$t"; cp "$1"/*.yaml "$t/"
+  for c in cloudwatchlogs:v1.4.1 cloudtrail:v1.3.2; do
+    from_tarball "${c%%:*}" "${c##*:}" "$t" || { rm -rf "$t"; log "$1 lacks the ${c%%:*} CRDs and $SRC_DIR has no ${c%%:*}-controller-${c##*:}.tar.gz"; return 1; }
+    log "${c%%:*}-controller ${c##*:}: CRDs from $SRC_DIR"
+  done
+  complete "$t" || { rm -rf "$t"; log "the merged CRD folder is still incomplete"; return 1; }
+  rm -rf "$merged"; mv "$t" "$merged"; echo "$merged"
+}
 
 if [ -n "${ACK_CRDS_DIR:-}" ]; then
-  complete "$ACK_CRDS_DIR" || { log "ACK_CRDS_DIR=$ACK_CRDS_DIR lacks the ec2/apigateway/iam/lambda CRDs"; exit 1; }
-  echo "$ACK_CRDS_DIR"; exit 0
+  base_complete "$ACK_CRDS_DIR" || { log "ACK_CRDS_DIR=$ACK_CRDS_DIR lacks the ec2/apigateway/iam/lambda CRDs"; exit 1; }
+  with_audit "$ACK_CRDS_DIR"; exit $?
 fi
 if complete "$CACHE"; then echo "$CACHE"; exit 0; fi
-if complete "$here/../../shared/ack-crds"; then (cd "$here/../../shared/ack-crds" && pwd); exit 0; fi
+if base_complete "$here/../../shared/ack-crds"; then with_audit "$here/../../shared/ack-crds"; exit $?; fi
 
 tmp="$CACHE.tmp.$$"
 rm -rf "$tmp"; mkdir -p "$tmp"
@@ -42,6 +73,7 @@ for c in "${CONTROLLERS[@]}"; do
     dir=$(cd "$tmp" && go mod download -json "$module@$tag" 2>/dev/null | sed -n 's/.*"Dir": "\(.*\)".*/\1/p' || true)
     if [ -n "$dir" ] && [ -d "$dir/helm/crds" ]; then cp "$dir"/helm/crds/*.yaml "$tmp/"; got="module proxy"; fi
   fi
+  if [ -z "$got" ] && from_tarball "$name" "$tag" "$tmp"; then got="$SRC_DIR"; fi
   if [ -z "$got" ]; then
     src="${XAPI_ACK_SOURCE_ROOT:-}/aws-controllers-k8s+$name-controller/repo"
     if [ -n "${XAPI_ACK_SOURCE_ROOT:-}" ] && git -C "$src" rev-parse -q --verify "$tag^{commit}" >/dev/null 2>&1; then

@@ -3,14 +3,16 @@
 #
 #   mmdebstrap --variant=extract  nodejs and its dependency closure from Debian (nothing installed,
 #                                 so no shell or coreutils are needed or shipped)
-#   npm ci --omit=dev + tsc       production node_modules and dist/ of this checkout
+#   npm ci --omit=dev + tsc       production node_modules and dist/ of this checkout, bundled by
+#   + esbuild                     esbuild into one file (scripts/image-bundle.mjs)
 #   umoci                         two layers (Debian runtime, /app) + config, into an OCI layout
 #   skopeo                        the same image as a docker-archive tarball (`docker load`)
 #
 # Output (cached by a hash of every input under XAPI_IMAGE_CACHE, default ~/.cache/xapi/image):
 #   KEY/oci/            OCI image layout, tag = package.json version
 #   KEY/xapi-image.tar  docker-archive, tagged XAPI_IMAGE_NAME (default ghcr.io/xapi-dev/xapi:VERSION)
-#   KEY/image.env       DIGEST, NAME, TAG, sizes; KEY/packages.txt the Debian packages inside
+#   KEY/image.env       DIGEST, NAME, TAG, sizes; KEY/packages.txt the Debian packages inside,
+#   KEY/npm-packages.txt the npm packages in the bundle
 # `--out DIR` also copies them to DIR. The last line of stdout is the cache folder; progress and
 # phase timings go to stderr. Options: --rebuild (ignore the cache), --out DIR.
 # Variables: XAPI_IMAGE_SUITE (default trixie: bookworm's nodejs 18 is below engines >=20.10),
@@ -38,7 +40,7 @@ while [ $# -gt 0 ]; do
     --rebuild) REBUILD=1 ;;
     --out) OUT_COPY="${2:?--out needs a folder}"; shift ;;
     --out=*) OUT_COPY="${1#--out=}" ;;
-    -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option $1 (see --help)" ;;
   esac
   shift
@@ -51,7 +53,7 @@ SUITE="${XAPI_IMAGE_SUITE:-trixie}"
 CACHE_ROOT="${XAPI_IMAGE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/xapi/image}"
 UID_GID=65532
 # Files whose content goes into the image (the cache key hashes all of them).
-INPUTS=(package.json package-lock.json tsconfig.json bin src imports scripts/image.sh scripts/image-extract-hook.sh)
+INPUTS=(package.json package-lock.json tsconfig.json bin src imports scripts/image.sh scripts/image-extract-hook.sh scripts/image-bundle.mjs)
 
 # --- the Debian mirror this machine's apt uses (deb822 .sources or one-line sources.list)
 configured_uri() { # $1 = last path element of the URI: debian | debian-security
@@ -81,7 +83,7 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends "${need[@]}" >&2 \
     || die "apt-get install ${need[*]} failed (see above)"
 fi
-[ -x node_modules/.bin/tsc ] || die "node_modules/.bin/tsc missing: run npm ci first"
+{ [ -x node_modules/.bin/tsc ] && [ -x node_modules/.bin/esbuild ]; } || die "node_modules/.bin/tsc or esbuild missing: run npm ci first"
 [ "$(id -u)" = 0 ] || die "must run as root: the root filesystem holds root-owned files and mmdebstrap extracts as root"
 
 phase key
@@ -105,9 +107,10 @@ report() {
   log "size      $(awk "BEGIN { printf \"%.1f\", $SIZE_UNCOMPRESSED / 1048576 }") MiB unpacked, $(awk "BEGIN { printf \"%.1f\", $SIZE_COMPRESSED / 1048576 }") MiB compressed (layers + config)"
   log "archive   $OUT/xapi-image.tar ($(awk "BEGIN { printf \"%.1f\", $ARCHIVE_BYTES / 1048576 }") MiB, docker-archive)"
   log "packages  $(wc -l < "$OUT/packages.txt") Debian packages: $(cut -d' ' -f1 "$OUT/packages.txt" | tr '\n' ' ')"
+  log "npm       $(wc -l < "$OUT/npm-packages.txt") npm packages bundled into /app/dist/src/cli/main.js (list: $OUT/npm-packages.txt, /app/licenses/packages.txt)"
   if [ -n "$OUT_COPY" ]; then
     rm -rf "$OUT_COPY" && mkdir -p "$OUT_COPY"
-    cp -a "$OUT/oci" "$OUT/xapi-image.tar" "$OUT/image.env" "$OUT/packages.txt" "$OUT_COPY/"
+    cp -a "$OUT/oci" "$OUT/xapi-image.tar" "$OUT/image.env" "$OUT/packages.txt" "$OUT/npm-packages.txt" "$OUT_COPY/"
     log "copied to $OUT_COPY (oci/, xapi-image.tar)"
   fi
   phase
@@ -133,7 +136,7 @@ APP="$WORK/app"
 phase rootfs
 log "mmdebstrap $SUITE from $MIRROR (+ $SUITE-updates, $SUITE-security): nodejs and its dependencies, extracted only"
 mmdebstrap --quiet --variant=extract --mode=root --include=nodejs --format=directory \
-  --dpkgopt='path-exclude=/usr/share/doc/*' \
+  --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-include=/usr/share/doc/*/copyright' \
   --extract-hook="bash '$ROOT/scripts/image-extract-hook.sh' \"\$1\"" \
   "$SUITE" "$ROOTFS" "${SOURCES[@]}" >&2 \
   || die "mmdebstrap failed: it needs the Debian archive ($MIRROR, suite $SUITE) reachable"
@@ -145,15 +148,35 @@ node -e '
 log "nodejs $NODE_VERSION from Debian $SUITE (engines: node >=20.10)"
 
 phase trim
-# Not needed at run time: documentation, locales, glibc's iconv modules (node never uses iconv),
-# debugger helpers, types-only packages, corepack (a package-manager shim nodejs depends on),
-# package-manager state and the build's device nodes (the container runtime provides /dev). Like
-# dpkg's path-exclude, the packages stay listed in /var/lib/dpkg/status.
-rm -rf "$ROOTFS"/usr/share/{doc,man,info,locale,lintian,bash-completion,gdb,gcc} \
-  "$ROOTFS"/usr/lib/x86_64-linux-gnu/gconv "$ROOTFS"/usr/share/nodejs/@types \
-  "$ROOTFS"/usr/share/nodejs/corepack "$ROOTFS"/usr/bin/corepack \
+# Not needed at run time: documentation (each package's copyright file stays), locales, glibc's
+# iconv modules (node never uses iconv), debugger helpers, package-manager state and the build's
+# device nodes (the container runtime provides /dev). Like dpkg's path-exclude, the packages stay
+# listed in /var/lib/dpkg/status.
+find "$ROOTFS/usr/share/doc" -mindepth 1 ! -type d ! -name copyright -delete 2>/dev/null || true
+find "$ROOTFS/usr/share/doc" -mindepth 1 -depth -type d -empty -delete 2>/dev/null || true
+rm -rf "$ROOTFS"/usr/share/{man,info,locale,lintian,bash-completion,gdb,gcc} \
+  "$ROOTFS"/usr/lib/x86_64-linux-gnu/gconv \
   "$ROOTFS"/etc/apt "$ROOTFS"/etc/dpkg "$ROOTFS"/var/cache/* "$ROOTFS"/var/lib/apt "$ROOTFS"/var/log/* \
   "$ROOTFS"/dev/* "$ROOTFS"/tmp/* "$ROOTFS"/etc/{hostname,resolv.conf,fstab,machine-id}
+# Libraries nothing in the image loads: glibc's debugging, profiling and legacy NSS/NIS ones,
+# libmvec (vector maths for OpenMP code), ICU's I/O and tool libraries, OpenSSL's engines and
+# legacy provider (node loads it only with --openssl-legacy-provider).
+lib="$ROOTFS/usr/lib/x86_64-linux-gnu"
+rm -rf "$lib"/{libmvec.so.1,libBrokenLocale.so.1,libc_malloc_debug.so.0,libmemusage.so,libpcprofile.so,libthread_db.so.1,libnsl.so.1,libnss_compat.so.2,libnss_hesiod.so.2} \
+  "$lib"/libicu{io,test,tu}.so.* "$lib"/engines-3 "$lib"/ossl-modules
+# Debian's node reads a few files of /usr/share/nodejs as built-in modules (the paths its build
+# recorded as NODE_SHARED_BUILTIN_*_PATH: undici for fetch, cjs-module-lexer, acorn, acorn-walk,
+# minimatch). Everything else there (corepack, type declarations, whole packages) is for
+# require() of Debian's node modules, which the bundled app never does.
+builtins="$(grep -aohE 'NODE_SHARED_BUILTIN_[A-Z_]+_PATH=/usr/share/nodejs/[^"]+' "$lib"/libnode.so.* | sed 's/^[^=]*=//' | LC_ALL=C sort -u)"
+[ -n "$builtins" ] || die "libnode names no NODE_SHARED_BUILTIN_*_PATH: cannot tell which files of /usr/share/nodejs node needs"
+keep="$WORK/node-builtins"
+for f in $builtins; do
+  [ -f "$ROOTFS$f" ] || die "node's built-in $f is missing from the root filesystem"
+  mkdir -p "$keep$(dirname "$f")" && cp -a "$ROOTFS$f" "$keep$f"
+done
+rm -rf "$ROOTFS/usr/share/nodejs" "$ROOTFS/usr/bin/corepack"
+cp -a "$keep/usr/share/nodejs" "$ROOTFS/usr/share/"
 # The user the Deployment runs as (65532, "nonroot") besides root; no login shell exists.
 printf 'root:x:0:0:root:/root:/usr/sbin/nologin\nnonroot:x:%s:%s:nonroot:/nonexistent:/usr/sbin/nologin\n' $UID_GID $UID_GID > "$ROOTFS/etc/passwd"
 printf 'root:x:0:\nnonroot:x:%s:\n' $UID_GID > "$ROOTFS/etc/group"
@@ -161,27 +184,25 @@ shells="$(cd "$ROOTFS" && for s in bin/sh bin/bash bin/dash bin/ash bin/busybox 
 [ -z "$shells" ] || die "a shell got into the image: $shells"
 
 phase app
-mkdir -p "$APP"
-cp package.json package-lock.json "$APP/"
-(cd "$APP" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error >&2) || die "npm ci --omit=dev failed"
-# Never loaded at run time: type declarations, source maps, jsii assemblies, prose (licences
-# stay), packages' own test folders, and native prebuilds for other platforms (the bare-* ones
-# serve the Bare runtime, not node).
-find "$APP/node_modules" -type f \( -name '*.d.ts' -o -name '*.d.mts' -o -name '*.d.cts' -o -name '*.map' -o -name '.jsii' -o -name '.jsii.gz' \
-  -o \( -iname '*.md' ! -iname 'licen[cs]e*' ! -iname 'notice*' \) \) -delete
-find "$APP/node_modules" -mindepth 2 -maxdepth 3 -type d \( -name test -o -name tests -o -name __tests__ \) \
-  -exec test -f '{}/../package.json' ';' -prune -exec rm -rf '{}' +
-find "$APP/node_modules" -type d -path '*/prebuilds/*' -prune ! -name linux-x64 -exec rm -rf '{}' +
-rm -f "$APP/node_modules/.package-lock.json"
+# tsc output of this checkout over the production node_modules from package-lock.json, bundled
+# into one file (scripts/image-bundle.mjs): the image holds /app/package.json (the version the CLI
+# prints), bin/xapi.js, dist/src/cli/main.js (the bundle) and licenses/ (each bundled npm
+# package's licence files, and packages.txt: the npm packages inside).
+BUILD="$WORK/build"
+mkdir -p "$BUILD" "$APP"
+cp package.json package-lock.json "$BUILD/"
+(cd "$BUILD" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error >&2) || die "npm ci --omit=dev failed"
 cat > "$WORK/tsconfig.json" <<EOF
 {
   "extends": "$ROOT/tsconfig.json",
-  "compilerOptions": { "rootDir": "$ROOT", "outDir": "$APP/dist", "sourceMap": false, "incremental": false, "typeRoots": ["$ROOT/node_modules/@types"] },
+  "compilerOptions": { "rootDir": "$ROOT", "outDir": "$BUILD/dist", "sourceMap": false, "incremental": false, "typeRoots": ["$ROOT/node_modules/@types"] },
   "include": ["$ROOT/src/**/*.ts", "$ROOT/imports/**/*.ts"],
   "exclude": []
 }
 EOF
 node_modules/.bin/tsc -p "$WORK/tsconfig.json" || die "tsc failed"
+node scripts/image-bundle.mjs "$BUILD" "$APP" || die "bundling dist/ and node_modules failed (esbuild, above)"
+cp package.json "$APP/"
 cp -r bin "$APP/bin"
 
 phase normalize
@@ -225,7 +246,10 @@ for l in $(json "$manifest" 'o.layers.map((l) => l.digest.slice(7)).join(" ")');
 done
 ARCHIVE_BYTES="$(stat -c %s "$WORK/xapi-image.tar")"
 [ "$(json "$OCI/index.json" 'o.manifests[0].digest')" = "$DIGEST" ] || die "index.json names another manifest than $DIGEST"
-chroot "$ROOTFS" /usr/bin/node -e 0 # the runtime starts inside its own tree
+# The runtime starts inside its own tree and finds its built-in modules (fetch loads undici's).
+chroot "$ROOTFS" /usr/bin/node -e 'fetch("http://127.0.0.1:9/").catch(() => {}); new Intl.DateTimeFormat("en", { timeZone: "UTC" }).format(0)' \
+  || die "node does not run in the trimmed root filesystem"
+cp "$APP/licenses/packages.txt" "$WORK/npm-packages.txt"
 dpkg-query --admindir="$ROOTFS/var/lib/dpkg" -W -f '${Package} ${Version}\n' > "$WORK/packages.txt"
 cat > "$WORK/image.env" <<EOF
 NAME=$NAME
@@ -239,8 +263,8 @@ SUITE=$SUITE
 SOURCE_DATE_EPOCH=$SOURCE_DATE_EPOCH
 EOF
 rm -rf "$OUT" && mkdir -p "$OUT"
-mv "$OCI" "$WORK/xapi-image.tar" "$WORK/packages.txt" "$OUT/"
+mv "$OCI" "$WORK/xapi-image.tar" "$WORK/packages.txt" "$WORK/npm-packages.txt" "$OUT/"
 mv "$WORK/image.env" "$OUT/image.env" # last: its presence marks a complete cache entry
-# Each entry is ~200 MB (OCI layout + docker-archive): keep the three newest.
+# Each entry is ~150 MB (OCI layout + docker-archive): keep the three newest.
 find "$CACHE_ROOT" -mindepth 1 -maxdepth 1 -type d ! -name '.build-*' -printf '%T@ %p\n' | sort -rn | tail -n +4 | cut -d' ' -f2- | xargs -r rm -rf
 report

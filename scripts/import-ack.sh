@@ -16,12 +16,14 @@ gather() { # gather OUT FILE... — one multi-document YAML per API group
     printf -- '---\n' >> "$out"; cat "$crds/$f" >> "$out"
   done
 }
-gather ack-ec2.yaml ec2.services.k8s.aws_securitygroups.yaml ec2.services.k8s.aws_vpcendpoints.yaml
+gather ack-ec2.yaml ec2.services.k8s.aws_securitygroups.yaml ec2.services.k8s.aws_vpcendpoints.yaml ec2.services.k8s.aws_flowlogs.yaml
 gather ack-apigateway.yaml apigateway.services.k8s.aws_restapis.yaml apigateway.services.k8s.aws_resources.yaml \
   apigateway.services.k8s.aws_methods.yaml apigateway.services.k8s.aws_integrations.yaml \
   apigateway.services.k8s.aws_deployments.yaml apigateway.services.k8s.aws_stages.yaml
 gather ack-iam.yaml iam.services.k8s.aws_roles.yaml
 gather ack-lambda.yaml lambda.services.k8s.aws_functions.yaml
+gather ack-cloudwatchlogs.yaml cloudwatchlogs.services.k8s.aws_loggroups.yaml
+gather ack-cloudtrail.yaml cloudtrail.services.k8s.aws_eventdatastores.yaml
 gather argocd.yaml argoproj.io_applications.yaml
 rm -rf imports.tmp
 # cdk8s import reads the `imports` list of cdk8s.yaml; --no-save keeps that list as written.

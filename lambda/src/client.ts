@@ -7,6 +7,33 @@ import { Hash } from '@smithy/core/serde';
 
 const Sha256 = Hash.bind(null, 'sha256');
 
+type DeriveKey = (credentials: Credentials, region: string, shortDate: string, service?: string) => Promise<Uint8Array>;
+
+/**
+ * Keeps the signing key a signer derived for a day, region and service. SignatureV4 has a key cache
+ * of its own, but finds its entry through HMAC(secret, access key id) on every request: one HMAC in
+ * four per signature. Our signer holds one set of credentials for its life (see signerFor), so the
+ * day, region and service name the key. It wraps the signer's own derivation (a method TypeScript
+ * marks private, hence the cast); if a later version renames it, signing is unchanged, only slower
+ * (the signing unit test checks the key is reused).
+ */
+export function reuseSigningKey(signer: SignatureV4): SignatureV4 {
+  const target = signer as unknown as { getSigningKey?: DeriveKey };
+  const derive = target.getSigningKey;
+  if (typeof derive !== 'function') return signer;
+  let last: { credentials: Credentials; scope: string; key: Promise<Uint8Array> } | undefined;
+  target.getSigningKey = (credentials, region, shortDate, service) => {
+    const scope = `${shortDate}/${region}/${service}`;
+    if (last?.credentials !== credentials || last.scope !== scope) {
+      const key = derive.call(signer, credentials, region, shortDate, service);
+      last = { credentials, scope, key };
+      key.catch(() => { if (last?.key === key) last = undefined; }); // a failed derivation is not kept
+    }
+    return last.key;
+  };
+  return signer;
+}
+
 export interface Credentials {
   accessKeyId: string;
   secretAccessKey: string;
@@ -102,7 +129,7 @@ export class PrivateApiClient {
       return this.signer.signer;
     }
     // execute-api needs no x-amz-content-sha256 header (an S3 convention); the payload hash is signed all the same.
-    const signer = new SignatureV4({ service: 'execute-api', region: this.region, credentials: { ...credentials }, sha256: Sha256, applyChecksum: false });
+    const signer = reuseSigningKey(new SignatureV4({ service: 'execute-api', region: this.region, credentials: { ...credentials }, sha256: Sha256, applyChecksum: false }));
     this.signer = { credentials: { ...credentials }, signer };
     return signer;
   }
@@ -121,7 +148,9 @@ export class PrivateApiClient {
       headers,
       body,
     });
-    return (await this.signerFor(await this.deps.credentials()).sign(request, { signingDate: this.deps.now() })) as HttpRequest;
+    // Region and service given here spare the signer resolving its own providers on every request.
+    const options = { signingDate: this.deps.now(), signingRegion: this.region, signingService: 'execute-api' };
+    return (await this.signerFor(await this.deps.credentials()).sign(request, options)) as HttpRequest;
   }
 
   async call(method: string, path: string, body?: string, query: Record<string, string> = {}): Promise<ApiResponse> {

@@ -55,7 +55,20 @@ export const WIRE = {
   },
   Stage: {
     spec: { stageName: '', deploymentID: '', deploymentRef: ref, restAPIRef: ref },
-    status: { lastUpdatedDate: '' },
+    // ACK's Stage reads access log settings back but cannot set them (docs/audit.md)
+    status: { lastUpdatedDate: '', accessLogSettings: { destinationARN: '', format: '' } },
+  },
+  FlowLog: {
+    spec: { resourceID: '', resourceType: '', trafficType: '', logDestinationType: '', logDestination: '', logGroupRef: ref, deliverLogsPermissionRef: ref },
+    status: { flowLogID: '' },
+  },
+  LogGroup: {
+    spec: { name: '', retentionDays: 0 },
+    status: { storedBytes: 0, retentionInDays: 0 },
+  },
+  EventDataStore: {
+    spec: { name: '', retentionPeriod: 0, multiRegionEnabled: false, advancedEventSelectors: [{ name: '', fieldSelectors: [{ field: '', equals: [''] }] }] },
+    status: { status: '' },
   },
 } as const;
 

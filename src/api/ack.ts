@@ -17,6 +17,8 @@ const EC2 = 'ec2.services.k8s.aws';
 const APIGW = 'apigateway.services.k8s.aws';
 const IAM = 'iam.services.k8s.aws';
 const LAMBDA = 'lambda.services.k8s.aws';
+const LOGS = 'cloudwatchlogs.services.k8s.aws';
+const CLOUDTRAIL = 'cloudtrail.services.k8s.aws';
 
 export const ACK = {
   SecurityGroup: kind(EC2, 'SecurityGroup', 'securitygroups'),
@@ -29,13 +31,19 @@ export const ACK = {
   Integration: kind(APIGW, 'Integration', 'integrations'),
   Deployment: kind(APIGW, 'Deployment', 'deployments'),
   Stage: kind(APIGW, 'Stage', 'stages'),
+  // the audit trail (docs/audit.md)
+  FlowLog: kind(EC2, 'FlowLog', 'flowlogs'),
+  LogGroup: kind(LOGS, 'LogGroup', 'loggroups'),
+  EventDataStore: kind(CLOUDTRAIL, 'EventDataStore', 'eventdatastores'),
 } as const;
 
 export type AckKindName = keyof typeof ACK;
 
-/** Kinds in account A's cluster and in account B's, in the order they are applied. */
-export const CONSUMER_KINDS: readonly AckKindName[] = ['SecurityGroup', 'VPCEndpoint', 'Role', 'Function'];
-export const PROVIDER_KINDS: readonly AckKindName[] = ['RestAPI', 'Resource', 'Method', 'Integration', 'Deployment', 'Stage'];
+/** Kinds in account A's cluster and in account B's, in the order they are applied (LogGroup is on both sides). */
+export const CONSUMER_KINDS: readonly AckKindName[] = ['SecurityGroup', 'VPCEndpoint', 'Role', 'Function', 'LogGroup', 'FlowLog'];
+export const PROVIDER_KINDS: readonly AckKindName[] = ['RestAPI', 'Resource', 'Method', 'Integration', 'Deployment', 'Stage', 'LogGroup', 'EventDataStore'];
+/** The kinds of the audit trail: not one of the four layers, reported as AuditReady. */
+export const AUDIT_KINDS: readonly AckKindName[] = ['FlowLog', 'LogGroup', 'EventDataStore'];
 
 /** ACK's annotations (ACK.md). */
 export const ACK_ANNOTATION = {

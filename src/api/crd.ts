@@ -6,7 +6,12 @@ import {
   DISTINCT_ROUTES_MESSAGE,
   DISTINCT_SUBNETS_MESSAGE,
   fieldCel,
+  LOG_RETENTION_DAYS,
+  LOG_RETENTION_MESSAGE,
   MAX_GRACE_PERIOD_SECONDS,
+  MAX_TRAIL_RETENTION_DAYS,
+  MIN_TRAIL_RETENTION_DAYS,
+  S3_DESTINATION_MESSAGE,
   MAX_ROUTES,
   MAX_SUBNETS,
   MIN_SUBNETS,
@@ -19,7 +24,7 @@ import {
   type FieldRule,
   type ObjectRule,
 } from './rules.js';
-import { GROUP, HTTP_METHODS, INTEGRATION_TYPES, KIND, PLURAL, SHORT_NAME, SINGULAR, VERSION } from './types.js';
+import { FLOW_LOG_DESTINATIONS, FLOW_LOG_TRAFFIC_TYPES, GROUP, HTTP_METHODS, INTEGRATION_TYPES, KIND, PLURAL, SHORT_NAME, SINGULAR, VERSION } from './types.js';
 
 type Schema = Record<string, unknown>;
 
@@ -156,6 +161,42 @@ const provider = obj(
   ['accountId', 'namespace', 'apiName', 'stage', 'routes'],
 );
 
+const retentionDays = (description: string): Schema => ({
+  type: 'integer',
+  default: 90,
+  description,
+  'x-kubernetes-validations': [{ rule: `self in [${LOG_RETENTION_DAYS.join(', ')}]`, message: LOG_RETENTION_MESSAGE }],
+});
+const enabled = (what: string): Schema => ({ type: 'boolean', default: true, description: `Render ${what} (default true)` });
+
+const audit = obj(
+  {
+    flowLogs: {
+      ...obj(
+        {
+          enabled: enabled("VPC Flow Logs on the endpoint's network interfaces"),
+          destination: { ...oneOf(FLOW_LOG_DESTINATIONS, 'cloud-watch-logs (default: a log group xapi creates) or s3'), default: 'cloud-watch-logs' },
+          s3BucketArn: ruled(RULES.s3BucketArn, 'Bucket (and folder) for destination s3; its bucket policy is yours'),
+          retentionDays: retentionDays('Retention of the flow-log group, days'),
+          trafficType: { ...oneOf(FLOW_LOG_TRAFFIC_TYPES), default: 'ALL' },
+        },
+        [],
+      ),
+      'x-kubernetes-validations': [{ rule: "!has(self.destination) || self.destination != 's3' || has(self.s3BucketArn) || (has(self.enabled) && !self.enabled)", message: S3_DESTINATION_MESSAGE, fieldPath: '.s3BucketArn' }],
+    },
+    accessLogs: obj({ enabled: enabled("the stage's access log group (account B)"), retentionDays: retentionDays('Retention of the access log group, days') }, []),
+    cloudTrail: obj(
+      {
+        enabled: enabled('a CloudTrail Lake event data store of write management events (account B)'),
+        retentionDays: { type: 'integer', minimum: MIN_TRAIL_RETENTION_DAYS, maximum: MAX_TRAIL_RETENTION_DAYS, default: 90, description: 'Retention of the event data store, days' },
+      },
+      [],
+    ),
+  },
+  [],
+  'The audit trail: flow logs, access logs, CloudTrail (docs/audit.md); every part on unless switched off',
+);
+
 const condition = obj(
   {
     type: { type: 'string', maxLength: 316 },
@@ -205,6 +246,7 @@ const spec = {
       },
       consumer,
       provider,
+      audit,
       rotation: obj(
         {
           gracePeriodSeconds: {

@@ -125,7 +125,21 @@ export const RULES = {
     cap: MAX_PATH_LENGTH,
   },
   uri: { pattern: '^[^\\s]+$', message: 'must be a URI of at most 2048 characters without spaces', maxLength: 2048, cap: 2048 },
+  s3BucketArn: {
+    pattern: '^arn:aws(-cn|-us-gov)?:s3:::[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[!-~]*)?$',
+    message: 'must be an S3 bucket ARN, optionally with a folder, such as arn:aws:s3:::my-flow-logs/xapi',
+    maxLength: 1024,
+    cap: 1024,
+  },
 } as const satisfies Record<string, FieldRule>;
+
+/** CloudWatch Logs accepts only these retention periods (PutRetentionPolicy). */
+export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
+export const LOG_RETENTION_MESSAGE = `must be one of CloudWatch Logs' retention periods: ${LOG_RETENTION_DAYS.join(', ')}`;
+/** CloudTrail Lake's retention range for an event data store (days, one-year extendable pricing). */
+export const MIN_TRAIL_RETENTION_DAYS = 7;
+export const MAX_TRAIL_RETENTION_DAYS = 3653;
+export const S3_DESTINATION_MESSAGE = 'flow logs to s3 need s3BucketArn (the bucket and its policy are yours; xapi creates no bucket)';
 
 /** JS test of a field rule, the same as CEL's `size(self) <= max && self.matches(pattern)`. */
 export function fieldOk(rule: FieldRule, value: string): boolean {
@@ -292,4 +306,5 @@ export const OBSERVED_ID_RULES = {
 } as const satisfies Record<string, FieldRule>;
 export const OBSERVED_LIST_RULES = {
   allowedEndpointIds: { pattern: '^vpce-([0-9a-f]{8}|[0-9a-f]{17})$', message: 'must be a list of VPC endpoint IDs such as vpce-0a1b2c3d', maxLength: 22 },
+  endpointNetworkInterfaceIds: { pattern: '^eni-([0-9a-f]{8}|[0-9a-f]{17})$', message: 'must be a list of network interface IDs such as eni-0a1b2c3d', maxLength: 21 },
 } as const satisfies Record<string, FieldRule>;

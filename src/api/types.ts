@@ -97,6 +97,29 @@ export interface RotationSpec {
   gracePeriodSeconds?: number;
 }
 
+/** Where VPC Flow Logs go: AWS's LogDestinationType values. */
+export const FLOW_LOG_DESTINATIONS = ['cloud-watch-logs', 's3'] as const;
+export type FlowLogDestination = (typeof FLOW_LOG_DESTINATIONS)[number];
+export const FLOW_LOG_TRAFFIC_TYPES = ['ALL', 'ACCEPT', 'REJECT'] as const;
+
+/** The audit trail (docs/audit.md). Every part is on unless switched off. */
+export interface AuditSpec {
+  /** VPC Flow Logs on the endpoint's network interfaces (account A). */
+  flowLogs?: {
+    enabled?: boolean;
+    destination?: FlowLogDestination;
+    /** Required for destination s3: `arn:aws:s3:::bucket[/prefix]` (its bucket policy is yours). */
+    s3BucketArn?: string;
+    /** CloudWatch Logs retention of the flow-log group (one of CloudWatch's allowed values). */
+    retentionDays?: number;
+    trafficType?: (typeof FLOW_LOG_TRAFFIC_TYPES)[number];
+  };
+  /** The stage's access log group in account B and the format that records caller, endpoint, route, status, request ID. */
+  accessLogs?: { enabled?: boolean; retentionDays?: number };
+  /** A CloudTrail Lake event data store in account B recording write management events. */
+  cloudTrail?: { enabled?: boolean; retentionDays?: number };
+}
+
 export interface CrossAccountApiSpec {
   region: string;
   /** Value of the `Project` tag; the endpoint policy only lets requests reach APIs carrying it. */
@@ -111,6 +134,7 @@ export interface CrossAccountApiSpec {
   consumer: ConsumerSpec;
   provider: ProviderSpec;
   rotation?: RotationSpec;
+  audit?: AuditSpec;
 }
 
 export interface Condition {
@@ -167,6 +191,8 @@ export const CONDITION = {
   EndpointPolicyReady: 'EndpointPolicyReady',
   ResourcePolicyReady: 'ResourcePolicyReady',
   IamAuthReady: 'IamAuthReady',
+  /** The audit trail (flow logs, access logs, CloudTrail); not one of the four layers and not part of Ready. */
+  AuditReady: 'AuditReady',
   Degraded: 'Degraded',
 } as const;
 
@@ -194,6 +220,8 @@ export interface ObservedIds {
    */
   createdMethods?: string[];
   createdIntegrations?: string[];
+  /** VPCEndpoint status.networkInterfaceIDs (account A): what the flow logs attach to. */
+  endpointNetworkInterfaceIds?: string[];
 }
 
 /**

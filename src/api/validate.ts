@@ -6,7 +6,12 @@ import {
   DISTINCT_ROUTES_MESSAGE,
   DISTINCT_SUBNETS_MESSAGE,
   fieldOk,
+  LOG_RETENTION_DAYS,
+  LOG_RETENTION_MESSAGE,
   MAX_GRACE_PERIOD_SECONDS,
+  MAX_TRAIL_RETENTION_DAYS,
+  MIN_TRAIL_RETENTION_DAYS,
+  S3_DESTINATION_MESSAGE,
   MAX_ROUTES,
   MAX_SUBNETS,
   MIN_SUBNETS,
@@ -19,7 +24,7 @@ import {
   type FieldRule,
   type ObjectRule,
 } from './rules.js';
-import { HTTP_METHODS, INTEGRATION_TYPES, type CrossAccountApiSpec } from './types.js';
+import { FLOW_LOG_DESTINATIONS, FLOW_LOG_TRAFFIC_TYPES, HTTP_METHODS, INTEGRATION_TYPES, type CrossAccountApiSpec } from './types.js';
 
 export interface ValidationError {
   path: string;
@@ -78,6 +83,11 @@ class Checker {
     if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
       this.fail(`${path}.${key}`, `must be an integer from ${min} to ${max}`);
     }
+  }
+
+  oneOf(obj: Obj, key: string, path: string, values: readonly string[]): void {
+    const value = obj[key];
+    if (value !== undefined && !values.includes(value as string)) this.fail(`${path}.${key}`, `must be one of ${values.join(', ')} (got ${shown(value)})`);
   }
 
   boolean(obj: Obj, key: string, path: string): void {
@@ -231,12 +241,45 @@ function checkProvider(c: Checker, provider: Obj): string | undefined {
   return account;
 }
 
+function checkAudit(c: Checker, value: unknown): void {
+  const audit = c.object(value, 'spec.audit', false);
+  if (!audit) return;
+  c.noUnknown(audit, ['flowLogs', 'accessLogs', 'cloudTrail'], 'spec.audit');
+  const retention = (o: Obj, path: string) => {
+    const days = o['retentionDays'];
+    if (days !== undefined && !(LOG_RETENTION_DAYS as readonly unknown[]).includes(days)) c.fail(`${path}.retentionDays`, `${LOG_RETENTION_MESSAGE} (got ${shown(days)})`);
+  };
+  const p = 'spec.audit.flowLogs';
+  const flow = c.object(audit['flowLogs'], p, false);
+  if (flow) {
+    c.noUnknown(flow, ['enabled', 'destination', 's3BucketArn', 'retentionDays', 'trafficType'], p);
+    c.boolean(flow, 'enabled', p);
+    c.oneOf(flow, 'destination', p, FLOW_LOG_DESTINATIONS);
+    c.oneOf(flow, 'trafficType', p, FLOW_LOG_TRAFFIC_TYPES);
+    c.string(flow, 's3BucketArn', p, RULES.s3BucketArn, false);
+    retention(flow, p);
+    if (flow['destination'] === 's3' && flow['s3BucketArn'] === undefined && flow['enabled'] !== false) c.fail(`${p}.s3BucketArn`, S3_DESTINATION_MESSAGE);
+  }
+  const access = c.object(audit['accessLogs'], 'spec.audit.accessLogs', false);
+  if (access) {
+    c.noUnknown(access, ['enabled', 'retentionDays'], 'spec.audit.accessLogs');
+    c.boolean(access, 'enabled', 'spec.audit.accessLogs');
+    retention(access, 'spec.audit.accessLogs');
+  }
+  const trail = c.object(audit['cloudTrail'], 'spec.audit.cloudTrail', false);
+  if (trail) {
+    c.noUnknown(trail, ['enabled', 'retentionDays'], 'spec.audit.cloudTrail');
+    c.boolean(trail, 'enabled', 'spec.audit.cloudTrail');
+    c.integer(trail, 'retentionDays', 'spec.audit.cloudTrail', MIN_TRAIL_RETENTION_DAYS, MAX_TRAIL_RETENTION_DAYS);
+  }
+}
+
 /** Checks a spec and, when valid, returns it with defaults applied. Never throws. */
 export function validateSpec(input: unknown): ValidationResult {
   const c = new Checker();
   const spec = c.object(input, 'spec');
   if (!spec) return { ok: false, errors: c.errors };
-  c.noUnknown(spec, ['region', 'project', 'projectTagCondition', 'consumer', 'provider', 'rotation'], 'spec');
+  c.noUnknown(spec, ['region', 'project', 'projectTagCondition', 'consumer', 'provider', 'rotation', 'audit'], 'spec');
   c.string(spec, 'region', 'spec', RULES.region);
   c.string(spec, 'project', 'spec', RULES.project);
   c.boolean(spec, 'projectTagCondition', 'spec');
@@ -250,6 +293,7 @@ export function validateSpec(input: unknown): ValidationResult {
     c.noUnknown(rotation, ['gracePeriodSeconds'], 'spec.rotation');
     c.integer(rotation, 'gracePeriodSeconds', 'spec.rotation', 0, MAX_GRACE_PERIOD_SECONDS);
   }
+  checkAudit(c, spec['audit']);
   if (c.errors.length > 0) return { ok: false, errors: c.errors };
   return { ok: true, spec: withDefaults(spec as unknown as CrossAccountApiSpec) };
 }

@@ -6,7 +6,7 @@
 // end-to-end tests and `xapi dev up --aws` start the controllers with, so what is tested is what
 // ships. Pure data and formatting.
 
-export const ACK_CONTROLLER_NAMES = ['ec2', 'apigateway', 'iam', 'lambda'] as const;
+export const ACK_CONTROLLER_NAMES = ['ec2', 'apigateway', 'iam', 'lambda', 'cloudwatchlogs', 'cloudtrail'] as const;
 export type AckControllerName = (typeof ACK_CONTROLLER_NAMES)[number];
 
 /** Pinned tags (ACK.md); scripts/ack-controllers.sh and scripts/ack-crds.sh pin the same. */
@@ -15,6 +15,8 @@ export const ACK_CONTROLLER_TAGS: Readonly<Record<AckControllerName, string>> = 
   apigateway: 'v1.8.1',
   iam: 'v1.8.1',
   lambda: 'v1.14.1',
+  cloudwatchlogs: 'v1.4.1',
+  cloudtrail: 'v1.3.2',
 };
 
 export interface ControllerSettings {
@@ -38,6 +40,9 @@ export const RECOMMENDED_SETTINGS: Readonly<Record<AckControllerName, Controller
   iam: { defaultResyncSeconds: OTHER_RESYNC_SECONDS, resourceResyncSeconds: { Role: LAYER_RESYNC_SECONDS } },
   // the caller's security group and role
   lambda: { defaultResyncSeconds: OTHER_RESYNC_SECONDS, resourceResyncSeconds: { Function: 300 } },
+  // the audit trail (log groups, CloudTrail Lake): not one of the layers
+  cloudwatchlogs: { defaultResyncSeconds: OTHER_RESYNC_SECONDS, resourceResyncSeconds: {} },
+  cloudtrail: { defaultResyncSeconds: OTHER_RESYNC_SECONDS, resourceResyncSeconds: {} },
 };
 
 /** The controller flags for these settings (what the Helm chart turns its values into). */

@@ -52,7 +52,8 @@ return hs
 /**
  * An ACK object: Degraded on ACK.Terminal (ACK does not retry), Healthy on Ready (or
  * ACK.ResourceSynced where Ready is absent), Progressing otherwise (ACK.Recoverable retries).
- * `created`: Healthy already once AWS holds the object (ackResourceMetadata.ownerAccountID) — for
+ * `created`: Healthy already once AWS holds the object (ackResourceMetadata.ownerAccountID with no
+ * ACK.Recoverable error standing: ACK writes the owner account on a failed create too) — for
  * the API Gateway pieces the next wave needs to exist, not to be in sync (docs/charts.md: a MOCK
  * Integration never reports synced, aws-controllers-k8s/community#2926).
  */
@@ -75,6 +76,11 @@ if ready ~= nil and ready.status == "True" then
   hs.message = "in sync with AWS"
   return hs
 end
+local recoverable = condition("ACK.Recoverable")
+if recoverable ~= nil and recoverable.status == "True" then
+  hs.message = recoverable.message or "ACK.Recoverable"
+  return hs
+end
 ${
   created
     ? `if obj.status ~= nil and obj.status.ackResourceMetadata ~= nil and obj.status.ackResourceMetadata.ownerAccountID ~= nil then
@@ -84,10 +90,7 @@ ${
 end
 `
     : ''
-}local recoverable = condition("ACK.Recoverable")
-if recoverable ~= nil and recoverable.status == "True" then
-  hs.message = recoverable.message or "ACK.Recoverable"
-elseif ready ~= nil and ready.message ~= nil then
+}if ready ~= nil and ready.message ~= nil then
   hs.message = ready.message
 end
 return hs

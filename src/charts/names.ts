@@ -6,12 +6,12 @@ import { OWNER_LABEL, type CrossAccountApi, type Route } from '../api/types.js';
 const MAX_NAME = 253; // DNS subdomain, the rule for custom resource names
 const MAX_LABEL_VALUE = 63;
 
-function shortHash(text: string, length = 6): string {
+export function shortHash(text: string, length = 6): string {
   return createHash('sha256').update(text).digest('hex').slice(0, length);
 }
 
 /** Keep a name within `max` characters; a cut name gets a hash of the whole so it stays unique. */
-function fit(name: string, max = MAX_NAME): string {
+export function fit(name: string, max = MAX_NAME): string {
   if (name.length <= max) return name;
   const hash = shortHash(name, 10);
   return `${name.slice(0, max - hash.length - 1).replace(/[-.]+$/, '')}-${hash}`;

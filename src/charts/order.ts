@@ -6,7 +6,7 @@
 // Deployment: the render gates those on what ACK reports (render.ts), in the same order.
 import type { AckKindName } from '../api/ack.js';
 
-export const WAVE = { base: 0, dependent: 1, method: 20, integration: 21, deployment: 22, stage: 23 } as const;
+export const WAVE = { base: 0, dependent: 1, method: 20, integration: 21, deployment: 22, stage: 23, audit: 30, flowLog: 31 } as const;
 
 /** Resources hang below their parent: one wave per path segment, below the Methods. */
 const MAX_RESOURCE_WAVE = WAVE.method - 1;
@@ -22,6 +22,13 @@ const KIND_WAVE: Record<AckKindName, number> = {
   Integration: WAVE.integration,
   Deployment: WAVE.deployment,
   Stage: WAVE.stage,
+  // The audit trail comes after the four layers, so that a static sync never waits on it (a
+  // missing cloudtrail controller must not hold the endpoint back) and a deletion stops the
+  // recording first. A log group before what writes to it; a flow log after the endpoint whose
+  // ENIs it watches (their IDs come from the VPCEndpoint's status, so the render waits for them).
+  LogGroup: WAVE.audit,
+  EventDataStore: WAVE.audit,
+  FlowLog: WAVE.flowLog,
 };
 
 /** The wave of an object of `kind`; a Resource's comes from the depth of its path ("/a/b" → 2). */

@@ -22,6 +22,7 @@ import {
   resourcePolicy,
   roleInvokePolicy,
 } from '../policy/documents.js';
+import { addAccessLogObjects, addCloudTrailObjects, addFlowLogObjects, type AuditPlace } from './audit.js';
 import { SYNC_WAVE, objectNames, ownerLabels, resourcePaths, type ObjectNames } from './names.js';
 import { waveOf } from './order.js';
 
@@ -33,6 +34,11 @@ export interface RenderedObjects {
    * render may be used to prune: what a partial one omits is "not yet", not "not wanted".
    */
   complete: { consumer: boolean; provider: boolean };
+  /**
+   * Per side: kinds the render could not decide yet (the flow logs before the endpoint's network
+   * interface IDs are known); live objects of these kinds in the side's namespace are kept.
+   */
+  undecided?: { consumer: string[]; provider: string[] };
 }
 
 const HTTPS = 443;
@@ -45,6 +51,8 @@ interface Context {
   /** `wave`: Argo CD sync wave, so that a static sync creates objects in the order AWS needs. */
   meta: (namespace: string, name: string, wave: number, annotations?: Record<string, string>) => ApiObjectMetadata;
   project: { key: string; value: string }[];
+  /** Where a side's audit objects live (src/charts/audit.ts). */
+  auditPlace: (namespace: string, accountId: string) => AuditPlace;
 }
 
 function context(cr: CrossAccountApi, observed: ObservedIds): Context {
@@ -55,6 +63,7 @@ function context(cr: CrossAccountApi, observed: ObservedIds): Context {
     names: objectNames(cr),
     observed,
     project: [{ key: 'Project', value: spec.project }],
+    auditPlace: (namespace, accountId) => ({ namespace, accountId, baseName: cr.metadata.name, region: spec.region, labels, tags: { Project: spec.project } }),
     meta: (namespace, name, wave, annotations = {}) => ({
       name,
       namespace,
@@ -64,8 +73,12 @@ function context(cr: CrossAccountApi, observed: ObservedIds): Context {
   };
 }
 
-/** Account A: layer 1 (security groups), layer 2 (endpoint and its policy), the caller's Role, optionally the Function. */
-export function addConsumerObjects(scope: Construct, ctx: Context): void {
+/**
+ * Account A: layer 1 (security groups), layer 2 (endpoint and its policy), the caller's Role,
+ * optionally the Function, and the endpoint's flow logs. Returns the kinds it could not decide
+ * yet (the flow logs, until the endpoint's network interface IDs are known).
+ */
+export function addConsumerObjects(scope: Construct, ctx: Context): string[] {
   const { spec, names, observed, meta, project } = ctx;
   const a = spec.consumer.namespace;
   // Each group's single rule names the other group by ID; until both IDs are known the rules stay
@@ -115,6 +128,7 @@ export function addConsumerObjects(scope: Construct, ctx: Context): void {
       tags: project,
     },
   });
+  const flowLogs = addFlowLogObjects(scope, { ...ctx.auditPlace(a, spec.consumer.accountId), eniIds: observed.endpointNetworkInterfaceIds, settings: spec.audit.flowLogs });
   if (!spec.consumer.roleArn) {
     const invoke = roleInvokePolicy(spec, observed);
     new Role(scope, names.role, {
@@ -151,6 +165,7 @@ export function addConsumerObjects(scope: Construct, ctx: Context): void {
       },
     });
   }
+  return flowLogs.waiting ? ['FlowLog'] : [];
 }
 
 /**
@@ -179,6 +194,8 @@ export function addProviderObjects(scope: Construct, ctx: Context): boolean {
     },
   });
   const restApiRef = ref(names.restApi);
+  addAccessLogObjects(scope, { ...ctx.auditPlace(b, spec.provider.accountId), settings: spec.audit.accessLogs });
+  addCloudTrailObjects(scope, { ...ctx.auditPlace(b, spec.provider.accountId), settings: spec.audit.cloudTrail });
   // Resources: top-level segments hang off the root, whose ID only the RestAPI's status gives.
   const rendered = new Set<string>();
   for (const path of resourcePaths(spec.provider.routes)) {
@@ -248,11 +265,12 @@ export function addProviderObjects(scope: Construct, ctx: Context): boolean {
 }
 
 /** Adds the objects of one CR to the two given charts (synth puts many CRs into one chart per cluster). */
-export function addCrossAccountApi(consumer: Construct, provider: Construct, cr: CrossAccountApi, observed: ObservedIds): RenderedObjects['complete'] {
+export function addCrossAccountApi(consumer: Construct, provider: Construct, cr: CrossAccountApi, observed: ObservedIds): Pick<RenderedObjects, 'complete' | 'undecided'> {
   const ctx = context(cr, observed);
-  addConsumerObjects(consumer, ctx);
-  // The consumer's objects are always all rendered; an unknown ID only narrows what they allow.
-  return { consumer: true, provider: addProviderObjects(provider, ctx) };
+  // The consumer's objects are always all rendered; an unknown ID only narrows what they allow
+  // (the flow logs, which wait for the ENI IDs, are "undecided": kept, never pruned).
+  const undecided = addConsumerObjects(consumer, ctx);
+  return { complete: { consumer: true, provider: addProviderObjects(provider, ctx) }, undecided: { consumer: undecided, provider: [] } };
 }
 
 /** Plain manifests of one CR for each cluster; what the operator applies. */
@@ -260,6 +278,6 @@ export function renderObjects(cr: CrossAccountApi, observed: ObservedIds): Rende
   const app = new App({ outdir: '/nonexistent' }); // never synthesized to disk
   const consumer = new Chart(app, 'consumer', { disableResourceNameHashes: true });
   const provider = new Chart(app, 'provider', { disableResourceNameHashes: true });
-  const complete = addCrossAccountApi(consumer, provider, cr, observed);
-  return { consumer: consumer.toJson() as KubeObject[], provider: provider.toJson() as KubeObject[], complete };
+  const { complete, undecided } = addCrossAccountApi(consumer, provider, cr, observed);
+  return { consumer: consumer.toJson() as KubeObject[], provider: provider.toJson() as KubeObject[], complete, undecided };
 }

@@ -5,6 +5,7 @@ import { ackObject, type SecurityGroupRule } from '../api/ack-wire.js';
 import type { KubeObject } from '../api/types.js';
 import { INVOKE, PROJECT_TAG_CONDITION_ANNOTATION, PROJECT_TAG_KEY, SOURCE_VPCE_KEY, type PolicyDocument, type Statement } from './documents.js';
 import { actionMatches } from './evaluate.js';
+import { AUDIT_RULE, lintAudit } from './lint-audit.js';
 import { principalArnsIn, sessionOf } from './principal.js';
 
 export interface LintInput {
@@ -21,8 +22,8 @@ export interface LintRule {
   name: string;
   description: string;
   help: string;
-  /** "error" fails `xapi lint`; a "note" is a risk to know about and does not. */
-  level: 'error' | 'note';
+  /** "error" fails `xapi lint`; a "warning" (something switched off) and a "note" (a risk to know about) do not. */
+  level: 'error' | 'warning' | 'note';
 }
 
 export interface Finding {
@@ -111,7 +112,7 @@ export const RULES = {
   },
 } as const satisfies Record<string, LintRule>;
 
-export const ALL_RULES: LintRule[] = Object.values(RULES);
+export const ALL_RULES: LintRule[] = [...Object.values(RULES), AUDIT_RULE];
 
 const list = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 
@@ -274,7 +275,7 @@ export function lint(inputs: readonly LintInput[]): Finding[] {
       if (s.policyDocument === undefined) add(RULES.endpointProjectTag, 'the endpoint has no policyDocument: AWS applies its full-access default policy');
     }
   }
-  return findings;
+  return [...findings, ...lintAudit(inputs)];
 }
 
 /** SARIF 2.1.0 for GitHub code scanning. `uri` maps a file to the path relative to the repository. */

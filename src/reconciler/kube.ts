@@ -1,22 +1,47 @@
 // Connections to one API server: every request reuses keep-alive TLS connections (a new TLS
 // handshake per request cost most of the operator's CPU) and carries a timeout (a request to a
 // server that stopped answering must fail, not hold a worker forever).
-import { Agent as HttpsAgent } from 'node:https';
-import { Agent as HttpAgent } from 'node:http';
-import type { RequestOptions } from 'node:https';
-import { KubeConfig, type RequestContext } from '@kubernetes/client-node';
-import type { RequestInit } from 'node-fetch';
+//
+// Requests go through undici, not client-node's node-fetch: node-fetch 2.7 reports a complete
+// chunked answer on a reused keep-alive connection as "Premature close" on some Node versions
+// (Debian's 20.19.2, which the operator image runs, for every such answer; 20.20.2 never), so
+// reads, applies and status writes failed and their CRs waited out retry backoffs. Watches keep
+// client-node's Watch with a connection of their own each (keep-alive brings a long stream nothing).
+import type { ConnectionOptions } from 'node:tls';
+import {
+  KubeConfig,
+  ResponseContext,
+  ServerConfiguration,
+  createConfiguration,
+  wrapHttpLibrary,
+  type RequestContext,
+} from '@kubernetes/client-node';
+import { Agent as Dispatcher, request } from 'undici';
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 
+/** Sends of one request whose answer was cut (the first included). */
+export const CUT_ANSWER_ATTEMPTS = 3;
+
 /**
- * A KubeConfig whose requests share one keep-alive agent and time out. client-node builds a new
- * agent (so a new TLS connection) for every request; the first one's options are kept for a
- * shared keep-alive agent. One ConnectedKubeConfig talks to one cluster as one user, so one
- * agent serves it. Watches use the same agent; their deadline is the watch's own (watch.ts).
+ * Requests that may be sent again when their answer was cut: reads, and server-side apply (the
+ * same apply twice is the same state). Other writes are not repeated: the first may have landed.
  */
+function repeatable(context: RequestContext): boolean {
+  const method = String(context.getHttpMethod());
+  if (method === 'GET' || method === 'HEAD') return true;
+  return method === 'PATCH' && (context.getHeaders()['Content-Type'] ?? '').startsWith('application/apply-patch');
+}
+
+/** The connection closed while the answer was on its way (a server restart, a proxy). */
+function isCutAnswer(err: unknown): boolean {
+  const code = (err as { code?: unknown })?.code;
+  return code === 'UND_ERR_SOCKET' || code === 'ECONNRESET' || code === 'UND_ERR_CLOSED';
+}
+
+/** A KubeConfig whose API clients share one keep-alive connection pool and time out. */
 export class ConnectedKubeConfig extends KubeConfig {
-  private agent: HttpsAgent | HttpAgent | undefined;
+  private dispatcher: Dispatcher | undefined;
 
   constructor(
     readonly requestTimeoutMs = DEFAULT_REQUEST_TIMEOUT_MS,
@@ -33,34 +58,62 @@ export class ConnectedKubeConfig extends KubeConfig {
     return c;
   }
 
-  private shared(fresh: unknown): unknown {
-    if (this.getCurrentCluster()?.proxyUrl) return fresh; // proxy agents keep their own behaviour
-    if (!this.agent) {
-      const options = { ...((fresh as { options?: object } | undefined)?.options ?? {}), keepAlive: true, keepAliveMsecs: 30_000, maxFreeSockets: 16 };
-      this.agent = fresh instanceof HttpAgent && !(fresh instanceof HttpsAgent) ? new HttpAgent(options) : new HttpsAgent(options);
-    }
-    (fresh as { destroy?: () => void } | undefined)?.destroy?.();
-    return this.agent;
-  }
-
   override async applySecurityAuthentication(context: RequestContext): Promise<void> {
     if (this.writeGate && context.getHttpMethod() !== 'GET' && !this.writeGate()) {
       throw new NotLeaderError(`${context.getHttpMethod()} ${context.getUrl()} not sent: this replica does not hold the leader lease`);
     }
     await super.applySecurityAuthentication(context);
-    context.setAgent(this.shared(context.getAgent()) as HttpsAgent);
     context.setSignal(AbortSignal.timeout(this.requestTimeoutMs) as never);
   }
 
-  override async applyToFetchOptions(opts: RequestOptions): Promise<RequestInit> {
-    const init = await super.applyToFetchOptions(opts);
-    return { ...init, agent: this.shared(init.agent) as HttpsAgent };
+  /** API clients whose requests go through this config's pool (behind a proxy: client-node's own transport). */
+  override makeApiClient<T>(apiClientType: new (config: ReturnType<typeof createConfiguration>) => T): T {
+    const cluster = this.getCurrentCluster();
+    if (!cluster) throw new Error('No active cluster!');
+    const httpApi = cluster.proxyUrl ? undefined : wrapHttpLibrary({ send: (context) => this.send(context) });
+    return new apiClientType(
+      createConfiguration({ baseServer: new ServerConfiguration(cluster.server, {}), authMethods: { default: this }, ...(httpApi && { httpApi }) }),
+    );
+  }
+
+  /** The pool, made on first use with the TLS settings client-node put on the request's agent. */
+  private pool(agent: unknown): Dispatcher {
+    if (!this.dispatcher) {
+      const o: ConnectionOptions = (agent as { options?: ConnectionOptions } | undefined)?.options ?? {};
+      const tls = { ca: o.ca, cert: o.cert, key: o.key, pfx: o.pfx, passphrase: o.passphrase, servername: o.servername, rejectUnauthorized: o.rejectUnauthorized };
+      this.dispatcher = new Dispatcher({ connect: Object.fromEntries(Object.entries(tls).filter(([, v]) => v !== undefined)), keepAliveTimeout: 30_000 });
+    }
+    (agent as { destroy?: () => void } | undefined)?.destroy?.();
+    return this.dispatcher;
+  }
+
+  private async send(context: RequestContext): Promise<ResponseContext> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const body = context.getBody();
+        const response = await request(context.getUrl(), {
+          method: String(context.getHttpMethod()) as 'GET',
+          headers: context.getHeaders(),
+          ...(typeof body === 'string' && { body }),
+          dispatcher: this.pool(context.getAgent()),
+          signal: context.getSignal() as AbortSignal | undefined,
+        });
+        const data = Buffer.from(await response.body.arrayBuffer());
+        const headers: Record<string, string> = {};
+        for (const [name, value] of Object.entries(response.headers)) {
+          if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+        }
+        return new ResponseContext(response.statusCode, headers, { binary: async () => data, text: async () => data.toString('utf8') });
+      } catch (err) {
+        if (!isCutAnswer(err) || attempt >= CUT_ANSWER_ATTEMPTS || !repeatable(context)) throw err;
+      }
+    }
   }
 
   /** Close the connections (a cluster that is released, or the operator stopping). */
   close(): void {
-    this.agent?.destroy();
-    this.agent = undefined;
+    void this.dispatcher?.destroy().catch(() => undefined);
+    this.dispatcher = undefined;
   }
 }
 

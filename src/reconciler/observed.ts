@@ -22,10 +22,18 @@ function str(value: unknown): string | undefined {
   return typeof value === 'string' && value.length > 0 ? value : undefined;
 }
 
-/** Created in AWS: ACK wrote the owner account into its metadata, or reports Ready. */
+/**
+ * Created in AWS: ACK reports Ready, or it wrote the owner account with no error standing. The
+ * owner account alone is not enough: the generated controllers fill `ackResourceMetadata` on
+ * error as well as on success (their updateConditions, called by onError and onSuccess, runs
+ * setStatusDefaults), so a create AWS refused carries it too, with ACK.Recoverable or ACK.Terminal True.
+ */
 function existsInAws(o: AckObject<AckKindName>): boolean {
-  if (str(o.status.ackResourceMetadata?.ownerAccountID)) return true;
-  return !!o.status.conditions?.some((c) => c?.type === 'Ready' && c.status === 'True');
+  const conditions = o.status.conditions ?? [];
+  const isTrue = (type: string) => conditions.some((c) => c?.type === type && c.status === 'True');
+  if (isTrue('Ready')) return true;
+  if (isTrue('ACK.Terminal') || isTrue('ACK.Recoverable')) return false;
+  return !!str(o.status.ackResourceMetadata?.ownerAccountID);
 }
 
 function find<K extends AckKindName>(objects: readonly LiveObject[], kind: K, name: string): AckObject<K> | undefined {
@@ -65,6 +73,9 @@ export function observedIds(cr: CrossAccountApi, consumer: readonly LiveObject[]
       .map((o) => o.metadata.annotations?.[ROUTE_ANNOTATION])
       .filter((r): r is string => !!r)
       .sort();
+  // The endpoint's network interfaces, for its flow logs (sorted: a reorder is not a change).
+  const enis = Array.isArray(vpce?.networkInterfaceIDs) ? vpce.networkInterfaceIDs.map(str).filter((e): e is string => !!e).sort() : [];
+  if (enis.length > 0) ids.endpointNetworkInterfaceIds = enis;
   ids.createdMethods = createdRoutes('Method');
   ids.createdIntegrations = createdRoutes('Integration');
 

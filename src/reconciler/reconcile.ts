@@ -4,10 +4,12 @@
 // while a cluster the CR needs has not been listed: "not observed yet" is never "absent".
 
 import { ACK } from '../api/ack.js';
-import { withDefaults } from '../api/defaults.js';
+import { ackObject } from '../api/ack-wire.js';
+import { withDefaults, type DefaultedSpec } from '../api/defaults.js';
+import { AUDIT_ANNOTATION, accessLogCommand, accessLogSettings } from '../charts/audit.js';
 import { formatErrors, validateSpec } from '../api/validate.js';
 import type { CrossAccountApi, CrossAccountApiSpec, KubeObject, ObservedIds } from '../api/types.js';
-import { ownerLabelValue } from '../charts/names.js';
+import { objectNames, ownerLabelValue } from '../charts/names.js';
 import { renderObjects, type RenderedObjects } from '../charts/render.js';
 import { ackKindOf, applyAll, prune, type Logger, type NamespaceAccounts } from './apply.js';
 import { NamespaceConflict, type AckCluster } from './cluster.js';
@@ -18,7 +20,7 @@ import { errText, httpStatus } from './kube.js';
 import type { OperatorMetrics } from './metrics.js';
 import { observedIds, type LiveObject } from './observed.js';
 import { rotate } from './rotation.js';
-import { computeStatus, invalidSpecStatus, type Expected } from './status.js';
+import { computeStatus, invalidSpecStatus, type AuditStatusInput, type Expected } from './status.js';
 
 export type { Logger } from './apply.js';
 export type RenderFn = (cr: CrossAccountApi, observed: ObservedIds) => RenderedObjects;
@@ -41,6 +43,25 @@ export interface ReconcilerDeps {
   /** When ACK last reported a new endpoint ID for an owner (rotation latency starts there). */
   endpointSeenAt?: (owner: string) => number | undefined;
   now?: () => Date;
+}
+
+/** What AuditReady is computed from: the switches, the flow logs rendered, the Stage's access log settings. */
+function auditInput(cr: CrossAccountApi & { spec: DefaultedSpec }, restApiId: string | undefined, rendered: RenderedObjects, provider: readonly LiveObject[]): AuditStatusInput {
+  const { audit } = cr.spec;
+  const settings = accessLogSettings({ namespace: cr.spec.provider.namespace, baseName: cr.metadata.name, region: cr.spec.region, accountId: cr.spec.provider.accountId });
+  const stageName = objectNames(cr).stage;
+  const stage = provider.map((o) => ackObject(o, 'Stage')).find((o) => o?.metadata.name === stageName);
+  const stageArn = stage?.status.accessLogSettings?.destinationARN;
+  return {
+    enabled: { flowLogs: audit.flowLogs.enabled, accessLogs: audit.accessLogs.enabled, cloudTrail: audit.cloudTrail.enabled },
+    flowLogsRendered: rendered.consumer.some((o) => o.kind === ACK.FlowLog.kind),
+    accessLog: {
+      destinationArn: settings.destinationArn,
+      stageExists: !!stage,
+      ...(stageArn && { stageDestinationArn: stageArn }),
+      ...(restApiId && { command: accessLogCommand(restApiId, cr.spec.provider.stage, settings) }),
+    },
+  };
 }
 
 /** A cluster problem is retried on its own (the watches report recovery); this is a safety net. */
@@ -132,9 +153,12 @@ export class Reconciler {
 
     // status
     const expected: Expected[] = [];
-    for (const obj of [...rendered.consumer, ...rendered.provider]) {
-      const kind = ackKindOf(obj);
-      if (kind) expected.push({ kind, name: obj.metadata.name });
+    for (const [side, objs] of [['consumer', rendered.consumer], ['provider', rendered.provider]] as const) {
+      for (const obj of objs) {
+        const kind = ackKindOf(obj);
+        const audit = obj.metadata.annotations?.[AUDIT_ANNOTATION];
+        if (kind) expected.push({ kind, name: obj.metadata.name, side, ...(audit && { audit }) });
+      }
     }
     const names = new Set(expected.map((e) => `${ACK[e.kind].kind}/${e.name}`));
     const live = [...liveOf(consumer, spec.consumer.namespace), ...liveOf(provider, spec.provider.namespace)].filter((o) => names.has(`${o.kind}/${o.metadata?.name}`));
@@ -154,6 +178,7 @@ export class Reconciler {
         ...(seen.ids.endpointSecurityGroupId ? { endpointId: seen.ids.endpointSecurityGroupId } : {}),
       },
       renderComplete: rendered.complete.consumer && rendered.complete.provider,
+      audit: auditInput({ ...cr, spec }, seen.ids.restApiId, rendered, liveOf(provider, spec.provider.namespace)),
       problems,
       now: this.now(),
     });
@@ -167,18 +192,21 @@ export class Reconciler {
 
   /** Both sides may share one cluster: apply and prune per cluster, never per side. */
   private async applyAndPrune(spec: CrossAccountApiSpec, owner: string, rendered: RenderedObjects, consumer: AckCluster, provider: AckCluster): Promise<void> {
-    const plan = new Map<AckCluster, { objs: KubeObject[]; complete: boolean }>();
-    plan.set(consumer, { objs: [...rendered.consumer], complete: rendered.complete.consumer });
+    // `keep`: "namespace/Kind" of live objects the render could not decide yet (never pruned).
+    const undecided = (side: 'consumer' | 'provider', ns: string) => (rendered.undecided?.[side] ?? []).map((k) => `${ns}/${k}`);
+    const plan = new Map<AckCluster, { objs: KubeObject[]; complete: boolean; keep: string[] }>();
+    plan.set(consumer, { objs: [...rendered.consumer], complete: rendered.complete.consumer, keep: undecided('consumer', spec.consumer.namespace) });
     const p = plan.get(provider);
-    if (p) plan.set(provider, { objs: [...p.objs, ...rendered.provider], complete: p.complete && rendered.complete.provider });
-    else plan.set(provider, { objs: [...rendered.provider], complete: rendered.complete.provider });
+    const keepB = undecided('provider', spec.provider.namespace);
+    if (p) plan.set(provider, { objs: [...p.objs, ...rendered.provider], complete: p.complete && rendered.complete.provider, keep: [...p.keep, ...keepB] });
+    else plan.set(provider, { objs: [...rendered.provider], complete: rendered.complete.provider, keep: keepB });
     const sideNamespaces = new Set([spec.consumer.namespace, spec.provider.namespace]);
     // Account and region of each side's namespace, for the CARM annotations of one it creates.
     const carm: NamespaceAccounts = new Map([
       [spec.consumer.namespace, { accountId: spec.consumer.accountId, region: spec.region }],
       [spec.provider.namespace, { accountId: spec.provider.accountId, region: spec.region }],
     ]);
-    for (const [cluster, { objs, complete }] of plan) {
+    for (const [cluster, { objs, complete, keep }] of plan) {
       const namespaces = new Set(objs.map((o) => o.metadata.namespace ?? ''));
       const owned = cluster.owned(owner);
       const live: LiveObject[] = owned.filter((o) => namespaces.has(o.metadata?.namespace ?? ''));
@@ -187,7 +215,8 @@ export class Reconciler {
       if (!complete) continue;
       // Objects of this CR in a namespace neither side uses any more (the spec moved a side).
       const stale = owned.filter((o) => !sideNamespaces.has(o.metadata?.namespace ?? ''));
-      await prune(cluster, objs, [...live, ...stale], this.d.log);
+      const decided = live.filter((o) => !keep.includes(`${o.metadata?.namespace}/${o.kind}`));
+      await prune(cluster, objs, [...decided, ...stale], this.d.log);
     }
   }
 }

@@ -8,8 +8,8 @@ import type { LiveObject } from './observed.js';
 
 export type LayerCondition = typeof CONDITION.SecurityGroupsReady | typeof CONDITION.EndpointPolicyReady | typeof CONDITION.ResourcePolicyReady | typeof CONDITION.IamAuthReady;
 
-/** Which layer each ACK kind belongs to. */
-export const LAYER_OF_KIND: Record<AckKindName, LayerCondition> = {
+/** Which layer each ACK kind belongs to (the audit trail's kinds: AuditReady, not a layer). */
+export const LAYER_OF_KIND: Record<AckKindName, LayerCondition | typeof CONDITION.AuditReady> = {
   SecurityGroup: CONDITION.SecurityGroupsReady,
   VPCEndpoint: CONDITION.EndpointPolicyReady,
   RestAPI: CONDITION.ResourcePolicyReady,
@@ -20,6 +20,9 @@ export const LAYER_OF_KIND: Record<AckKindName, LayerCondition> = {
   Resource: CONDITION.IamAuthReady,
   Method: CONDITION.IamAuthReady,
   Integration: CONDITION.IamAuthReady,
+  FlowLog: CONDITION.AuditReady,
+  LogGroup: CONDITION.AuditReady,
+  EventDataStore: CONDITION.AuditReady,
 };
 
 export const LAYERS: readonly LayerCondition[] = [CONDITION.SecurityGroupsReady, CONDITION.EndpointPolicyReady, CONDITION.ResourcePolicyReady, CONDITION.IamAuthReady];
@@ -55,6 +58,26 @@ export function objectState(obj: LiveObject): ObjectState {
 export interface Expected {
   kind: AckKindName;
   name: string;
+  /** Which side rendered it (a LogGroup is on both); default: by kind. */
+  side?: 'consumer' | 'provider';
+  /** The audit part it belongs to (its xapi.dev/audit annotation): reported in AuditReady only. */
+  audit?: string;
+}
+
+/** What AuditReady needs besides the audit objects' states. */
+export interface AuditStatusInput {
+  enabled: { flowLogs: boolean; accessLogs: boolean; cloudTrail: boolean };
+  /** The render holds the flow logs (the endpoint's network interface IDs are known). */
+  flowLogsRendered: boolean;
+  accessLog?: {
+    /** The log group ARN the stage's accessLogSettings should name. */
+    destinationArn: string;
+    /** What the live Stage's status reports, if it exists. */
+    stageExists: boolean;
+    stageDestinationArn?: string;
+    /** The call that sets them (ACK cannot), once the API ID is known. */
+    command?: string;
+  };
 }
 
 export interface StatusInput {
@@ -72,6 +95,8 @@ export interface StatusInput {
    * expected is not everything, and Ready cannot be claimed (default true).
    */
   renderComplete?: boolean;
+  /** The audit trail; absent: no AuditReady condition. */
+  audit?: AuditStatusInput;
   /** Problems reaching a cluster or applying objects; non-empty → Degraded. */
   problems: Array<{ reason: string; message: string }>;
   now: Date;
@@ -96,12 +121,14 @@ export function computeStatus(input: StatusInput): CrossAccountApiStatus {
   const gen = cr.metadata.generation;
   const byLayer = new Map<LayerCondition, ObjectState[]>(LAYERS.map((l) => [l, []]));
   let terminal: ObjectState | undefined;
+  const auditStates: ObjectState[] = [];
   for (const e of input.expected) {
     const obj = input.live.find((o) => o.kind === ACK[e.kind].kind && o.metadata?.name === e.name);
     let state: ObjectState = obj ? objectState(obj) : { ready: false, terminal: false, reason: 'Pending', message: `${ACK[e.kind].kind}/${e.name} not created yet` };
     // The account ACK acted in must be the side's: a wrong CARM mapping would build the
     // architecture in the wrong account, with every policy ARN pointing elsewhere.
-    const want = CONSUMER_KINDS.includes(e.kind) ? cr.spec.consumer?.accountId : cr.spec.provider?.accountId;
+    const consumerSide = e.side ? e.side === 'consumer' : CONSUMER_KINDS.includes(e.kind);
+    const want = consumerSide ? cr.spec.consumer?.accountId : cr.spec.provider?.accountId;
     const got = (obj?.status?.ackResourceMetadata as { ownerAccountID?: unknown } | undefined)?.ownerAccountID;
     if (want && typeof got === 'string' && got !== '' && got !== want) {
       state = {
@@ -111,8 +138,13 @@ export function computeStatus(input: StatusInput): CrossAccountApiStatus {
         message: `${ACK[e.kind].kind}/${e.name} was created in AWS account ${got}, not ${want}: check the namespace's ${ACK_ANNOTATION.ownerAccountId} annotation and ACK's ack-role-account-map`,
       };
     }
+    const layer = LAYER_OF_KIND[e.kind];
+    if (e.audit || layer === CONDITION.AuditReady) {
+      auditStates.push(state); // the trail never decides Ready or Degraded
+      continue;
+    }
     if (state.terminal && !terminal) terminal = state;
-    byLayer.get(LAYER_OF_KIND[e.kind])!.push(state);
+    byLayer.get(layer)!.push(state);
   }
   const conditions: Condition[] = [];
   let readyLayers = 0;
@@ -144,6 +176,10 @@ export function computeStatus(input: StatusInput): CrossAccountApiStatus {
       now,
     ),
   );
+  if (input.audit) {
+    const a = auditCondition(input.audit, auditStates);
+    conditions.push(cond(CONDITION.AuditReady, a.ok, a.reason, a.message, gen, now));
+  }
   const degraded = problem ?? (terminal ? { reason: terminal.reason, message: terminal.message } : undefined);
   conditions.push(cond(CONDITION.Degraded, !!degraded, degraded?.reason ?? 'AsExpected', degraded?.message ?? 'no problems', gen, now));
 
@@ -157,6 +193,34 @@ export function computeStatus(input: StatusInput): CrossAccountApiStatus {
   if (input.api && Object.keys(input.api).length > 0) status.api = input.api;
   if (input.securityGroups && Object.keys(input.securityGroups).length > 0) status.securityGroups = input.securityGroups;
   return status;
+}
+
+/** AuditReady: every enabled part's objects Ready, the flow logs on the ENIs, the access log settings on the stage. */
+export function auditCondition(audit: AuditStatusInput, states: readonly ObjectState[]): { ok: boolean; reason: string; message: string } {
+  const { enabled } = audit;
+  if (!enabled.flowLogs && !enabled.accessLogs && !enabled.cloudTrail) {
+    return { ok: false, reason: 'Disabled', message: 'spec.audit switches every part off: no flow logs, access logs or CloudTrail record' };
+  }
+  const bad = states.find((s) => s.terminal) ?? states.find((s) => !s.ready);
+  if (bad) return { ok: false, reason: bad.reason, message: bad.message };
+  if (enabled.flowLogs && !audit.flowLogsRendered) {
+    return { ok: false, reason: 'WaitingForNetworkInterfaces', message: "the flow logs wait for the VPCEndpoint's status.networkInterfaceIDs" };
+  }
+  const access = audit.accessLog;
+  if (enabled.accessLogs && access) {
+    if (!access.stageExists) return { ok: false, reason: 'Pending', message: 'the access log settings wait for the Stage' };
+    if (access.stageDestinationArn !== access.destinationArn) {
+      const now = access.stageDestinationArn ? `they name ${access.stageDestinationArn}` : 'it has none';
+      return {
+        ok: false,
+        reason: 'AccessLogsNotOnStage',
+        message: `the Stage's access logs must go to ${access.destinationArn} but ${now}; ACK's apigateway controller cannot set them: ${access.command ?? 'run aws apigateway update-stage once the API ID is known (docs/audit.md)'}`,
+      };
+    }
+  }
+  const parts = [enabled.flowLogs && 'flow logs', enabled.accessLogs && 'access logs', enabled.cloudTrail && 'CloudTrail event data store'].filter(Boolean);
+  const off = [!enabled.flowLogs && 'flow logs', !enabled.accessLogs && 'access logs', !enabled.cloudTrail && 'CloudTrail'].filter(Boolean);
+  return { ok: true, reason: 'Ready', message: `${parts.join(', ')} in place${off.length ? `; switched off: ${off.join(', ')}` : ''}` };
 }
 
 /** Status for a spec that failed validation: Ready=False InvalidSpec, nothing else claimed. */

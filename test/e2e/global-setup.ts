@@ -1,56 +1,31 @@
 // Jest global setup of the e2e project (TESTING.md tier 3): the AWS emulator, two control planes
 // standing for account A's and account B's clusters, and the real ACK controllers in each, with
 // the settings xapi ships (src/charts/ack-controllers.ts):
-//   cluster A: ec2, iam and apigateway; CARM maps the two-cluster test's account A and both
+//   cluster A: ec2, iam, apigateway and cloudwatchlogs (the flow logs' group); CARM maps the two-cluster test's account A and both
 //              accounts of the one-cluster test;
 //   cluster B: apigateway; CARM maps the two-cluster test's account B.
 // Test files find everything through XAPI_E2E_* variables; the handles stay on globalThis for
 // global-teardown.ts. Nothing here is optional: a missing part fails the run.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { build } from 'esbuild';
+import { join } from 'node:path';
 import type * as Harness from '../../src/envtest/index.js';
 import type * as Aws from '../../src/envtest/aws.js';
 import type * as Controllers from '../../src/envtest/controllers.js';
 import type * as Crd from '../../src/api/crd.js';
 import type * as Accounts from './accounts.js';
+import { ROOT, loadTs } from '../load-ts.mjs';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 type Loaded = typeof Harness & typeof Aws & typeof Controllers & typeof Crd & typeof Accounts;
 
-/** As in test/integration/global-setup.ts: jest loads this file without the .js → .ts mapping, so bundle. */
-async function loadHarness(): Promise<Loaded> {
-  const outDir = join(ROOT, 'node_modules', '.cache', 'xapi-envtest');
-  mkdirSync(outDir, { recursive: true });
-  const outfile = join(outDir, `e2e-harness-${process.pid}-${Date.now()}.mjs`);
-  await build({
-    stdin: {
-      contents: [
-        "export * from './src/envtest/index.ts';",
-        "export * from './src/envtest/aws.ts';",
-        "export * from './src/envtest/controllers.ts';",
-        "export { crossAccountApiCrd } from './src/api/crd.ts';",
-        "export { E2E_ACCOUNTS } from './test/e2e/accounts.ts';",
-      ].join('\n'),
-      resolveDir: ROOT,
-      loader: 'ts',
-    },
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    packages: 'external',
-    outfile,
-    logLevel: 'error',
-  });
-  try {
-    return (await import(pathToFileURL(outfile).href)) as Loaded;
-  } finally {
-    rmSync(outfile, { force: true });
-  }
-}
+const loadHarness = () =>
+  loadTs<Loaded>('e2e-harness', [
+    "export * from './src/envtest/index.ts';",
+    "export * from './src/envtest/aws.ts';",
+    "export * from './src/envtest/controllers.ts';",
+    "export { crossAccountApiCrd } from './src/api/crd.ts';",
+    "export { E2E_ACCOUNTS } from './test/e2e/accounts.ts';",
+  ]);
 
 declare global {
   // eslint-disable-next-line no-var
@@ -62,12 +37,13 @@ export default async function globalSetup(): Promise<void> {
   if (!crdDir) throw new Error('XAPI_CRDS_DIR is not set: run `npm test` (scripts/test.sh sets it)');
   const controllersDir = process.env.XAPI_ACK_CONTROLLERS_DIR;
   if (!controllersDir) {
-    throw new Error('XAPI_ACK_CONTROLLERS_DIR is not set: run `npm test` (scripts/test.sh builds the controllers), or export XAPI_ACK_CONTROLLERS_DIR="$(bash scripts/ack-controllers.sh ec2 apigateway iam | tail -n 1)"');
+    throw new Error('XAPI_ACK_CONTROLLERS_DIR is not set: run `npm test` (scripts/test.sh builds the controllers), or export XAPI_ACK_CONTROLLERS_DIR="$(bash scripts/ack-controllers.sh ec2 apigateway iam cloudwatchlogs | tail -n 1)"');
   }
   const h = await loadHarness();
   const E2E_ACCOUNTS = h.E2E_ACCOUNTS;
   const assets = h.envtestAssets();
-  const bins = h.controllerBinaries(controllersDir, ['ec2', 'apigateway', 'iam']);
+  // cloudtrail is not run: the emulator has no CloudTrail Lake (docs/audit.md)
+  const bins = h.controllerBinaries(controllersDir, ['ec2', 'apigateway', 'iam', 'cloudwatchlogs']);
   const dir = mkdtempSync(join(tmpdir(), 'xapi-e2e-'));
   const stops: Array<() => Promise<void>> = [];
   const stop = async () => {

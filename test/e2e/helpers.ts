@@ -148,7 +148,7 @@ export const condition = (cr: CrossAccountApi | undefined, type: string) => cr?.
 
 export interface AckObject {
   kind: string;
-  metadata: { name: string; namespace: string; generation?: number; resourceVersion?: string; labels?: Record<string, string> };
+  metadata: { name: string; namespace: string; generation?: number; resourceVersion?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
   spec: Record<string, unknown>;
   status?: { conditions?: Array<{ type: string; status: string; message?: string }>; [k: string]: unknown };
 }

@@ -2,6 +2,7 @@
 // layers exactly, nothing more. The expected values are derived here from the spec and the IDs
 // the emulator assigned, not from the render.
 import { objectNames, ownerLabelValue } from '../../src/charts/names.js';
+import { flowLogNames } from '../../src/charts/audit.js';
 import type { CrossAccountApi } from '../../src/api/types.js';
 import { readFileSync } from 'node:fs';
 import { ackObjects, condition, consumerState, getCr, providerState, sourceVpces, terminalOf, until, type ConsumerState, type OperatorProcess, type ProviderState } from './helpers.js';
@@ -46,8 +47,11 @@ export async function expectFourLayers(cr: CrossAccountApi, renderedEndpointPoli
   for (const g of [caller, endpointSg]) expect(g.tags.Project).toBe(spec.project);
 
   // The caller role: exact route ARNs, nothing else granted.
-  expect(consumer.roles.map((r) => r.name)).toEqual([spec.consumer.roleName]);
-  const role = consumer.roles[0]!;
+  // the flow logs' delivery role (docs/audit.md) is not one of the layers
+  const flowLogRole = flowLogNames(spec.consumer.namespace, cr.metadata.name).roleName;
+  const callerRoles = consumer.roles.filter((r) => r.name !== flowLogRole);
+  expect(callerRoles.map((r) => r.name)).toEqual([spec.consumer.roleName]);
+  const role = callerRoles[0]!;
   expect(provider.apis.map((a) => a.name)).toEqual([spec.provider.apiName]);
   const api = provider.apis[0]!;
   expect(Object.keys(role.inline)).toEqual(['xapi-invoke']);

@@ -4,11 +4,15 @@
 // a deletion, read through the AWS API in each account. Steps run in order.
 import { stringify } from 'yaml';
 import { ACK_ANNOTATION } from '../../src/api/ack.js';
+import { DescribeFlowLogsCommand } from '@aws-sdk/client-ec2';
+import { GetRoleCommand } from '@aws-sdk/client-iam';
+import { flowLogNames } from '../../src/charts/audit.js';
 import { objectNames, ownerLabelValue } from '../../src/charts/names.js';
 import type { CrossAccountApi } from '../../src/api/types.js';
 import { E2E_ACCOUNTS } from './accounts.js';
 import {
   ackObjects,
+  aws,
   clients,
   condition,
   ensureNamespace,
@@ -70,13 +74,47 @@ test('becomes Ready with both sides in one cluster, each namespace mapped to its
   }
   const objs = await ackObjects('A', owner);
   expect(await ackObjects('B', owner)).toEqual([]);
-  for (const o of objs) {
+  // No cloudtrail controller runs (the emulator has no CloudTrail Lake): the event data store stays unprocessed.
+  expect(objs.filter((o) => o.kind === 'EventDataStore').map((o) => o.status?.ackResourceMetadata)).toEqual([undefined]);
+  for (const o of objs.filter((x) => x.kind !== 'EventDataStore')) {
     const meta = o.status?.ackResourceMetadata as { ownerAccountID?: string } | undefined;
     const account = o.metadata.namespace === cr.spec.consumer.namespace ? cr.spec.consumer.accountId : cr.spec.provider.accountId;
     expect(`${o.kind}/${o.metadata.name} in ${meta?.ownerAccountID}`).toBe(`${o.kind}/${o.metadata.name} in ${account}`);
   }
   await expectFourLayers(cr, await renderedEndpointPolicy());
 }, 12 * MIN);
+
+test("the audit trail: flow logs on the endpoint's network interfaces, into a log group with its retention (CloudTrail Lake is not emulated)", async () => {
+  const group = flowLogNames(cr.spec.consumer.namespace, cr.metadata.name);
+  const flows = await until(
+    'a FlowLog created in AWS for every network interface of the endpoint',
+    async () => {
+      const objs = await ackObjects('A', owner);
+      const enis = ((objs.find((o) => o.kind === 'VPCEndpoint')?.status?.networkInterfaceIDs as string[] | undefined) ?? []).slice().sort();
+      const made = objs.filter((o) => o.kind === 'FlowLog' && o.status?.flowLogID);
+      return enis.length > 0 && made.length === enis.length ? { enis, made } : undefined;
+    },
+    5 * MIN,
+    1000,
+  );
+  expect(flows.enis).toHaveLength(cr.spec.consumer.subnetIds.length);
+  const { ec2, iam } = await aws(cr.spec.consumer.accountId);
+  const inAws = (await ec2.send(new DescribeFlowLogsCommand({}))).FlowLogs ?? [];
+  const ours = inAws.filter((f) => f.LogGroupName === group.logGroupName);
+  expect(ours.map((f) => f.ResourceId).sort()).toEqual(flows.enis);
+  const roleArn = (await iam.send(new GetRoleCommand({ RoleName: group.roleName }))).Role?.Arn;
+  for (const f of ours) {
+    // the emulator reports FAILED delivery when the log group does not exist
+    expect([f.DeliverLogsStatus, f.TrafficType, f.LogDestinationType, f.DeliverLogsPermissionArn]).toEqual(['SUCCESS', 'ALL', 'cloud-watch-logs', roleArn]);
+  }
+  const logGroup = (await ackObjects('A', owner)).find((o) => o.kind === 'LogGroup' && o.metadata.namespace === cr.spec.consumer.namespace);
+  await until('the flow-log group to report its retention from AWS', async () => (await ackObjects('A', owner)).find((o) => o.metadata.name === logGroup?.metadata.name)?.status?.retentionInDays === 90, 3 * MIN, 1000);
+  // The event data store never syncs against the emulator, so AuditReady stays False, naming it.
+  const audit = condition(await getCr(NS, cr.metadata.name), 'AuditReady');
+  expect(audit?.status).toBe('False');
+  expect(audit?.message).toMatch(/EventDataStore\//);
+  expect(await ready()).toBe(true);
+}, 8 * MIN);
 
 test('rotation: a replaced endpoint is allowed beside the old one for the grace period, then alone; each policy change is deployed', async () => {
   const before = await expectFourLayers(cr, await renderedEndpointPolicy());

@@ -2,46 +2,16 @@
 // and account B's clusters), with the ACK + Argo CD CRDs (XAPI_CRDS_DIR) and our CRD installed.
 // Test files find them through XAPI_TEST_KUBECONFIG_A / _B and use the real kubectl from
 // XAPI_TEST_KUBECTL. The handles stay on globalThis for global-teardown.ts.
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { build } from 'esbuild';
+import { join } from 'node:path';
 import type { ControlPlane } from '../../src/envtest/index.js';
 import type * as Harness from '../../src/envtest/index.js';
 import type * as Crd from '../../src/api/crd.js';
+import { loadTs } from '../load-ts.mjs';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-
-/**
- * Jest loads this file through Node's own ESM resolver, without the project's moduleNameMapper,
- * so `./x.js` imports of TypeScript sources do not resolve here. Bundle the harness with esbuild
- * (it maps .js to .ts) into node_modules/.cache, where the bundle's package imports resolve.
- */
-async function loadHarness(): Promise<typeof Harness & typeof Crd> {
-  const outDir = join(ROOT, 'node_modules', '.cache', 'xapi-envtest');
-  mkdirSync(outDir, { recursive: true });
-  const outfile = join(outDir, `harness-${process.pid}-${Date.now()}.mjs`);
-  await build({
-    stdin: {
-      contents: "export * from './src/envtest/index.ts';\nexport { crossAccountApiCrd } from './src/api/crd.ts';\n",
-      resolveDir: ROOT,
-      loader: 'ts',
-    },
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    packages: 'external',
-    outfile,
-    logLevel: 'error',
-  });
-  try {
-    return (await import(pathToFileURL(outfile).href)) as typeof Harness & typeof Crd;
-  } finally {
-    rmSync(outfile, { force: true });
-  }
-}
+const loadHarness = () =>
+  loadTs<typeof Harness & typeof Crd>('harness', ["export * from './src/envtest/index.ts';", "export { crossAccountApiCrd } from './src/api/crd.ts';"]);
 
 declare global {
   // eslint-disable-next-line no-var

@@ -39,12 +39,13 @@ export async function runLint(dir: string, output: string, io: CliIo): Promise<F
   } else {
     for (const f of findings) {
       const rule = ALL_RULES.find((r) => r.id === f.ruleId)!;
-      io.out(`${rel(f.file)}:${f.line ?? 1}: ${f.ruleId}${f.level === 'note' ? ' (note)' : ''} ${rule.name}: ${f.object}: ${f.message}\n`);
+      io.out(`${rel(f.file)}:${f.line ?? 1}: ${f.ruleId}${f.level === 'error' ? '' : ` (${f.level})`} ${rule.name}: ${f.object}: ${f.message}\n`);
     }
     const notes = findings.filter((f) => f.level === 'note').length;
-    io.out(`xapi lint: ${findings.length - notes} error(s), ${notes} note(s) in ${loaded.length} objects\n`);
+    const warnings = findings.filter((f) => f.level === 'warning').length;
+    io.out(`xapi lint: ${findings.length - notes - warnings} error(s), ${warnings ? `${warnings} warning(s), ` : ''}${notes} note(s) in ${loaded.length} objects\n`);
   }
-  // Notes are risks to know about; only errors fail.
+  // Warnings and notes are things to know about; only errors fail.
   io.exitCode(findings.some((f) => f.level === 'error') ? 1 : 0);
   return findings;
 }
@@ -52,7 +53,7 @@ export async function runLint(dir: string, output: string, io: CliIo): Promise<F
 export function registerLint(program: Command, io: CliIo = processIo): void {
   program
     .command('lint')
-    .description('check rendered manifests against the four-layer rules (exit 1 on an error; notes do not fail)')
+    .description('check rendered manifests against the four-layer rules and the audit trail (exit 1 on an error; warnings and notes do not fail)')
     .argument('[dir]', 'folder or file of rendered manifests', 'manifests')
     .option('--output <format>', 'text | json | sarif (SARIF 2.1.0 for GitHub code scanning)', 'text')
     .action(async (dir: string, opts: { output: string }) => {

@@ -5,6 +5,8 @@ import type { Command } from 'commander';
 import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { ACK, CONSUMER_KINDS, PROVIDER_KINDS, type AckKindName } from '../../api/ack.js';
 import { CONDITION, GROUP, OWNER_LABEL, PLURAL, VERSION, type Condition, type CrossAccountApi } from '../../api/types.js';
+import { ackObject } from '../../api/ack-wire.js';
+import { costEstimate, costLine, type CostEstimate } from '../../charts/audit.js';
 import { ownerLabelValue } from '../../charts/names.js';
 import type { SecretLike } from '../../reconciler/cluster-secret.js';
 import { kubeConfigFromSecret } from '../../reconciler/clusters.js';
@@ -59,6 +61,10 @@ export interface CrStatusReport {
     endpointSecurityGroupId: string | null;
   };
   objects: AckObjectState[];
+  /** The audit trail (AuditReady; not one of the four layers, not part of Ready). */
+  audit: { status: string; reason: string; message: string };
+  /** The endpoint's monthly estimate from the rate table (docs/audit.md#cost). */
+  cost: CostEstimate;
   /** Clusters or object lists that could not be read. */
   unreachable: string[];
 }
@@ -66,7 +72,7 @@ export interface CrStatusReport {
 const LAYER_NUMBER: Record<string, number> = Object.fromEntries(LAYERS.map((l, i) => [l, i + 1]));
 
 /** The report for one CR from its status and the ACK objects read. Pure. */
-export function crReport(cr: CrossAccountApi, objects: AckObjectState[], unreachable: string[]): CrStatusReport {
+export function crReport(cr: CrossAccountApi, objects: AckObjectState[], unreachable: string[], storedBytes?: number): CrStatusReport {
   const conds: Condition[] = cr.status?.conditions ?? [];
   const get = (t: string) => conds.find((c) => c.type === t);
   const ready = get(CONDITION.Ready);
@@ -100,6 +106,12 @@ export function crReport(cr: CrossAccountApi, objects: AckObjectState[], unreach
       endpointSecurityGroupId: s?.securityGroups?.endpointId ?? null,
     },
     objects,
+    audit: (() => {
+      const a = get(CONDITION.AuditReady);
+      return { status: a?.status ?? 'Unknown', reason: a?.reason ?? 'NotReported', message: a?.message ?? 'the operator has not reported the audit trail yet' };
+    })(),
+    // One endpoint per CR until endpoints are shared: sharedBy 1.
+    cost: costEstimate({ azCount: Math.max(1, new Set(cr.spec.consumer?.subnetIds ?? []).size), sharedBy: 1, ...(storedBytes !== undefined && { storedBytes }) }),
     unreachable,
   };
 }
@@ -118,8 +130,9 @@ export function formatReports(reports: readonly CrStatusReport[]): string {
     const objects = r.objects.length
       ? table(['ACCOUNT', 'KIND', 'NAME', 'READY', 'MESSAGE'], r.objects.map((o) => [o.account, o.kind, `${o.namespace}/${o.name}`, o.ready ? 'True' : 'False', o.message]))
       : '(no ACK objects found)\n';
+    const audit = `  AuditReady=${r.audit.status} (${r.audit.reason}): ${r.audit.message}\n  cost: ${costLine(r.cost)}\n`;
     const unreachable = r.unreachable.length ? `unreachable:\n${r.unreachable.map((u) => `  - ${u}`).join('\n')}\n` : '';
-    return `${head}\n${layers}\nIDs:\n${ids}\n\nACK objects:\n${objects}${unreachable}`;
+    return `${head}\n${layers}\nIDs:\n${ids}\n\nAudit and cost:\n${audit}\nACK objects:\n${objects}${unreachable}`;
   });
   return parts.join('\n');
 }
@@ -147,7 +160,8 @@ async function sideConfig(main: KubeConfig, cr: CrossAccountApi, side: 'consumer
   return kubeConfigFromSecret(secret as SecretLike, ref.key);
 }
 
-async function readAckObjects(main: KubeConfig, cr: CrossAccountApi): Promise<{ objects: AckObjectState[]; unreachable: string[] }> {
+async function readAckObjects(main: KubeConfig, cr: CrossAccountApi): Promise<{ objects: AckObjectState[]; unreachable: string[]; storedBytes?: number }> {
+  let storedBytes: number | undefined;
   const objects: AckObjectState[] = [];
   const unreachable: string[] = [];
   const selector = `${OWNER_LABEL}=${ownerLabelValue(cr)}`;
@@ -168,6 +182,8 @@ async function readAckObjects(main: KubeConfig, cr: CrossAccountApi): Promise<{ 
         const res = (await custom.listNamespacedCustomObject({ group: ref.group, version: ref.version, namespace, plural: ref.plural, labelSelector: selector })) as { items?: LiveObject[] };
         for (const item of res.items ?? []) {
           const st = objectState({ ...item, kind: ref.kind });
+          const bytes = kind === 'LogGroup' ? ackObject(item, 'LogGroup')?.status.storedBytes : undefined;
+          if (typeof bytes === 'number') storedBytes = (storedBytes ?? 0) + bytes;
           objects.push({ account, kind: ref.kind, name: item.metadata?.name ?? '?', namespace, ready: st.ready, reason: st.reason, message: st.message });
         }
       } catch (err) {
@@ -176,7 +192,7 @@ async function readAckObjects(main: KubeConfig, cr: CrossAccountApi): Promise<{ 
       }
     }
   }
-  return { objects, unreachable };
+  return { objects, unreachable, ...(storedBytes !== undefined && { storedBytes }) };
 }
 
 export async function runStatus(name: string | undefined, flags: StatusFlags, io: CliIo): Promise<CrStatusReport[]> {
@@ -211,8 +227,8 @@ export async function runStatus(name: string | undefined, flags: StatusFlags, io
   }
   const reports: CrStatusReport[] = [];
   for (const cr of crs.sort((a, b) => `${a.metadata.namespace}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace}/${b.metadata.name}`))) {
-    const { objects, unreachable } = await readAckObjects(kc, cr);
-    reports.push(crReport(cr, objects, unreachable));
+    const { objects, unreachable, storedBytes } = await readAckObjects(kc, cr);
+    reports.push(crReport(cr, objects, unreachable, storedBytes));
   }
   io.out(flags.output === 'json' ? `${JSON.stringify({ ready: reports.every((r) => r.ready), items: reports }, null, 2)}\n` : formatReports(reports));
   io.exitCode(reports.every((r) => r.ready) ? 0 : 1);
@@ -222,7 +238,7 @@ export async function runStatus(name: string | undefined, flags: StatusFlags, io
 export function registerStatus(program: Command, io: CliIo = processIo): void {
   program
     .command('status')
-    .description("show each CrossAccountApi's four layers, IDs and ACK objects (exit 0 only when Ready)")
+    .description("show each CrossAccountApi's four layers, IDs, audit trail, monthly cost estimate and ACK objects (exit 0 only when Ready)")
     .argument('[name]', 'CrossAccountApi name (default: all in the namespace)')
     .option('-n, --namespace <ns>', 'namespace (default: the kubeconfig context\'s, else default)')
     .option('-A, --all-namespaces', 'every namespace')

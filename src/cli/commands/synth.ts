@@ -6,6 +6,8 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parse } from 'yaml';
+import { costEstimate, costLine } from '../../charts/audit.js';
+import { RATES_SOURCE } from '../../charts/rates.js';
 import { API_VERSION, GROUP, KIND, PLURAL, SHORT_NAME, SINGULAR, type CrossAccountApi, type ObservedIds } from '../../api/types.js';
 import { formatErrors, shown, validateMetadata, validateSpec } from '../../api/validate.js';
 import { buildApp, clusterFolder } from '../../charts/app.js';
@@ -156,7 +158,12 @@ async function readObserved(path: string, crs: readonly CrossAccountApi[]): Prom
   return value as Record<string, ObservedIds>;
 }
 
-export async function synth(flags: SynthFlags): Promise<{ outdir: string; files: number }> {
+/** The summary's cost lines: each endpoint's monthly estimate from the rate table. */
+export function costSummary(crs: readonly CrossAccountApi[]): string[] {
+  return crs.map((cr) => `  ${cr.metadata.namespace}/${cr.metadata.name}: ${costLine(costEstimate({ azCount: new Set(cr.spec.consumer.subnetIds).size, sharedBy: 1 }))}`);
+}
+
+export async function synth(flags: SynthFlags): Promise<{ outdir: string; files: number; costs: string[] }> {
   const underCdk8s = !flags.out && process.env.CDK8S_OUTDIR;
   // Checked before anything is read, so a wrong --out fails fast and nothing is touched.
   const out = flags.out ?? process.env.CDK8S_OUTDIR ?? 'manifests';
@@ -186,7 +193,7 @@ export async function synth(flags: SynthFlags): Promise<{ outdir: string; files:
       await rename(target, outdir);
       if (old) await rm(old, { recursive: true, force: true });
     }
-    return { outdir, files };
+    return { outdir, files, costs: costSummary(crs) };
   } catch (err) {
     if (!underCdk8s) await rm(target, { recursive: true, force: true });
     throw err;
@@ -209,7 +216,8 @@ export function registerSynth(program: Command): void {
     .option('--argocd-namespace <ns>', 'namespace Argo CD runs in', 'argocd')
     .option('--argocd-project <name>', 'Argo CD project of the Applications', 'default')
     .action(async (flags: SynthFlags) => {
-      const { outdir, files } = await synth(flags);
+      const { outdir, files, costs } = await synth(flags);
       process.stdout.write(`xapi synth: wrote ${files} objects to ${outdir}\n`);
+      if (costs.length > 0) process.stdout.write(`monthly estimate per endpoint (${RATES_SOURCE}):\n${costs.join('\n')}\n`);
     });
 }

@@ -128,7 +128,8 @@ export class AckPlayer {
       case 'SecurityGroup':
         return { ...meta, ...ready, id: `sg-${hex(name)}` };
       case 'VPCEndpoint':
-        return { ...meta, ...ready, vpcEndpointID: this.endpointIds.get(name) ?? `vpce-${hex(name)}`, state: 'available' };
+        // one network interface per subnet, as AWS creates them (the flow logs attach to these)
+        return { ...meta, ...ready, vpcEndpointID: this.endpointIds.get(name) ?? `vpce-${hex(name)}`, state: 'available', networkInterfaceIDs: enisOf(obj) };
       case 'RestAPI':
         return { ...meta, ...ready, id: `a${hex(name).slice(0, 9)}`, rootResourceID: `r${hex(`${name}/`).slice(0, 9)}` };
       case 'Resource':
@@ -137,6 +138,11 @@ export class AckPlayer {
         return { ...meta, ...ready };
     }
   }
+}
+
+function enisOf(obj: Obj): string[] {
+  const subnets = Array.isArray(obj.spec?.subnetIDs) ? (obj.spec.subnetIDs as string[]) : [];
+  return subnets.map((s) => `eni-${hex(`${obj.metadata.name}/${s}`)}`);
 }
 
 function hex(text: string): string {

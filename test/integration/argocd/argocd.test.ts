@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, Watch } from '@kubernetes/client-node';
 import { parse, stringify } from 'yaml';
-import { ACK } from '../../../src/api/ack.js';
+import { ACK, CONSUMER_KINDS, PROVIDER_KINDS } from '../../../src/api/ack.js';
 import type { CrossAccountApi } from '../../../src/api/types.js';
 import { objectNames } from '../../../src/charts/names.js';
 import {
@@ -398,7 +398,7 @@ describe('Argo CD syncing the generated Applications next to the operator', () =
     const owner = `${inv.metadata.namespace}.${inv.metadata.name}`;
     const { sha } = await synthAndCommit([crs.orders], 'xapi: remove inventory');
     const gone = async () => {
-      for (const [custom, kinds] of [[customA, ['SecurityGroup', 'VPCEndpoint', 'Role', 'Function']], [customB, ['RestAPI', 'Resource', 'Method', 'Integration', 'Deployment', 'Stage']]] as const) {
+      for (const [custom, kinds] of [[customA, CONSUMER_KINDS], [customB, PROVIDER_KINDS]] as const) {
         for (const k of kinds) {
           const r = ACK[k as keyof typeof ACK];
           const items = ((await custom.listClusterCustomObject({ group: r.group, version: r.version, plural: r.plural, labelSelector: `xapi.dev/owner=${owner}` })) as { items: unknown[] }).items;

@@ -128,6 +128,23 @@ describe('xapi status against real API servers', () => {
     expect(accountA.every((o: { ready: boolean }) => o.ready)).toBe(true);
   });
 
+  it('shows AuditReady and the cost estimate, with the log groups\' stored bytes, and AuditReady does not decide the exit code', async () => {
+    const current = (await a.custom.getNamespacedCustomObject({ ...xapi, namespace: NS, name: 'orders' })) as CrossAccountApi;
+    const audit = { type: 'AuditReady', status: 'False', reason: 'AccessLogsNotOnStage', message: 'run aws apigateway update-stage', lastTransitionTime: new Date().toISOString() };
+    await a.custom.replaceNamespacedCustomObjectStatus({ ...xapi, namespace: NS, name: 'orders', body: { ...current, status: { ...current.status, conditions: [...current.status!.conditions!, audit] } } });
+    const groups = [...rendered.consumer.map((o) => [a.custom, A_NS, o] as const), ...rendered.provider.map((o) => [b.custom, B_NS, o] as const)].filter(([, , o]) => o.kind === 'LogGroup');
+    expect(groups).toHaveLength(2);
+    for (const [custom, ns, o] of groups) await setAckStatus(custom, 'LogGroup', ns, o.metadata.name, { conditions: readyConditions(), storedBytes: 5e9 });
+    const json = await status(['orders', '--output', 'json']);
+    expect(json.code).toBe(0);
+    const item = JSON.parse(json.out).items[0];
+    expect(item.audit).toEqual({ status: 'False', reason: 'AccessLogsNotOnStage', message: 'run aws apigateway update-stage' });
+    expect(item.cost).toMatchObject({ azCount: 2, sharedBy: 1, endpointMonthlyUsd: 14.6, shareMonthlyUsd: 14.6, logStorageMonthlyUsd: 0.3 });
+    const table = await status(['orders']);
+    expect(table.out).toMatch(/^  AuditReady=False \(AccessLogsNotOnStage\): run aws apigateway update-stage$/m);
+    expect(table.out).toMatch(/^  cost: \$14\.60\/month endpoint \(2 AZ\) \+ log storage \$0\.30 \+ \$0\.01\/GB processed/m);
+  });
+
   it('a spec changed since the status was written: stale, exit 1', async () => {
     const current = (await a.custom.getNamespacedCustomObject({ ...xapi, namespace: NS, name: 'orders' })) as CrossAccountApi;
     await a.custom.replaceNamespacedCustomObject({ ...xapi, namespace: NS, name: 'orders', body: { ...current, spec: { ...current.spec, rotation: { gracePeriodSeconds: 600 } } } });

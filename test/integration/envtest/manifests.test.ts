@@ -4,6 +4,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { parseAllDocuments } from 'yaml';
+import { ACK } from '../../../src/api/ack.js';
 import { renderObjects } from '../../../src/charts/render.js';
 import { clients, ensureNamespace, exampleCr, kubectl } from '../helpers.js';
 
@@ -83,7 +84,14 @@ describe('manifests/', () => {
 describe('rendered objects with every ID known', () => {
   const cr = exampleCr();
   cr.spec.consumer.function = { name: 'orders-caller', code: { s3Bucket: 'artifacts', s3Key: 'caller.zip' } };
-  const ids = { callerSecurityGroupId: 'sg-01', endpointSecurityGroupId: 'sg-02', restApiId: 'a1b2c3d4e5', rootResourceId: 'r00t', allowedEndpointIds: ['vpce-01'] };
+  const ids = {
+    callerSecurityGroupId: 'sg-01',
+    endpointSecurityGroupId: 'sg-02',
+    restApiId: 'a1b2c3d4e5',
+    rootResourceId: 'r00t',
+    allowedEndpointIds: ['vpce-01'],
+    endpointNetworkInterfaceIds: ['eni-0aaaaaaaaaaaaaaaa', 'eni-0bbbbbbbbbbbbbbbb'],
+  };
   const { consumer, provider } = renderObjects(cr, ids);
   const apply = (objs: object[]) =>
     kubectl('B', ['apply', '--server-side', '--dry-run=server', '--validate=strict', '-f', '-'], objs.map((o) => JSON.stringify(o)).join('\n'));
@@ -93,10 +101,26 @@ describe('rendered objects with every ID known', () => {
     for (const ns of ['account-a', 'account-b']) await ensureNamespace(b.core, ns);
   });
 
-  it('covers every ACK kind the charts can emit', () => {
-    expect(new Set([...consumer, ...provider].map((o) => o.kind))).toEqual(
-      new Set(['SecurityGroup', 'VPCEndpoint', 'Role', 'Function', 'RestAPI', 'Resource', 'Method', 'Integration', 'Deployment', 'Stage']),
-    );
+  it('covers every ACK kind the charts can emit (the audit trail included)', () => {
+    expect(new Set([...consumer, ...provider].map((o) => o.kind))).toEqual(new Set(Object.values(ACK).map((k) => k.kind)));
+  });
+
+  it('flow logs to S3 pass too', async () => {
+    const s3 = exampleCr();
+    s3.spec.audit = { flowLogs: { destination: 's3', s3BucketArn: 'arn:aws:s3:::audit-bucket/xapi' } };
+    const flows = renderObjects(s3, ids).consumer.filter((o) => o.kind === 'FlowLog');
+    expect(flows).toHaveLength(2);
+    const r = await apply(flows);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+  });
+
+  it("a FlowLog with the construct's spelling of resourceID is rejected", async () => {
+    const flow = consumer.find((o) => o.kind === 'FlowLog') as unknown as { spec: Record<string, unknown> };
+    const { resourceID, ...rest } = flow.spec;
+    const r = await apply([{ ...flow, spec: { ...rest, resourceId: resourceID } }]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/\.spec\.resourceId: field not declared in schema/);
   });
 
   it('passes a strict server-side dry run', async () => {

@@ -162,7 +162,10 @@ export class AckPlayer {
         return { id: `sg-${short(uid, 17)}`, ackResourceMetadata: meta, conditions };
       case 'VPCEndpoint': {
         const id = this.endpointIds.get(`${w.cluster.name}/${ns}/${o.metadata!.name}`) ?? `vpce-${short(uid, 17)}`;
-        return { vpcEndpointID: id, state: 'available', dnsEntries: [{ dnsName: `${id}.vpce.example` }], ackResourceMetadata: meta, conditions };
+        // one network interface per subnet, as AWS creates them (the flow logs attach to these)
+        const subnets = Array.isArray(o.spec?.subnetIDs) ? (o.spec.subnetIDs as string[]) : [];
+        const networkInterfaceIDs = subnets.map((s) => `eni-${short(`${uid}/${s}`, 17)}`);
+        return { vpcEndpointID: id, state: 'available', dnsEntries: [{ dnsName: `${id}.vpce.example` }], networkInterfaceIDs, ackResourceMetadata: meta, conditions };
       }
       case 'RestAPI':
         return { id: short(uid), rootResourceID: short(`root${uid}`), ackResourceMetadata: meta, conditions };

@@ -23,7 +23,7 @@ beforeAll(async () => {
   proxy = await TcpProxy.forUrl(serverOf(B.kubeconfig)).listen();
   f = await Fixture.create({ name: `cl-${RUN}`, a: A.clients, b: B.clients, bKubeconfig: withServer(B.kubeconfig, proxy.url), count: COUNT });
   await f.createCrs();
-  op = await OperatorProcess.start({ kubeconfig: A.plane.kubeconfigPath, namespace: f.ns, leaseName: `${f.ns}-lease`, identity: `${f.ns}-op`, resyncSeconds: RESYNC_SECONDS });
+  op = await f.operator(A.plane.kubeconfigPath, { resyncSeconds: RESYNC_SECONDS });
   await f.waitAllReady();
 }, 600_000);
 

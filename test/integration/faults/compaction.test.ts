@@ -26,7 +26,7 @@ beforeAll(async () => {
   // Cluster "B" is the same API server, reached directly by the Secret's kubeconfig.
   f = await Fixture.create({ name: `cp-${RUN}`, a: P.clients, b: P.clients, bKubeconfig: P.kubeconfig, count: COUNT });
   await f.createCrs();
-  op = await OperatorProcess.start({ kubeconfig: tempFile('via-proxy.kubeconfig', withServer(P.kubeconfig, proxy.url)), namespace: f.ns, leaseName: `${f.ns}-lease`, identity: `${f.ns}-op`, resyncSeconds: 20 });
+  op = await f.operator(tempFile('via-proxy.kubeconfig', withServer(P.kubeconfig, proxy.url)), { resyncSeconds: 20 });
   await f.waitAllReady();
 }, 600_000);
 

@@ -26,7 +26,7 @@ beforeAll(async () => {
   first = await issueIdentity(B, 'xapi-operator', 'operator-1');
   f = await Fixture.create({ name: `dr-${RUN}`, a: A.clients, b: B.clients, bKubeconfig: first.kubeconfig, count: COUNT });
   await f.createCrs();
-  op = await OperatorProcess.start({ kubeconfig: A.plane.kubeconfigPath, namespace: f.ns, leaseName: `${f.ns}-lease`, identity: `${f.ns}-op`, resyncSeconds: RESYNC_SECONDS });
+  op = await f.operator(A.plane.kubeconfigPath, { resyncSeconds: RESYNC_SECONDS });
   await f.waitAllReady();
 }, 600_000);
 

@@ -6,6 +6,7 @@ import { CONDITION, GROUP, OWNER_LABEL, PLURAL, VERSION, type CrossAccountApi } 
 import { objectNames, ownerLabelValue } from '../../../src/charts/names.js';
 import { ensureNamespace, exampleCr, until, type Clients } from '../helpers.js';
 import { AckPlayer } from './ack-player.js';
+import { OperatorProcess, type OperatorProcessOptions } from './operator-process.js';
 import { ChangeLog, compare, snapshot, type Allowance, type Side, type Snapshot } from './disruption.js';
 
 export const CONSUMER_ACCOUNT = '111111111111';
@@ -71,6 +72,11 @@ export class Fixture {
     await f.player.start();
     if (o.changeLog !== false) f.changes = await new ChangeLog(f.sides).start();
     return f;
+  }
+
+  /** An operator process for this fixture's namespace and Lease (identity `<ns>-op` unless given). */
+  operator(kubeconfig: string, o: Partial<OperatorProcessOptions> = {}): Promise<OperatorProcess> {
+    return OperatorProcess.start({ kubeconfig, namespace: this.ns, leaseName: `${this.ns}-lease`, identity: `${this.ns}-op`, ...o });
   }
 
   async stop(): Promise<void> {

@@ -35,7 +35,7 @@ async function holder(): Promise<string | undefined> {
 async function replica(n: number): Promise<OperatorProcess> {
   const id = await issueIdentity(A, 'xapi-replicas', `replica-${n}`);
   users[n] = id.user;
-  const op = await OperatorProcess.start({ kubeconfig: tempFile(`replica-${n}.kubeconfig`, id.kubeconfig), namespace: f.ns, leaseName: `${f.ns}-lease`, identity: `replica-${n}`, resyncSeconds: 20 });
+  const op = await f.operator(tempFile(`replica-${n}.kubeconfig`, id.kubeconfig), { identity: `replica-${n}`, resyncSeconds: 20 });
   ops[n] = op;
   return op;
 }

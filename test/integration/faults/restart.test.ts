@@ -30,7 +30,7 @@ async function fixture(name: string, count: number): Promise<Fixture> {
 }
 
 async function operatorFor(f: Fixture): Promise<OperatorProcess> {
-  const op = await OperatorProcess.start({ kubeconfig: A.plane.kubeconfigPath, namespace: f.ns, leaseName: `${f.ns}-lease`, identity: `${f.ns}-op`, resyncSeconds: 20 });
+  const op = await f.operator(A.plane.kubeconfigPath, { resyncSeconds: 20 });
   ops.push(op);
   return op;
 }

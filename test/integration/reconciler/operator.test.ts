@@ -230,7 +230,10 @@ describe('operator on two real API servers', () => {
     await kubeconfigSecret('rec-cluster-b-proxy', stringify(kc));
     const flaky = crFor('rec-flaky', 'rec-cluster-b-proxy');
     await createCr(flaky);
-    await until('objects in B via proxy', async () => (await listAck(b.custom, 'RestAPI', `${OWNER_LABEL}=${ownerLabelValue(flaky)}`)).length === 1);
+    // every object the render puts in B (the RestAPI, and the audit trail's log group and event
+    // data store) is there before the proxy closes, so no apply of them is cut off midway
+    const inB = async (kind: 'RestAPI' | 'LogGroup' | 'EventDataStore') => (await listAck(b.custom, kind, `${OWNER_LABEL}=${ownerLabelValue(flaky)}`)).length === 1;
+    await until('objects in B via proxy', async () => (await inB('RestAPI')) && (await inB('LogGroup')) && (await inB('EventDataStore')));
     open = false;
     for (const s of sockets) s.destroy();
     sockets.clear();

@@ -3,7 +3,7 @@
 // one of the four layers must resync within a minute (ACK's default is 10 hours).
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
-import { ACK_CONTROLLER_NAMES, LAYER_RESYNC_SECONDS, RECOMMENDED_SETTINGS, controllerFlags, resyncSeconds } from '../../../src/charts/ack-controllers.js';
+import { ACK_CONTROLLER_NAMES, ACK_CONTROLLER_TAGS, LAYER_RESYNC_SECONDS, RECOMMENDED_SETTINGS, controllerFlags, resyncSeconds } from '../../../src/charts/ack-controllers.js';
 
 const root = new URL('../../../', import.meta.url).pathname;
 
@@ -37,5 +37,16 @@ describe('recommended ACK controller settings', () => {
   it('keeps a longer period for the rest, below ACK default of 10 hours', () => {
     for (const name of ACK_CONTROLLER_NAMES) expect(RECOMMENDED_SETTINGS[name].defaultResyncSeconds).toBeLessThan(36000);
     expect(resyncSeconds('apigateway', 'Deployment')).toBe(RECOMMENDED_SETTINGS.apigateway.defaultResyncSeconds);
+  });
+});
+
+describe('pinned controller tags', () => {
+  it('scripts/ack-controllers.sh and scripts/ack-crds.sh pin the tags src/charts/ack-controllers.ts names', () => {
+    const build = readFileSync(`${root}scripts/ack-controllers.sh`, 'utf8');
+    const crds = readFileSync(`${root}scripts/ack-crds.sh`, 'utf8');
+    const tags = Object.fromEntries([...build.matchAll(/\[([a-z0-9]+)\]=(v[0-9.]+)/g)].map((m) => [m[1], m[2]]));
+    const crdTags = Object.fromEntries([.../CONTROLLERS=\(([^)]*)\)/.exec(crds)![1]!.matchAll(/([a-z0-9]+):(v[0-9.]+)/g)].map((m) => [m[1], m[2]]));
+    expect(tags).toEqual(ACK_CONTROLLER_TAGS);
+    expect(crdTags).toEqual(ACK_CONTROLLER_TAGS);
   });
 });

@@ -100,7 +100,7 @@ describe('consumer (account A) with every ID known', () => {
   });
 
   it('layer 4 (identity): Lambda trust, VPC access, exact STAGE/METHOD/path ARNs', () => {
-    const role = spec(one(consumer, 'Role'));
+    const role = spec(one(consumer, 'Role', 'orders-caller-role'));
     expect(doc(role.assumeRolePolicyDocument).Statement).toEqual([
       expect.objectContaining({ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }),
     ]);
@@ -206,7 +206,7 @@ describe('fail-closed while IDs are unknown', () => {
     const d = doc(spec(one(consumer, 'VPCEndpoint')).policyDocument);
     expect(allows(d)).toHaveLength(0);
     expect(d.Statement).toEqual([expect.objectContaining({ Effect: 'Deny', Principal: '*', Action: 'execute-api:*' })]);
-    expect(spec(one(consumer, 'Role')).inlinePolicies).toBeUndefined();
+    expect(spec(one(consumer, 'Role', 'orders-caller-role')).inlinePolicies).toBeUndefined();
   });
 
   it('resource policy is deny-all before any endpoint is known, even with the API ID', () => {
@@ -220,7 +220,8 @@ describe('fail-closed while IDs are unknown', () => {
   });
 
   it('no Resource, Method, Deployment or Stage until the root resource ID is known', () => {
-    expect(provider.map((o) => o.kind)).toEqual(['RestAPI']);
+    // the audit trail's log group and event data store need no ID (docs/audit.md)
+    expect(provider.map((o) => o.kind)).toEqual(['RestAPI', 'LogGroup', 'EventDataStore']);
     const noEndpoint = renderObjects(example, { ...FULL, allowedEndpointIds: [] }).provider;
     expect(ofKind(noEndpoint, 'Method')).toHaveLength(3);
     expect(ofKind(noEndpoint, 'Stage')).toHaveLength(0); // nothing to deploy for while no endpoint is admitted

@@ -46,8 +46,8 @@ describe('manifests/', () => {
 
   it('has one folder per cluster plus crds, operator, apis, argocd, the ACK controller settings and the marker of synth output', () => {
     expect(readdirSync(out).sort()).toEqual(['.xapi-synth', 'ack-controllers', 'apis', 'argocd', 'cluster-a', 'cluster-b', 'crds', 'operator']);
-    expect(files(join(out, 'cluster-a')).map((f) => f.split('.')[0]).sort()).toEqual(['Namespace', 'Role', 'SecurityGroup', 'SecurityGroup', 'VPCEndpoint']);
-    expect(files(join(out, 'cluster-b')).map((f) => f.split('.')[0]).sort()).toEqual(['Namespace', 'RestAPI']);
+    expect(files(join(out, 'cluster-a')).map((f) => f.split('.')[0]).sort()).toEqual(['LogGroup', 'Namespace', 'Role', 'Role', 'SecurityGroup', 'SecurityGroup', 'VPCEndpoint']);
+    expect(files(join(out, 'cluster-b')).map((f) => f.split('.')[0]).sort()).toEqual(['EventDataStore', 'LogGroup', 'Namespace', 'RestAPI']);
   });
 
   it('annotates each account namespace for ACK CARM (owner account) and region', () => {

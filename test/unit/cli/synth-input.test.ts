@@ -153,7 +153,7 @@ describe('--observed is checked: keys, ID formats, lists', () => {
       'default/orders': {},
     });
     const stderr = await refused(examples, ['--observed', f]);
-    expect(stderr).toContain('"xapi-system/orders".vpcEndpointId: unknown key (allowed: callerSecurityGroupId, endpointSecurityGroupId, restApiId, rootResourceId, allowedEndpointIds)');
+    expect(stderr).toContain('"xapi-system/orders".vpcEndpointId: unknown key (allowed: callerSecurityGroupId, endpointSecurityGroupId, restApiId, rootResourceId, allowedEndpointIds, endpointNetworkInterfaceIds)');
     expect(stderr).toContain('"xapi-system/orders".allowedEndpointIds: must be a list of VPC endpoint IDs such as vpce-0a1b2c3d (got "vpce-0123456789abcdef0")');
     expect(stderr).toContain('"xapi-system/orders".callerSecurityGroupId: must be a security group ID such as sg-0a1b2c3d (got "0.0.0.0/0")');
     expect(stderr).toContain('"xapi-system/orders".restApiId: must be a REST API ID');
@@ -174,7 +174,7 @@ describe('--observed is checked: keys, ID formats, lists', () => {
   it('--help names the real keys', async () => {
     const r = await xapi(['synth', '--help']);
     expect(r.code).toBe(0);
-    expect(r.stdout.replace(/\s+/g, ' ')).toContain('{callerSecurityGroupId, endpointSecurityGroupId, restApiId, rootResourceId, allowedEndpointIds}');
+    expect(r.stdout.replace(/\s+/g, ' ')).toContain('{callerSecurityGroupId, endpointSecurityGroupId, restApiId, rootResourceId, allowedEndpointIds, endpointNetworkInterfaceIds}');
     expect(r.stdout).not.toContain('vpcEndpointId');
   });
 });

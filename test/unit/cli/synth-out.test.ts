@@ -78,7 +78,7 @@ describe('xapi synth --out writes new, empty and earlier-synth folders', () => {
     const first = await xapi(work, 'synth', '--input', 'examples', '--out', 'out');
     expect(first.stderr).toBe('');
     expect(first.code).toBe(0);
-    expect(first.stdout).toMatch(/^xapi synth: wrote \d+ objects to .*\/out\n$/);
+    expect(first.stdout).toMatch(/^xapi synth: wrote \d+ objects to .*\/out\nmonthly estimate per endpoint \(.*\):\n  xapi-system\/orders: \$14\.60\/month endpoint \(2 AZ\) \+ .*\n$/);
     expect(statSync(join(work, 'out')).mode & 0o777).toBe(0o755);
     expect(readFileSync(join(work, 'out', '.xapi-synth'), 'utf8')).toMatch(/xapi synth/);
     const rendered = tree(join(work, 'out'));

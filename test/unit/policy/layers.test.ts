@@ -105,7 +105,7 @@ describe('explainCall on the rendered example', () => {
   });
   it('cross-account: without the role\'s identity policy the resource policy alone does not allow', () => {
     const broken = structuredClone(full);
-    const role = broken.find((o) => o.kind === 'Role')!;
+    const role = broken.find((o) => o.kind === 'Role' && o.metadata.name === 'orders-caller-role')!;
     delete role.spec!.inlinePolicies;
     const v = call({}, broken);
     expect([v.status, v.responseType, v.decidedBy]).toEqual([403, 'ACCESS_DENIED', 4]);
@@ -224,7 +224,7 @@ describe('explainCall finds the caller\'s Role by full ARN', () => {
   });
   it('the Role\'s ARN from ACK\'s status wins over the policies', () => {
     const objs = structuredClone(full);
-    const role = objs.find((o) => o.kind === 'Role')!;
+    const role = objs.find((o) => o.kind === 'Role' && o.metadata.name === 'orders-caller-role')!;
     (role as { status?: unknown }).status = { ackResourceMetadata: { arn: 'arn:aws:iam::111111111111:role/ops/orders-caller' } };
     const v = call({}, objs);
     // The policies name /orders-caller, the Role is /ops/orders-caller: not the caller's Role.

@@ -12,7 +12,7 @@ describe('observedIds', () => {
     const consumer = [
       { kind: 'SecurityGroup', metadata: { name: names.callerSecurityGroup }, status: { id: 'sg-caller' } },
       { kind: 'SecurityGroup', metadata: { name: names.endpointSecurityGroup }, status: { id: 'sg-endpoint' } },
-      { kind: 'VPCEndpoint', metadata: { name: names.vpcEndpoint }, status: { vpcEndpointID: 'vpce-1', state: 'available', dnsEntries: [{ dnsName: 'a.example' }, { dnsName: 'b.example' }] } },
+      { kind: 'VPCEndpoint', metadata: { name: names.vpcEndpoint }, status: { vpcEndpointID: 'vpce-1', state: 'available', dnsEntries: [{ dnsName: 'a.example' }, { dnsName: 'b.example' }], networkInterfaceIDs: ['eni-2', 'eni-1', ''] } },
       { kind: 'Role', metadata: { name: names.role }, status: { ackResourceMetadata: { arn: 'arn:aws:iam::111111111111:role/x' } } },
     ];
     const provider = [{ kind: 'RestAPI', metadata: { name: names.restApi }, status: { id: 'abc123', rootResourceID: 'root1' } }];
@@ -23,6 +23,7 @@ describe('observedIds', () => {
         restApiId: 'abc123',
         rootResourceId: 'root1',
         roleArn: 'arn:aws:iam::111111111111:role/x',
+        endpointNetworkInterfaceIds: ['eni-1', 'eni-2'],
         createdMethods: [],
         createdIntegrations: [],
       },
@@ -51,5 +52,19 @@ describe('observedIds', () => {
     const { ids } = observedIds(cr, [], provider);
     expect(ids.createdMethods).toEqual(['GET /items', 'POST /items']);
     expect(ids.createdIntegrations).toEqual(['POST /items']);
+  });
+
+  it('does not count a create AWS refused: ACK writes the owner account on error too', () => {
+    const route = (r: string) => ({ annotations: { 'xapi.dev/route': r } });
+    const owner = { ackResourceMetadata: { ownerAccountID: '222222222222', region: 'us-east-1' } };
+    const provider = [
+      { kind: 'Method', metadata: { name: 'm1', ...route('GET /items') }, status: { ...owner, conditions: [{ type: 'ACK.Recoverable', status: 'True', message: 'NotFoundException: Invalid Resource identifier specified' }] } },
+      { kind: 'Method', metadata: { name: 'm2', ...route('POST /items') }, status: { ...owner, conditions: [{ type: 'ACK.Terminal', status: 'True' }] } },
+      { kind: 'Method', metadata: { name: 'm3', ...route('GET /items/{id}') }, status: { ...owner, conditions: [{ type: 'ACK.Recoverable', status: 'False' }] } },
+      { kind: 'Integration', metadata: { name: 'i1', ...route('GET /items') }, status: { ...owner, conditions: [{ type: 'ACK.Recoverable', status: 'True' }] } },
+    ];
+    const { ids } = observedIds(cr, [], provider);
+    expect(ids.createdMethods).toEqual(['GET /items/{id}']);
+    expect(ids.createdIntegrations).toEqual([]);
   });
 });

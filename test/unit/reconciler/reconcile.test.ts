@@ -53,7 +53,8 @@ class FakeCluster implements AckCluster {
     for (const o of this.objects.values()) {
       const status: Record<string, unknown> = { ackResourceMetadata: { ownerAccountID: account, region: 'us-east-1' }, conditions: [{ type: 'Ready', status: 'True' }] };
       if (o.kind === ACK.SecurityGroup.kind) status.id = `sg-${o.metadata?.name?.includes('caller') ? 'c' : 'e'}0000000000000000`;
-      if (o.kind === ACK.VPCEndpoint.kind) Object.assign(status, { vpcEndpointID: endpointId, state: 'available' });
+      // one network interface per subnet, named after the endpoint (a new endpoint, new ENIs)
+      if (o.kind === ACK.VPCEndpoint.kind) Object.assign(status, { vpcEndpointID: endpointId, state: 'available', networkInterfaceIDs: ['1', '2'].map((n) => `eni-${endpointId.slice(-16)}${n}`) });
       if (o.kind === ACK.RestAPI.kind) Object.assign(status, { id: 'a1b2c3d4e5', rootResourceID: 'r00t000000' });
       if (o.kind === ACK.Role.kind) (status.ackResourceMetadata as Record<string, string>).arn = `arn:aws:iam::${account}:role/orders-caller`;
       if (o.kind === ACK.Resource.kind) status.id = `res-${o.metadata?.name?.slice(-6)}`;
@@ -166,6 +167,27 @@ describe('Reconciler', () => {
     expect(deployments()[0]).not.toBe(first);
     expect(s.b.writes).toContain(`delete Deployment/account-b/${first}`);
     expect(JSON.stringify(s.b.owned('xapi-system.orders').find((o) => o.kind === 'RestAPI')?.spec)).toContain('vpce-0fedcba9876543210');
+  });
+
+  it("keeps the live FlowLogs while the endpoint's ENIs are unknown (undecided, not unwanted); replaces them once the new ENIs are known", async () => {
+    const s = setup();
+    await converge(s);
+    const flows = () => s.a.owned('xapi-system.orders').filter((o) => o.kind === 'FlowLog').map((o) => (o as { spec?: { resourceID?: string } }).spec?.resourceID).sort();
+    const before = flows();
+    expect(before).toEqual(['eni-123456789abcdef01', 'eni-123456789abcdef02']);
+    const vpce = [...s.a.objects.values()].find((o) => o.kind === 'VPCEndpoint')!;
+    vpce.status = { conditions: [{ type: 'Ready', status: 'False' }] };
+    await s.reconciler().reconcile(s.writer.cr);
+    expect(s.a.writes.filter((w) => w.startsWith('delete'))).toEqual([]);
+    expect(flows()).toEqual(before);
+    // converge() would report the old endpoint again: play the new one
+    for (let i = 0; i < 6; i++) {
+      s.a.playAck('111111111111', 'vpce-0fedcba9876543210');
+      s.b.playAck('222222222222');
+      await s.reconciler().reconcile(s.writer.cr);
+    }
+    expect(flows()).toEqual(['eni-fedcba98765432101', 'eni-fedcba98765432102']);
+    expect(s.a.writes.filter((w) => w.startsWith('delete FlowLog'))).toHaveLength(2);
   });
 
   it('keeps a superseded Deployment until ACK reports the Stage updated after the new one was created (AWS refuses to delete a served Deployment)', async () => {

@@ -87,3 +87,64 @@ describe('computeStatus', () => {
     expect(get(s, 'Ready')).toMatchObject({ status: 'False', reason: 'InvalidSpec', message: 'spec.x: bad' });
   });
 });
+
+describe('AuditReady', () => {
+  const auditExpected: Expected[] = [
+    ...expected,
+    { kind: 'LogGroup', name: 'flow-group', side: 'consumer', audit: 'flow-logs' },
+    { kind: 'Role', name: 'flow-role', side: 'consumer', audit: 'flow-logs' },
+    { kind: 'FlowLog', name: 'flow-1', side: 'consumer', audit: 'flow-logs' },
+    { kind: 'LogGroup', name: 'access-group', side: 'provider', audit: 'access-logs' },
+    { kind: 'EventDataStore', name: 'store', side: 'provider', audit: 'cloudtrail' },
+  ];
+  const arn = 'arn:aws:logs:us-east-1:222222222222:log-group:/xapi/access-logs/b/o';
+  const audit = (over: Partial<NonNullable<Parameters<typeof computeStatus>[0]['audit']>> = {}) => ({
+    enabled: { flowLogs: true, accessLogs: true, cloudTrail: true },
+    flowLogsRendered: true,
+    accessLog: { destinationArn: arn, stageExists: true, stageDestinationArn: arn },
+    ...over,
+  });
+  const live = () => auditExpected.map((e) => ready(e.kind, e.name));
+
+  it('is True when every audit object is Ready and the stage logs to the access log group', () => {
+    const s = computeStatus({ ...base, expected: auditExpected, live: live(), audit: audit() });
+    expect(get(s, 'AuditReady')).toMatchObject({ status: 'True', reason: 'Ready' });
+    expect(s.layers).toBe('4/4');
+  });
+
+  it('never decides Ready: a pending or terminal audit object shows in AuditReady only', () => {
+    const l = live().filter((o) => o.metadata.name !== 'flow-1');
+    const s = computeStatus({ ...base, expected: auditExpected, live: l, audit: audit() });
+    expect(get(s, 'AuditReady')).toMatchObject({ status: 'False', reason: 'Pending', message: 'FlowLog/flow-1 not created yet' });
+    expect(get(s, 'Ready').status).toBe('True');
+    const t = live();
+    t[t.length - 1] = { kind: 'EventDataStore', metadata: { name: 'store' }, status: { conditions: [{ type: 'ACK.Terminal', status: 'True', message: 'not supported' }] } } as never;
+    const s2 = computeStatus({ ...base, expected: auditExpected, live: t, audit: audit() });
+    expect(get(s2, 'AuditReady')).toMatchObject({ status: 'False', reason: 'Terminal' });
+    expect(get(s2, 'Ready').status).toBe('True');
+    expect(get(s2, 'Degraded').status).toBe('False');
+  });
+
+  it("the audit Role does not count in layer 4, and a LogGroup's account is its side's", () => {
+    const withAccounts = { ...cr, spec: { consumer: { accountId: '111111111111' }, provider: { accountId: '222222222222' } } } as unknown as CrossAccountApi;
+    const l = live().map((o) => ({ ...o, status: { ...o.status, ackResourceMetadata: { ownerAccountID: ['access-group', 'store', 'api', 'm'].includes(o.metadata.name) ? '222222222222' : '111111111111' } } }));
+    const s = computeStatus({ ...base, cr: withAccounts, expected: auditExpected, live: l, audit: audit() });
+    expect(get(s, 'AuditReady').status).toBe('True');
+    const wrong = l.map((o) => (o.metadata.name === 'access-group' ? { ...o, status: { ...o.status, ackResourceMetadata: { ownerAccountID: '111111111111' } } } : o));
+    const s2 = computeStatus({ ...base, cr: withAccounts, expected: auditExpected, live: wrong, audit: audit() });
+    expect(get(s2, 'AuditReady')).toMatchObject({ status: 'False', reason: 'WrongAccount' });
+    expect(get(s2, 'IamAuthReady').status).toBe('True');
+  });
+
+  it('says what is missing: ENI IDs, the stage, the access log settings (with the command), or everything switched off', () => {
+    const at = (a: ReturnType<typeof audit>) => get(computeStatus({ ...base, expected: auditExpected, live: live(), audit: a }), 'AuditReady');
+    expect(at(audit({ flowLogsRendered: false }))).toMatchObject({ status: 'False', reason: 'WaitingForNetworkInterfaces' });
+    expect(at(audit({ accessLog: { destinationArn: arn, stageExists: false } }))).toMatchObject({ status: 'False', reason: 'Pending' });
+    const notSet = at(audit({ accessLog: { destinationArn: arn, stageExists: true, command: 'aws apigateway update-stage X' } }));
+    expect(notSet).toMatchObject({ status: 'False', reason: 'AccessLogsNotOnStage' });
+    expect(notSet.message).toContain('aws apigateway update-stage X');
+    expect(notSet.message).toContain(arn);
+    expect(at(audit({ enabled: { flowLogs: false, accessLogs: false, cloudTrail: false } }))).toMatchObject({ status: 'False', reason: 'Disabled' });
+    expect(at(audit({ enabled: { flowLogs: true, accessLogs: false, cloudTrail: true }, accessLog: { destinationArn: arn, stageExists: false } }))).toMatchObject({ status: 'True' });
+  });
+});
