@@ -47,6 +47,8 @@ export interface LeaderOptions {
    * API server unreachable) and the elector keeps campaigning.
    */
   onStoppedLeading: (why: { lost: boolean }) => void;
+  /** Called after every successful renewal (writes refused before it may go again). */
+  onRenewed?: () => void;
   log?: (msg: string, extra?: Record<string, unknown>) => void;
   /** Local monotonic-enough clock, ms (fake timers in tests). */
   now?: () => number;
@@ -63,6 +65,8 @@ interface ObservedRecord {
 export class LeaderElector {
   private timer: NodeJS.Timeout | undefined;
   private leading = false;
+  /** Stepped down for want of a renewal and not leading again since (it may still get the lease back). */
+  private steppedDown = false;
   private lastRenew = 0;
   private stopped = false;
   private observed: ObservedRecord | undefined;
@@ -108,6 +112,8 @@ export class LeaderElector {
   private async tick(): Promise<void> {
     if (this.stopped) return;
     let result: 'renewed' | 'held' | 'conflict' | 'error' = 'error';
+    // The lease counts from before the request was sent (the server stamps it then), not from its answer.
+    const sentAt = this.now();
     try {
       result = await this.tryAcquireOrRenew();
     } catch (err) {
@@ -116,12 +122,21 @@ export class LeaderElector {
     if (this.stopped) return;
     const now = this.now();
     if (result === 'renewed') {
-      this.lastRenew = now;
+      this.lastRenew = sentAt;
       if (!this.leading) {
         this.leading = true;
+        this.steppedDown = false;
         this.o.log?.('became leader', { lease: this.o.name });
         this.o.onStartedLeading();
       }
+      this.o.onRenewed?.();
+    } else if (this.steppedDown && result === 'held') {
+      // Stepped down, and another replica took the lease meanwhile: this one has lost it for good.
+      this.steppedDown = false;
+      this.stopped = true;
+      this.o.log?.('lost leadership: another replica holds the lease', { lease: this.o.name });
+      this.o.onStoppedLeading({ lost: true });
+      return;
     } else if (this.leading && (result === 'held' || now - this.lastRenew >= this.deadlineMs)) {
       // Another replica holds the lease, or past the renew deadline another may soon take it:
       // stop working now.
@@ -133,6 +148,7 @@ export class LeaderElector {
         this.stopped = true;
         return;
       }
+      this.steppedDown = true;
       // The API server could not be reached: nobody else could renew either. Keep campaigning;
       // if another replica took the lease meanwhile, this one stays a follower.
     }

@@ -11,19 +11,23 @@ import { ACK } from '../api/ack.js';
 import { API_VERSION, GROUP, KIND, OWNER_LABEL, PLURAL, VERSION, type CrossAccountApi } from '../api/types.js';
 import { validateSpec } from '../api/validate.js';
 import { endpointGroup, ownerLabelValue, type EndpointGroup } from '../charts/names.js';
+import { renderMember } from '../charts/render.js';
 import { Cluster } from './cluster.js';
 import { ClusterRegistry, LOCAL } from './clusters.js';
 import { CrWriter } from './cr-writes.js';
 import { reconcileGroup } from './endpoint-group.js';
-import { ConnectedKubeConfig, DEFAULT_REQUEST_TIMEOUT_MS, errText } from './kube.js';
+import { ConnectedKubeConfig, DEFAULT_REQUEST_TIMEOUT_MS, NotLeaderError, errText } from './kube.js';
 import { LeaderElector, leaseApi } from './leader.js';
 import { OperatorMetrics } from './metrics.js';
 import type { LiveObject } from './observed.js';
 import { WorkQueue } from './queue.js';
+import { RenderCache } from './render-cache.js';
 import { Reconciler, type Logger, type RenderFn } from './reconcile.js';
 import { ListWatch } from './watch.js';
 
 export const DEFAULT_RESYNC_SECONDS = 300;
+/** Workers kept for rotations, beside the ordinary ones (more gained nothing in bench:scale on 2 busy cores). */
+export const DEFAULT_URGENT_CONCURRENCY = 4;
 
 export interface OperatorOptions {
   /** Kubeconfig of the operator's own cluster (path); default: the usual loading rules. */
@@ -39,6 +43,8 @@ export interface OperatorOptions {
   leaseNamespace?: string;
   identity?: string;
   concurrency?: number;
+  /** Extra workers that take only urgent keys (a rotated endpoint); default 4. */
+  urgentConcurrency?: number;
   /** The charts' render (default: renderObjects). */
   render?: RenderFn;
   logger?: Logger;
@@ -129,21 +135,28 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     crsOf(groupKey)
       .map((k) => crWatch.get(...(k.split('/') as [string, string])) as unknown as CrossAccountApi | undefined)
       .filter((cr): cr is CrossAccountApi => !!cr && !cr.metadata.deletionTimestamp);
+  const renders = new RenderCache(options.render ?? renderMember);
 
-  const enqueue = (key: string) => {
-    queue.add(key);
+  const enqueue = (key: string, urgent = false) => {
+    queue.add(key, urgent);
     metrics.queueDepth.set(queue.depth);
   };
   const onChange = (dep: string) => {
     for (const key of users.get(dep) ?? []) enqueue(key);
   };
   const onOwnerEvent = (owner: string, obj: LiveObject, old: LiveObject | undefined) => {
+    // A new endpoint ID: its traffic is refused until the provider's policy admits it, so the CR
+    // goes ahead of any backlog (a rotation must not wait for a resync or a convergence).
+    let rotated = false;
     if (obj.kind === ACK.VPCEndpoint.kind) {
       const id = obj.status?.vpcEndpointID;
-      if (id && id !== old?.status?.vpcEndpointID) endpointSeenAt.set(owner, Date.now());
+      if (id && id !== old?.status?.vpcEndpointID) {
+        endpointSeenAt.set(owner, Date.now());
+        rotated = old?.status?.vpcEndpointID !== undefined;
+      }
     }
     const key = ownerToKey.get(owner);
-    if (key) enqueue(key);
+    if (key) enqueue(key, rotated);
     // A member's API ID, role or caller group feeds its group's policy and rules.
     const group = key && groupOfCr.get(key);
     if (group && (obj.kind === ACK.RestAPI.kind || obj.kind === ACK.Role.kind || obj.kind === ACK.SecurityGroup.kind)) enqueue(group);
@@ -159,7 +172,8 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
           const cr = crWatch.get(...(key.split('/') as [string, string]));
           if (cr) endpointSeenAt.set(ownerLabelValue(cr as unknown as CrossAccountApi), Date.now());
         }
-        enqueue(key);
+        // A replaced endpoint's members go ahead of any backlog (their traffic is refused meanwhile).
+        enqueue(key, !!newId && old?.status?.vpcEndpointID !== undefined);
       }
     }
   };
@@ -233,6 +247,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
         endpointSeenAt.delete(ownerLabelValue(cr));
         setGroupOf(key, undefined);
         if (before) enqueue(before);
+        renders.forget(key);
         setDeps(key, []);
         releaseUnused();
         return;
@@ -267,6 +282,8 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     registry.retain(used);
   };
 
+  /** Keys whose reconcile had a write refused by the write gate: run again after the next renewal. */
+  const refused = new Set<string>();
   let reconciler!: Reconciler;
   const handleGroup = async (key: string) => {
     const group = groups.get(key);
@@ -320,6 +337,12 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       else metrics.reconciles.inc({ result: 'ok' });
       if (outcome.requeueAfterMs !== undefined) queue.addAfter(key, outcome.requeueAfterMs);
     } catch (err) {
+      if (err instanceof NotLeaderError) {
+        // The lease is not renewed yet (a slow renewal, a step-down): not a failure to back off
+        // from; the key runs again as soon as a renewal succeeds.
+        refused.add(key);
+        return;
+      }
       const e = err as { reason?: string; code?: number };
       metrics.reconciles.inc({ result: 'error' });
       metrics.errors.inc({ reason: e.reason ?? (e.code ? String(e.code) : 'Error') });
@@ -332,21 +355,21 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
 
   let running: Promise<void> | undefined;
   let resyncTimer: NodeJS.Timeout | undefined;
+  /** The caches (CR watch, cluster registry and their watches) are running. */
+  let caching = false;
   const startWorkers = () => {
     if (!working || running) return;
-    running = queue.run(handle, options.concurrency ?? 4);
+    running = queue.run(handle, options.concurrency ?? 4, options.urgentConcurrency ?? DEFAULT_URGENT_CONCURRENCY);
   };
-  const startWork = () => {
-    if (working) return;
-    working = true;
-    metrics.leader.set(1);
-    queue = newQueue();
+  const startCaches = () => {
+    if (caching) return;
+    caching = true;
     registry = newRegistry();
     const writer = new CrWriter(kc, log, () => new Date(), (cr) => crWatch.remember(cr as unknown as LiveObject), (what) => metrics.writes.inc({ op: what }));
     reconciler = new Reconciler({
       registry,
       writer,
-      render: options.render,
+      render: renders.fn,
       metrics,
       log,
       endpointSeenAt: (owner) => endpointSeenAt.get(owner),
@@ -367,19 +390,42 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     }, resyncMs);
     resyncTimer.unref?.();
   };
-  /** Stops all work; resolves when the reconciles under way have finished. */
-  const stopWork = (): Promise<void> => {
-    if (!working) return Promise.resolve();
-    working = false;
-    metrics.leader.set(0);
+  const stopCaches = () => {
+    if (!caching) return;
+    caching = false;
     if (resyncTimer) clearInterval(resyncTimer);
     crWatch.stop();
     registry.stop();
-    queue.shutDown();
-    const draining = running ?? Promise.resolve();
-    running = undefined;
     users.clear();
     depsOf.clear();
+    renders.clear();
+  };
+  const startWork = () => {
+    if (working) return;
+    working = true;
+    metrics.leader.set(1);
+    queue = newQueue();
+    const kept = caching;
+    startCaches();
+    // Caches kept across a step-down: every CR is looked at again (no write where nothing drifted).
+    if (kept) for (const cr of crWatch.list()) enqueue(crKey(cr));
+    if (crWatch.live) startWorkers();
+  };
+  /**
+   * Stops the work; resolves when the reconciles under way have finished. With `keepCaches` the
+   * watches go on (a replica that could not renew in time leads again cheaply; the write gate
+   * refuses every write meanwhile), else they stop too.
+   */
+  const stopWork = (keepCaches = false): Promise<void> => {
+    const draining = running ?? Promise.resolve();
+    if (working) {
+      working = false;
+      metrics.leader.set(0);
+      queue.shutDown();
+      running = undefined;
+      refused.clear();
+    }
+    if (!keepCaches) stopCaches();
     return draining;
   };
 
@@ -396,11 +442,17 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       renewDeadlineSeconds: options.renewDeadlineSeconds,
       retryPeriodSeconds: options.retryPeriodSeconds,
       onStartedLeading: startWork,
+      onRenewed: () => {
+        if (!working || refused.size === 0) return;
+        const keys = [...refused];
+        refused.clear();
+        for (const key of keys) enqueue(key);
+      },
       // Work stops at once. When another replica holds the lease, `xapi operator` exits and its
       // Deployment restarts it as a follower; embedded (no handler), it campaigns again once its
       // work has drained.
       onStoppedLeading: ({ lost }) => {
-        const drained = stopWork();
+        const drained = stopWork(!lost);
         if (!lost) return; // the elector campaigns on and resumes the work if it gets the lease back
         if (options.onLostLeadership) options.onLostLeadership();
         else void drained.then(() => !stopping && elector?.start());

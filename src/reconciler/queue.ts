@@ -1,7 +1,9 @@
 // A keyed work queue: adding a queued key again coalesces it; a key is never processed by two
 // workers at once; a key added while it runs is processed again after it finishes; failures retry
 // with capped exponential backoff, unless the key changed meanwhile (then at once); addAfter
-// schedules timed work (grace expiry).
+// schedules timed work (grace expiry). Urgent keys (a change that blocks traffic until handled,
+// such as a new endpoint ID) run before the others, and extra workers take only them, so they
+// never wait behind a backlog.
 
 export interface QueueOptions {
   /** First retry delay after a failure, ms. */
@@ -17,9 +19,12 @@ export class WorkQueue {
   private readonly maxDelayMs: number;
   /** Keys waiting, in arrival order (a Set keeps order and coalesces). */
   private readonly pending = new Set<string>();
+  /** Keys waiting that go first (a subset of nothing else: a key is in one of the two sets). */
+  private readonly urgent = new Set<string>();
   private readonly running = new Set<string>();
   /** Keys added while they were running: process again once done. */
   private readonly dirty = new Set<string>();
+  private readonly dirtyUrgent = new Set<string>();
   private readonly failures = new Map<string, number>();
   private readonly timers = new Map<string, { at: number; timer: NodeJS.Timeout }>();
   private waiters: Array<() => void> = [];
@@ -32,17 +37,23 @@ export class WorkQueue {
 
   /** Number of keys waiting (not counting running or delayed ones). */
   get depth(): number {
-    return this.pending.size;
+    return this.pending.size + this.urgent.size;
   }
 
-  add(key: string): void {
+  /** Queue the key; `urgent` puts it ahead of every non-urgent key. */
+  add(key: string, urgent = false): void {
     if (this.shuttingDown) return;
     if (this.running.has(key)) {
       this.dirty.add(key);
+      if (urgent) this.dirtyUrgent.add(key);
       return;
     }
-    if (this.pending.has(key)) return;
-    this.pending.add(key);
+    if (this.urgent.has(key)) return;
+    if (urgent) {
+      this.pending.delete(key);
+      this.urgent.add(key);
+    } else if (this.pending.has(key)) return;
+    else this.pending.add(key);
     this.wake();
   }
 
@@ -67,9 +78,12 @@ export class WorkQueue {
     return Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** Math.max(0, failuresInARow - 1));
   }
 
-  /** Run `workers` loops calling `handler`; resolves when shutDown() is called and work drains. */
-  async run(handler: Handler, workers = 1): Promise<void> {
-    const loops = Array.from({ length: Math.max(1, workers) }, () => this.loop(handler));
+  /**
+   * Run `workers` loops calling `handler`, plus `urgentWorkers` loops that take urgent keys only;
+   * resolves when shutDown() is called and work drains.
+   */
+  async run(handler: Handler, workers = 1, urgentWorkers = 0): Promise<void> {
+    const loops = [...Array.from({ length: Math.max(1, workers) }, () => this.loop(handler, false)), ...Array.from({ length: urgentWorkers }, () => this.loop(handler, true))];
     await Promise.all(loops);
   }
 
@@ -78,12 +92,13 @@ export class WorkQueue {
     for (const { timer } of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
     this.pending.clear();
-    this.wake(true);
+    this.urgent.clear();
+    this.wake();
   }
 
-  private async loop(handler: Handler): Promise<void> {
+  private async loop(handler: Handler, urgentOnly: boolean): Promise<void> {
     for (;;) {
-      const key = await this.next();
+      const key = await this.next(urgentOnly);
       if (key === undefined) return;
       this.running.add(key);
       let failed = false;
@@ -97,33 +112,36 @@ export class WorkQueue {
         const n = (this.failures.get(key) ?? 0) + 1;
         this.failures.set(key, n);
         // Changed while it ran: the failure may be stale, so look again now, not after the backoff.
-        if (this.dirty.delete(key)) this.add(key);
+        if (this.dirty.delete(key)) this.add(key, this.dirtyUrgent.delete(key));
         else this.addAfter(key, this.backoffDelay(n));
       } else {
         this.failures.delete(key);
-        if (this.dirty.delete(key)) this.add(key);
+        if (this.dirty.delete(key)) this.add(key, this.dirtyUrgent.delete(key));
       }
     }
   }
 
-  private next(): Promise<string | undefined> {
-    for (const key of this.pending) {
-      // A key whose earlier run is still in flight waits (dirty) instead of running twice.
-      this.pending.delete(key);
-      if (this.running.has(key)) {
-        this.dirty.add(key);
-        continue;
+  private next(urgentOnly: boolean): Promise<string | undefined> {
+    for (const set of urgentOnly ? [this.urgent] : [this.urgent, this.pending]) {
+      for (const key of set) {
+        // A key whose earlier run is still in flight waits (dirty) instead of running twice.
+        set.delete(key);
+        if (this.running.has(key)) {
+          this.dirty.add(key);
+          if (set === this.urgent) this.dirtyUrgent.add(key);
+          continue;
+        }
+        return Promise.resolve(key);
       }
-      return Promise.resolve(key);
     }
     if (this.shuttingDown) return Promise.resolve(undefined);
     return new Promise((resolve) => {
-      this.waiters.push(() => resolve(this.next()));
+      this.waiters.push(() => resolve(this.next(urgentOnly)));
     });
   }
 
-  private wake(all = false): void {
-    const waiters = all ? this.waiters.splice(0) : this.waiters.splice(0, this.pending.size);
-    for (const w of waiters) w();
+  /** Every idle worker looks again (few workers; one that finds nothing for it waits again). */
+  private wake(): void {
+    for (const w of this.waiters.splice(0)) w();
   }
 }

@@ -231,6 +231,7 @@ export class Reconciler {
         ...(seen.ids.callerSecurityGroupId ? { callerId: seen.ids.callerSecurityGroupId } : {}),
         ...(seen.ids.endpointSecurityGroupId ? { endpointId: seen.ids.endpointSecurityGroupId } : {}),
       },
+      renderComplete: rendered.complete.consumer && rendered.complete.provider,
       audit: auditInput({ ...cr, spec }, seen.ids.restApiId, rendered, liveOf(provider, spec.provider.namespace)),
       problems,
       ...(unmanaged && { unmanaged: { [CONDITION.SecurityGroupsReady]: unmanaged.layer1, [CONDITION.EndpointPolicyReady]: unmanaged.layer2 } }),

@@ -92,6 +92,11 @@ export interface StatusInput {
   allowed: AllowedEndpoint[];
   api?: { id?: string; stage?: string; invokeUrl?: string };
   securityGroups?: { callerId?: string; endpointId?: string };
+  /**
+   * False when the render left objects out because ACK has not reported an ID yet: then what is
+   * expected is not everything, and Ready cannot be claimed (default true).
+   */
+  renderComplete?: boolean;
   /** The audit trail; absent: no AuditReady condition. */
   audit?: AuditStatusInput;
   /**
@@ -180,14 +185,15 @@ export function computeStatus(input: StatusInput): CrossAccountApiStatus {
     conditions.push(cond(layer, ok, reason, message, gen, now));
   }
   const problem = input.problems[0];
-  const allReady = readyLayers === LAYERS.length && !problem;
+  const allReady = readyLayers === LAYERS.length && !problem && input.renderComplete !== false;
   const notReady = conditions.find((c) => c.status !== 'True');
+  const pendingMessage = notReady ? `${notReady.type}: ${notReady.message}` : 'objects that need an ID ACK has not reported yet are not rendered yet';
   conditions.unshift(
     cond(
       CONDITION.Ready,
       allReady,
       allReady ? 'Ready' : problem ? problem.reason : terminal ? terminal.reason : (notReady?.reason ?? 'Pending'),
-      allReady ? 'all four layers are in place' : problem ? problem.message : terminal ? terminal.message : `${notReady?.type}: ${notReady?.message}`,
+      allReady ? 'all four layers are in place' : problem ? problem.message : terminal ? terminal.message : pendingMessage,
       gen,
       now,
     ),

@@ -272,7 +272,9 @@ export class ListWatch {
               return;
             }
             const old = this.cache.get(k);
-            if (rvNumber(old) > rvNumber(withKind)) return; // a write we remembered first
+            // A write we remembered first: newer, or the very object (the echo of our own write,
+            // which would only run its owner's reconcile again for nothing).
+            if (rvNumber(old) >= rvNumber(withKind)) return;
             this.put(withKind);
             this.opts.onEvent?.(phase as WatchEvent, withKind, old);
           },

@@ -23,6 +23,8 @@ export interface OperatorProcessOptions {
   resyncSeconds?: number;
   env?: Record<string, string>;
   args?: string[];
+  /** Options for node itself, before the script (e.g. --cpu-prof). */
+  nodeArgs?: string[];
 }
 
 export interface Exit {
@@ -67,7 +69,7 @@ export class OperatorProcess {
     this.metricsPort = await freePort();
     this.healthPort = await freePort();
     const o = this.opts;
-    const args = [XAPI_BIN, 'operator', '--kubeconfig', o.kubeconfig, '--namespace', o.namespace, '--metrics-port', String(this.metricsPort), '--health-port', String(this.healthPort), '--lease-name', o.leaseName];
+    const args = [...(o.nodeArgs ?? []), XAPI_BIN, 'operator', '--kubeconfig', o.kubeconfig, '--namespace', o.namespace, '--metrics-port', String(this.metricsPort), '--health-port', String(this.healthPort), '--lease-name', o.leaseName];
     if (o.leaderElect !== false) args.push('--leader-elect');
     args.push(...(o.args ?? []));
     const fd = openSync(this.logPath, 'a');

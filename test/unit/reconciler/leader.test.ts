@@ -149,4 +149,36 @@ describe('LeaderElector (Kubernetes defaults 15 s / 10 s / 2 s)', () => {
     await a.stop();
     await b.stop();
   });
+
+  it('a replica that stepped down for want of a renewal and then finds another holder has lost the lease (it exits)', async () => {
+    const api = new FakeLeases();
+    const events: string[] = [];
+    const e = elector(api, 'me', events);
+    e.start();
+    await jest.advanceTimersByTimeAsync(0);
+    api.failing = true;
+    await jest.advanceTimersByTimeAsync(12_000);
+    expect(events).toEqual(['me started', 'me stepped down']);
+    // Meanwhile another replica took the lease; this one sees it once the server answers again.
+    api.renewAs('other', new Date());
+    api.failing = false;
+    await jest.advanceTimersByTimeAsync(2_000);
+    expect(events).toEqual(['me started', 'me stepped down', 'me lost']);
+    const writes = api.writes;
+    await jest.advanceTimersByTimeAsync(60_000);
+    expect(api.writes).toBe(writes);
+    expect(e.isLeader).toBe(false);
+  });
+
+  it('reports every successful renewal (writes refused meanwhile may go again)', async () => {
+    const api = new FakeLeases();
+    let renewals = 0;
+    const e = new LeaderElector({ api, namespace: 'ns', name: 'l', identity: 'me', onStartedLeading: () => undefined, onStoppedLeading: () => undefined, onRenewed: () => renewals++ });
+    e.start();
+    await jest.advanceTimersByTimeAsync(0);
+    expect(renewals).toBe(1);
+    await jest.advanceTimersByTimeAsync(6_000);
+    expect(renewals).toBe(4);
+    await e.stop();
+  });
 });

@@ -147,4 +147,41 @@ describe('WorkQueue with fake timers', () => {
     q.shutDown();
     await done;
   });
+
+});
+
+describe('WorkQueue urgent keys', () => {
+  it('runs urgent keys before the backlog, on workers of their own', async () => {
+    const q = new WorkQueue();
+    const seen: string[] = [];
+    for (const k of ['a', 'b', 'c', 'd']) q.add(k);
+    q.add('c', true); // already queued: moves ahead
+    q.add('u', true);
+    expect(q.depth).toBe(5);
+    let release!: () => void;
+    const blocked = new Promise<void>((r) => (release = r));
+    // One ordinary worker, held by its first key; one urgent-only worker.
+    const done = q.run(
+      async (k) => {
+        seen.push(k);
+        if (k === 'c') await blocked;
+      },
+      1,
+      1,
+    );
+    await sleep(20);
+    // 'c' and 'u' went first; the ordinary worker is held by 'c', the urgent one took 'u' and then
+    // waits for urgent keys only, so the backlog has not moved.
+    expect(seen.slice(0, 2).sort()).toEqual(['c', 'u']);
+    expect(seen).toHaveLength(2);
+    q.add('v', true);
+    await sleep(20);
+    expect(seen).toContain('v');
+    expect(seen).not.toContain('a');
+    release();
+    await sleep(20);
+    q.shutDown();
+    await done;
+    expect(seen.slice(3)).toEqual(['a', 'b', 'd']);
+  });
 });
