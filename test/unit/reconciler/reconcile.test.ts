@@ -4,96 +4,17 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { ACK } from '../../../src/api/ack.js';
-import { FINALIZER, OWNER_LABEL, type CrossAccountApi, type CrossAccountApiStatus, type KubeObject } from '../../../src/api/types.js';
-import type { AckCluster } from '../../../src/reconciler/cluster.js';
+import type { CrossAccountApi } from '../../../src/api/types.js';
 import type { Resolution } from '../../../src/reconciler/clusters.js';
 import { OperatorMetrics } from '../../../src/reconciler/metrics.js';
 import type { LiveObject } from '../../../src/reconciler/observed.js';
 import { Reconciler } from '../../../src/reconciler/reconcile.js';
+import { FakeCluster, FakeWriter } from './fakes.js';
 import { reconcileGroup } from '../../../src/reconciler/endpoint-group.js';
 import { endpointGroup } from '../../../src/charts/names.js';
 
 const example = parse(readFileSync(new URL('../../../examples/orders.yaml', import.meta.url), 'utf8')) as CrossAccountApi;
 const silent = { info: () => {}, warn: () => {}, error: () => {} };
-
-/** One API server's worth of ACK objects, with resourceVersion/generation like the real one. */
-class FakeCluster implements AckCluster {
-  readonly objects = new Map<string, LiveObject>();
-  readonly writes: string[] = [];
-  private rv = 0;
-  constructor(readonly name: string) {}
-  private key(o: { kind?: string; metadata?: { namespace?: string; name?: string } }) {
-    return `${o.kind}/${o.metadata?.namespace}/${o.metadata?.name}`;
-  }
-  owned(owner: string): LiveObject[] {
-    return [...this.objects.values()].filter((o) => o.metadata?.labels?.[OWNER_LABEL] === owner);
-  }
-  grouped(label: string): LiveObject[] {
-    return [...this.objects.values()].filter((o) => o.metadata?.labels?.['xapi.dev/endpoint-group'] === label && !o.metadata?.labels?.[OWNER_LABEL]);
-  }
-  ofKind(kind: string): LiveObject[] {
-    return [...this.objects.values()].filter((o) => o.kind === ACK[kind as keyof typeof ACK].kind);
-  }
-  async listOwned(owner: string): Promise<LiveObject[]> {
-    return this.owned(owner);
-  }
-  async apply(obj: KubeObject): Promise<LiveObject> {
-    this.writes.push(`apply ${this.key(obj)}`);
-    const old = this.objects.get(this.key(obj));
-    const { apiVersion, kind, metadata, ...rest } = obj;
-    const live: LiveObject = {
-      ...(old ?? {}),
-      ...structuredClone(rest),
-      apiVersion,
-      kind,
-      metadata: { ...structuredClone(metadata), resourceVersion: String(++this.rv), uid: (old?.metadata as { uid?: string } | undefined)?.uid ?? `uid-${this.rv}` } as LiveObject['metadata'],
-    };
-    this.objects.set(this.key(obj), live);
-    return live;
-  }
-  async delete(obj: LiveObject): Promise<void> {
-    this.writes.push(`delete ${this.key(obj)}`);
-    this.objects.delete(this.key(obj));
-  }
-  async ensureNamespace(): Promise<void> {}
-  /** Play ACK: every object exists in its side's account and is Ready, with the IDs AWS would assign. */
-  playAck(account: string, endpointId = 'vpce-0123456789abcdef0'): void {
-    for (const o of this.objects.values()) {
-      const status: Record<string, unknown> = { ackResourceMetadata: { ownerAccountID: account, region: 'us-east-1' }, conditions: [{ type: 'Ready', status: 'True' }] };
-      if (o.kind === ACK.SecurityGroup.kind) status.id = `sg-${o.metadata?.name?.includes('caller') ? 'c' : 'e'}0000000000000000`;
-      // one network interface per subnet, named after the endpoint (a new endpoint, new ENIs)
-      if (o.kind === ACK.VPCEndpoint.kind) Object.assign(status, { vpcEndpointID: endpointId, state: 'available', networkInterfaceIDs: ['1', '2'].map((n) => `eni-${endpointId.slice(-16)}${n}`) });
-      if (o.kind === ACK.RestAPI.kind) Object.assign(status, { id: 'a1b2c3d4e5', rootResourceID: 'r00t000000' });
-      if (o.kind === ACK.Role.kind) (status.ackResourceMetadata as Record<string, string>).arn = `arn:aws:iam::${account}:role/orders-caller`;
-      if (o.kind === ACK.Resource.kind) status.id = `res-${o.metadata?.name?.slice(-6)}`;
-      o.status = status;
-    }
-  }
-}
-
-class FakeWriter {
-  readonly writes: string[] = [];
-  cr: CrossAccountApi;
-  constructor(cr: CrossAccountApi) {
-    this.cr = cr;
-  }
-  async addFinalizer(cr: CrossAccountApi): Promise<CrossAccountApi> {
-    if (cr.metadata.finalizers?.includes(FINALIZER)) return cr;
-    this.writes.push('finalizer');
-    this.cr = { ...cr, metadata: { ...cr.metadata, finalizers: [...(cr.metadata.finalizers ?? []), FINALIZER] } };
-    return this.cr;
-  }
-  async removeFinalizer(cr: CrossAccountApi): Promise<CrossAccountApi> {
-    this.writes.push('remove-finalizer');
-    return cr;
-  }
-  async writeStatus(cr: CrossAccountApi, status: CrossAccountApiStatus): Promise<CrossAccountApi> {
-    if (JSON.stringify(cr.status) === JSON.stringify(status)) return cr;
-    this.writes.push('status');
-    this.cr = { ...cr, status };
-    return this.cr;
-  }
-}
 
 function setup(state: { a: 'ready' | 'waiting'; b: 'ready' | 'waiting' } = { a: 'ready', b: 'ready' }, groupState: { sharedBy: number; refused?: string } = { sharedBy: 1 }) {
   const a = new FakeCluster('a');
