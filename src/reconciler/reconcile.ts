@@ -216,7 +216,10 @@ export class Reconciler {
     const live = [...liveOf(consumer, spec.consumer.namespace), ...liveOf(provider, spec.provider.namespace)].filter((o) => names.has(`${o.kind}/${o.metadata?.name}`));
     // Without private DNS the URL names the endpoint too ({api-id}-{vpce-id}.execute-api…).
     const url = seen.ids.restApiId && invokeUrl({ apiId: seen.ids.restApiId, region: spec.region, stage: spec.provider.stage, privateDns: plan.privateDns, ...(seen.endpoint.id && { vpceId: seen.endpoint.id }) });
-    const api = seen.ids.restApiId ? { id: seen.ids.restApiId, stage: spec.provider.stage, ...(url && { invokeUrl: url }) } : { stage: spec.provider.stage };
+    // An unreadable provider is not an API gone: its ID stays (the VPC's shared endpoint policy is
+    // built from these IDs while the provider cannot be read, and must not narrow meanwhile).
+    const kept = !provider && cr.status?.api?.id ? cr.status.api : undefined;
+    const api = seen.ids.restApiId ? { id: seen.ids.restApiId, stage: spec.provider.stage, ...(url && { invokeUrl: url }) } : (kept ?? { stage: spec.provider.stage });
     const unmanaged = unmanagedEndpointVerdicts(spec, observed, existing);
     const status = computeStatus({
       cr,

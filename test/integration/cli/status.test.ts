@@ -140,10 +140,11 @@ describe('xapi status against real API servers', () => {
     expect(json.code).toBe(0);
     const item = JSON.parse(json.out).items[0];
     expect(item.audit).toEqual({ status: 'False', reason: 'AccessLogsNotOnStage', message: 'run aws apigateway update-stage' });
-    expect(item.cost).toMatchObject({ azCount: 2, sharedBy: 1, endpointMonthlyUsd: 14.6, shareMonthlyUsd: 14.6, logStorageMonthlyUsd: 0.3 });
+    // the endpoint is shared by 3 APIs (status.endpoint.sharedBy): each carries a third of its cost
+    expect(item.cost).toMatchObject({ azCount: 2, sharedBy: 3, endpointMonthlyUsd: 14.6, shareMonthlyUsd: 4.87, logStorageMonthlyUsd: 0.3 });
     const table = await status(['orders']);
     expect(table.out).toMatch(/^  AuditReady=False \(AccessLogsNotOnStage\): run aws apigateway update-stage$/m);
-    expect(table.out).toMatch(/^  cost: \$14\.60\/month endpoint \(2 AZ\) \+ log storage \$0\.30 \+ \$0\.01\/GB processed/m);
+    expect(table.out).toMatch(/^  cost: \$14\.60\/month endpoint \(2 AZ\), your share \$4\.87 \(shared by 3\) \+ log storage \$0\.30 \+ \$0\.01\/GB processed/m);
   });
 
   it('a spec changed since the status was written: stale, exit 1', async () => {

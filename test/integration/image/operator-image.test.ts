@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { CoordinationV1Api } from '@kubernetes/client-node';
 import { ACK, type AckKindName } from '../../../src/api/ack.js';
-import { OWNER_LABEL, type CrossAccountApi } from '../../../src/api/types.js';
+import type { CrossAccountApi } from '../../../src/api/types.js';
+import { MANAGED_SELECTOR } from '../../../src/reconciler/cluster.js';
 import { clients, deleteNamespace, ensureNamespace, exampleCr, kubeconfigPath, readyConditions, setAckStatus, until } from '../helpers.js';
 import { buildImage, containerPid, deleteContainer, freePort, killContainer, prepareBundle, secretFolder, startContainer, unpack, type BuiltImage } from './bundle.js';
 
@@ -42,13 +43,13 @@ async function markAllReady(): Promise<void> {
   for (const c of [a, b]) {
     for (const kind of Object.keys(ACK) as AckKindName[]) {
       const r = ACK[kind];
-      const list = (await c.custom.listClusterCustomObject({ group: r.group, version: r.version, plural: r.plural, labelSelector: OWNER_LABEL })) as { items: Item[] };
+      const list = (await c.custom.listClusterCustomObject({ group: r.group, version: r.version, plural: r.plural, labelSelector: MANAGED_SELECTOR })) as { items: Item[] };
       for (const o of list.items) {
         if (o.metadata.namespace !== A_NS && o.metadata.namespace !== B_NS) continue;
         if (o.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True')) continue;
         const ids: Record<string, unknown> =
           kind === 'SecurityGroup' ? { id: `sg-${o.metadata.name.slice(-12)}` }
-          : kind === 'VPCEndpoint' ? { vpcEndpointID: 'vpce-0image', state: 'available' }
+          : kind === 'VPCEndpoint' ? { vpcEndpointID: 'vpce-0image', state: 'available', networkInterfaceIDs: ['eni-0image0000000001', 'eni-0image0000000002'] }
           : kind === 'RestAPI' ? { id: 'apiimage', rootResourceID: 'rootimg' }
           : kind === 'Resource' ? { id: `res-${o.metadata.name.slice(-6)}` }
           : kind === 'Role' ? { ackResourceMetadata: { arn: 'arn:aws:iam::111111111111:role/orders-caller', ownerAccountID: '111111111111', region: 'us-east-1' } }

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { ACK } from '../../../src/api/ack.js';
 import { OWNER_LABEL, type CrossAccountApi } from '../../../src/api/types.js';
-import { objectNames, ownerLabelValue } from '../../../src/charts/names.js';
+import { endpointGroup, objectNames, ownerLabelValue } from '../../../src/charts/names.js';
 import { startOperator, type RunningOperator } from '../../../src/reconciler/operator.js';
 import type { RenderFn } from '../../../src/reconciler/reconcile.js';
 import { clients, deleteNamespace, ensureNamespace, exampleCr, getAck, kubeconfigPath, listAck, readyConditions, runSuffix, setAckStatus, sleep, until } from '../helpers.js';
@@ -131,7 +131,8 @@ describe('consumer.endpoint on real API servers', () => {
     const live = await getCr('rec-ep-second');
     live.spec.consumer.endpoint = { privateDns: false };
     await a.custom.replaceNamespacedCustomObject({ ...xapi, namespace: NS, name: 'rec-ep-second', body: live });
-    const vpce = await until('its own endpoint, private DNS off', async () => (await listAck(a.custom, 'VPCEndpoint', `${OWNER_LABEL}=${ownerLabelValue(cr)}`))[0], 60_000);
+    // (its VPC's shared endpoint, labelled with its group, not with the CR)
+    const vpce = await until('its own endpoint, private DNS off', async () => (await listAck(a.custom, 'VPCEndpoint', `xapi.dev/endpoint-group=${endpointGroup(live)!.label}`))[0], 60_000);
     expect(vpce.spec?.privateDNSEnabled).toBe(false);
   });
 });

@@ -267,13 +267,13 @@ describe('operator on two real API servers', () => {
       live.spec.consumer.vpcId = 'vpc-0d0d0d0d0d0d0d0d0';
     });
     // The namespace is part of the endpoint group: the CR joins a new group there, the old one drains.
-    const movedCr = { ...moving, spec: { ...moving.spec, consumer: { ...moving.spec.consumer, namespace: moved } } };
+    const movedCr = { ...moving, spec: { ...moving.spec, consumer: { ...moving.spec.consumer, namespace: moved, vpcId: 'vpc-0d0d0d0d0d0d0d0d0' } } };
     expect(groupSel(movedCr)).not.toBe(groupSel(moving));
     await until('objects only in the new namespace', async () => {
       const sgs = await listAck(a.custom, 'SecurityGroup', sel);
       const now = await shared(movedCr);
       return sgs.length === 1 && now.length === 2 && (await shared(moving)).length === 0 && [...sgs, ...now].every((o) => o.metadata?.namespace === moved);
-    });
+    }, 120_000);
     const ns = await a.core.readNamespace({ name: moved });
     expect(ns.metadata?.annotations).toMatchObject({ 'services.k8s.aws/owner-account-id': moving.spec.consumer.accountId, 'services.k8s.aws/default-region': moving.spec.region });
     // the provider side, in the other cluster, is untouched
