@@ -12,16 +12,11 @@ import { synth } from '../../../src/cli/commands/synth.js';
 import type { PolicyDocument } from '../../../src/policy/documents.js';
 import { lint } from '../../../src/policy/lint.js';
 import { admissionProblem, checkClaims, endpointObject, type EndpointClaimant } from '../../../src/policy/vpc-endpoints.js';
+import { FULL_OBSERVED } from '../../fixtures/observed.js';
 
 const example = parse(readFileSync(new URL('../../../examples/orders.yaml', import.meta.url), 'utf8')) as CrossAccountApi;
 const EXISTING = 'vpce-0feedfacefeedface';
-const FULL: ObservedIds = {
-  callerSecurityGroupId: 'sg-0caller000000000',
-  endpointSecurityGroupId: 'sg-0endpoint0000000',
-  restApiId: 'a1b2c3d4e5',
-  rootResourceId: 'r00tid',
-  allowedEndpointIds: ['vpce-0aaaaaaaaaaaaaaaa'],
-};
+const FULL: ObservedIds = { ...FULL_OBSERVED };
 
 function cr(name: string, edit: (c: CrossAccountApi) => void = () => {}): CrossAccountApi {
   const c = structuredClone(example);

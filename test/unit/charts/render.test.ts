@@ -7,16 +7,11 @@ import { PATH_ANNOTATION } from '../../../src/api/types.js';
 import { endpointGroup, objectNames } from '../../../src/charts/names.js';
 import { renderObjects } from '../../../src/charts/render.js';
 import type { PolicyDocument, Statement } from '../../../src/policy/documents.js';
+import { FULL_OBSERVED } from '../../fixtures/observed.js';
 
 const example = parse(readFileSync(new URL('../../../examples/orders.yaml', import.meta.url), 'utf8')) as CrossAccountApi;
 const ROLE = 'arn:aws:iam::111111111111:role/orders-caller';
-const FULL: ObservedIds = {
-  callerSecurityGroupId: 'sg-0caller000000000',
-  endpointSecurityGroupId: 'sg-0endpoint0000000',
-  restApiId: 'a1b2c3d4e5',
-  rootResourceId: 'r00tid',
-  allowedEndpointIds: ['vpce-0aaaaaaaaaaaaaaaa'],
-};
+const FULL: ObservedIds = { ...FULL_OBSERVED };
 
 type Spec = Record<string, unknown>;
 const spec = (o: KubeObject) => (o as unknown as { spec: Spec }).spec;
