@@ -8,7 +8,7 @@ import { carmConflict } from '../api/carm.js';
 import { ENDPOINT_GROUP_LABEL, FIELD_MANAGER, OWNER_LABEL, type KubeObject } from '../api/types.js';
 import { ConnectedKubeConfig, httpStatus } from './kube.js';
 import type { LiveObject } from './observed.js';
-import { ListWatch } from './watch.js';
+import { ListWatch, listPages } from './watch.js';
 
 export const ACK_KINDS = Object.keys(ACK) as AckKindName[];
 
@@ -70,7 +70,7 @@ export class Cluster {
         new ListWatch({
           kc,
           path: `/apis/${ref.group}/${ref.version}/${ref.plural}`,
-          list: () => this.custom.listClusterCustomObject({ group: ref.group, version: ref.version, plural: ref.plural, ...(selector && { labelSelector: selector }) }),
+          list: () => listPages((page) => this.custom.listClusterCustomObject({ group: ref.group, version: ref.version, plural: ref.plural, ...(selector && { labelSelector: selector }), ...page })),
           kind: ref.kind,
           apiVersion: ref.apiVersion,
           ...(selector && { labelSelector: selector }),

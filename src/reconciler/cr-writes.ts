@@ -6,7 +6,7 @@ import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type Kube
 import { CONDITION, FINALIZER, GROUP, PLURAL, VERSION, type CrossAccountApi, type CrossAccountApiStatus } from '../api/types.js';
 import { errText } from './kube.js';
 import type { Logger } from './apply.js';
-import { statusChanged, transitions } from './status.js';
+import { eventTransitions, statusChanged } from './status.js';
 
 export type CrWrite = 'finalizer' | 'status' | 'event';
 
@@ -63,8 +63,7 @@ export class CrWriter {
       setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
     )) as CrossAccountApi;
     this.written(res);
-    for (const c of transitions(cr.status, status)) {
-      if (c.type !== CONDITION.Ready && c.type !== CONDITION.Degraded) continue;
+    for (const c of eventTransitions(cr.status, status)) {
       const warn = (c.type === CONDITION.Ready && c.status === 'False') || (c.type === CONDITION.Degraded && c.status === 'True');
       await this.event(res, warn ? 'Warning' : 'Normal', c.reason, `${c.type}=${c.status}: ${c.message}`);
     }

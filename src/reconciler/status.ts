@@ -290,6 +290,20 @@ export function transitions(previous: CrossAccountApiStatus | undefined, next: C
 }
 
 /**
+ * The Ready/Degraded flips worth an Event. A CR's first status (Ready=False Pending,
+ * Degraded=False) says nothing a user did not expect; at 1,000 CRs those two Events were 2,000
+ * writes of no use. A first status that is a problem (or already Ready) is still reported.
+ */
+export function eventTransitions(previous: CrossAccountApiStatus | undefined, next: CrossAccountApiStatus): Condition[] {
+  return transitions(previous, next).filter((c) => {
+    if (c.type !== CONDITION.Ready && c.type !== CONDITION.Degraded) return false;
+    if (previous?.conditions?.some((p) => p.type === c.type)) return true;
+    const quietStart = c.type === CONDITION.Ready ? c.status === 'False' && c.reason === 'Pending' : c.status === 'False';
+    return !quietStart;
+  });
+}
+
+/**
  * While the CR is being deleted: Ready=False (reason `Deleting`, or `DeletionBlocked` when a
  * cluster cannot be reached), and Degraded=True when something stops the deletion.
  */

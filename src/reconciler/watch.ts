@@ -39,6 +39,36 @@ export interface ListWatchOptions {
   indexBy?: (obj: LiveObject) => string | undefined;
 }
 
+/** Items per page of a list: a large collection arrives (and is parsed) in pieces. */
+export const LIST_PAGE_SIZE = 500;
+
+/**
+ * Every page of a list, as one list (the pages are of one snapshot: the continue token holds the
+ * first page's resourceVersion). managedFields are dropped page by page.
+ */
+export async function listPages(
+  page: (o: { limit: number; _continue?: string }) => Promise<ObjectList & { metadata?: { continue?: string; _continue?: string } }>,
+  limit = LIST_PAGE_SIZE,
+): Promise<ObjectList> {
+  const items: LiveObject[] = [];
+  let resourceVersion: string | undefined;
+  let token: string | undefined;
+  do {
+    const res = await page({ limit, ...(token && { _continue: token }) });
+    resourceVersion ??= res.metadata?.resourceVersion;
+    for (const item of res.items ?? []) items.push(withoutManagedFields(item));
+    // Raw JSON (custom objects) says `continue`; client-node's typed lists rename it `_continue`.
+    token = res.metadata?.continue || res.metadata?._continue || undefined;
+  } while (token);
+  return { metadata: { ...(resourceVersion && { resourceVersion }) }, items };
+}
+
+function withoutManagedFields(item: LiveObject): LiveObject {
+  if (!item.metadata || !('managedFields' in item.metadata)) return item;
+  const { managedFields: _dropped, ...metadata } = item.metadata as NonNullable<LiveObject['metadata']> & { managedFields?: unknown };
+  return { ...item, metadata };
+}
+
 const keyOf = (o: LiveObject) => `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
 
 /** Kubernetes resourceVersions are opaque, but etcd's are increasing integers; compare when both parse. */
@@ -73,15 +103,22 @@ export class ListWatch {
     void this.cycle();
     const every = this.opts.resyncMs ?? 0;
     if (every > 0) {
-      this.resyncTimer = setInterval(() => void this.resync(), every);
-      this.resyncTimer.unref?.();
+      // Each watch relists at its own phase: an operator's thirty-odd watches relisting at the
+      // same instant held its event loop for seconds at 1,000 CRs (and delayed rotations).
+      const first = setTimeout(() => {
+        void this.resync();
+        this.resyncTimer = setInterval(() => void this.resync(), every);
+        this.resyncTimer.unref?.();
+      }, Math.round(every * (0.5 + Math.random() * 0.5)));
+      first.unref?.();
+      this.resyncTimer = first;
     }
   }
 
   stop(): void {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
-    if (this.resyncTimer) clearInterval(this.resyncTimer);
+    if (this.resyncTimer) clearTimeout(this.resyncTimer);
     this.abort?.abort();
     this.setLive(false);
   }
@@ -107,8 +144,9 @@ export class ListWatch {
   }
 
   private withKind(item: LiveObject): LiveObject {
-    // Items in a list carry no kind; restore it so consumers can match by kind.
-    return { ...item, kind: item.kind ?? this.opts.kind, apiVersion: item.apiVersion ?? this.opts.apiVersion };
+    // Items in a list carry no kind; restore it so consumers can match by kind. managedFields are
+    // dropped: nothing reads them, and they are most of an object's size (the cache's memory).
+    return { ...withoutManagedFields(item), kind: item.kind ?? this.opts.kind, apiVersion: item.apiVersion ?? this.opts.apiVersion };
   }
 
   private put(obj: LiveObject): LiveObject | undefined {

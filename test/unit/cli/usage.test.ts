@@ -59,6 +59,7 @@ describe('xapi usage', () => {
     ['XAPI_METRICS_PORT', 'abc', /^xapi: XAPI_METRICS_PORT=abc: not a port: abc/],
     ['XAPI_HEALTH_PORT', '1e3', /^xapi: XAPI_HEALTH_PORT=1e3: not a port/],
     ['XAPI_CONCURRENCY', 'many', /^xapi: XAPI_CONCURRENCY=many: not a positive integer/],
+    ['XAPI_URGENT_CONCURRENCY', '0', /^xapi: XAPI_URGENT_CONCURRENCY=0: not a positive integer/],
     ['XAPI_LEADER_ELECT', 'yes', /^xapi: XAPI_LEADER_ELECT=yes: must be true or false/],
   ])('operator names a bad %s and exits 2', async (name, value, message) => {
     const r = await xapi(['operator'], { [name]: value });

@@ -1,4 +1,4 @@
-import { computeStatus, statusChanged, transitions, invalidSpecStatus, type Expected } from '../../../src/reconciler/status.js';
+import { computeStatus, eventTransitions, statusChanged, transitions, invalidSpecStatus, type Expected } from '../../../src/reconciler/status.js';
 import type { CrossAccountApi } from '../../../src/api/types.js';
 
 const cr = { apiVersion: 'xapi.dev/v1alpha1', kind: 'CrossAccountApi', metadata: { name: 'o', namespace: 'n', generation: 3 }, spec: {} } as unknown as CrossAccountApi;
@@ -80,6 +80,17 @@ describe('computeStatus', () => {
     expect(get(s3, 'SecurityGroupsReady').lastTransitionTime).toBe(t2.toISOString());
     expect(get(s3, 'IamAuthReady').lastTransitionTime).toBe(t1.toISOString());
     expect(transitions(s1, s3).map((c) => c.type).sort()).toEqual(['Ready', 'SecurityGroupsReady']);
+  });
+
+  it('raises Events for flips and first problems, not for the quiet first status', () => {
+    const pending = computeStatus({ ...base, live: [] });
+    expect(get(pending, 'Ready')).toMatchObject({ status: 'False', reason: 'Pending' });
+    expect(eventTransitions(undefined, pending)).toEqual([]);
+    const ready = computeStatus({ ...base, cr: { ...cr, status: pending }, live: allLive(), now: t2 });
+    expect(eventTransitions(pending, ready).map((c) => `${c.type}=${c.status}`)).toEqual(['Ready=True']);
+    const broken = computeStatus({ ...base, live: allLive(), problems: [{ reason: 'ClusterUnreachable', message: 'cluster-b: ECONNREFUSED' }] });
+    expect(eventTransitions(undefined, broken).map((c) => `${c.type}=${c.status}`).sort()).toEqual(['Degraded=True', 'Ready=False']);
+    expect(eventTransitions(ready, broken).map((c) => `${c.type}=${c.status}`).sort()).toEqual(['Degraded=True', 'Ready=False']);
   });
 
   it('invalidSpecStatus says InvalidSpec', () => {
