@@ -24,7 +24,8 @@
 //
 // Usage: npm run bench:scale -- --crs 100,300,1000   (default 100; needs KUBEBUILDER_ASSETS and
 // XAPI_CRDS_DIR, which the npm script sets). XAPI_BENCH_IDLE_SECONDS overrides the 60 s idle;
-// XAPI_BENCH_CPU_PROF=<dir> writes the operator's CPU profile (node --cpu-prof) there.
+// XAPI_BENCH_CPU_PROF=<dir> writes the operator's CPU profile (node --cpu-prof) there;
+// XAPI_BENCH_OPERATOR_NODE_OPTIONS replaces the NODE_OPTIONS the operator's Deployment sets.
 import { readFileSync } from 'node:fs';
 import { CustomObjectsApi, KubernetesObjectApi, PatchStrategy, Watch, makeInformer, type KubernetesObject } from '@kubernetes/client-node';
 import { ACK } from '../src/api/ack.js';
@@ -32,6 +33,7 @@ import { withDefaults } from '../src/api/defaults.js';
 import { GROUP, PLURAL, VERSION, type CrossAccountApi } from '../src/api/types.js';
 import { validateSpec } from '../src/api/validate.js';
 import { objectNames } from '../src/charts/names.js';
+import { OPERATOR_NODE_OPTIONS } from '../src/charts/operator.js';
 import { renderMember } from '../src/charts/render.js';
 import { ensureNamespace } from '../test/integration/helpers.js';
 import { Fixture } from '../test/integration/faults/fixture.js';
@@ -116,7 +118,7 @@ async function rotationMetric(op: OperatorProcess): Promise<{ sum: number; count
 async function runtimeFigures(op: OperatorProcess): Promise<string> {
   const t = await op.metricsText();
   const v = (name: string) => metricSum(t, name);
-  return `cpu_s=${v('process_cpu_seconds_total').toFixed(1)} eventloop_lag_max_ms=${(1000 * v('nodejs_eventloop_lag_max_seconds')).toFixed(0)} eventloop_lag_p99_ms=${(1000 * v('nodejs_eventloop_lag_p99_seconds')).toFixed(0)} reconciles=${v('xapi_reconcile_total')} errors=${v('xapi_reconcile_errors_total')}`;
+  return `cpu_s=${v('process_cpu_seconds_total').toFixed(1)} eventloop_lag_max_ms=${(1000 * v('nodejs_eventloop_lag_max_seconds')).toFixed(0)} eventloop_lag_p99_ms=${(1000 * v('nodejs_eventloop_lag_p99_seconds')).toFixed(0)} reconciles=${v('xapi_reconcile_total')} errors=${v('xapi_reconcile_errors_total')} rss_now_mb=${(v('process_resident_memory_bytes') / 2 ** 20).toFixed(0)} heap_used_mb=${(v('nodejs_heap_size_used_bytes') / 2 ** 20).toFixed(0)}`;
 }
 
 /** Gaps between the operator's Lease updates longer than 3 s (the renew deadline is 10 s). */
@@ -234,6 +236,8 @@ async function runOnce(n: number): Promise<string> {
       leaseName: 'xapi-scale',
       identity: 'scale-operator',
       ...(prof && { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${prof}`] }),
+      // The operator's Deployment sets NODE_OPTIONS (its heap cap); the same here, overridable.
+      env: { NODE_OPTIONS: process.env.XAPI_BENCH_OPERATOR_NODE_OPTIONS ?? OPERATOR_NODE_OPTIONS },
     });
     // Every CR's Ready, from a watch on the CRs.
     const custom = A.clients.kc.makeApiClient(CustomObjectsApi);

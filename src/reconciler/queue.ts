@@ -121,7 +121,19 @@ export class WorkQueue {
     }
   }
 
-  private next(urgentOnly: boolean): Promise<string | undefined> {
+  /** The next key for a worker, waiting while there is none; undefined once shut down. */
+  private async next(urgentOnly: boolean): Promise<string | undefined> {
+    // A loop, not a promise resolved with the next call's promise: that chained one promise per
+    // wake-up for as long as a worker found nothing (an urgent worker for hours, 64 of them).
+    for (;;) {
+      const key = this.take(urgentOnly);
+      if (key !== undefined) return key;
+      if (this.shuttingDown) return undefined;
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
+    }
+  }
+
+  private take(urgentOnly: boolean): string | undefined {
     for (const set of urgentOnly ? [this.urgent] : [this.urgent, this.pending]) {
       for (const key of set) {
         // A key whose earlier run is still in flight waits (dirty) instead of running twice.
@@ -131,13 +143,10 @@ export class WorkQueue {
           if (set === this.urgent) this.dirtyUrgent.add(key);
           continue;
         }
-        return Promise.resolve(key);
+        return key;
       }
     }
-    if (this.shuttingDown) return Promise.resolve(undefined);
-    return new Promise((resolve) => {
-      this.waiters.push(() => resolve(this.next(urgentOnly)));
-    });
+    return undefined;
   }
 
   /** Every idle worker looks again (few workers; one that finds nothing for it waits again). */

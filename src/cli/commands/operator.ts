@@ -1,4 +1,5 @@
 import { InvalidArgumentError, type Command } from 'commander';
+import type { OperatorOptions } from '../../reconciler/operator.js';
 import { checkKubeconfig } from '../kubeconfig.js';
 
 // 0 and -1 both turn a server off (the CLI's meaning; startOperator itself takes -1 for off and
@@ -28,19 +29,11 @@ function fromEnv<T>(name: string, parse: (v: string) => T): T | undefined {
   }
 }
 
-interface OperatorFlags {
-  kubeconfig?: string;
-  namespace?: string;
-  metricsPort?: number;
-  healthPort?: number;
-  leaderElect?: boolean;
-  leaseName?: string;
-  leaseNamespace?: string;
-  concurrency?: number;
-  urgentConcurrency?: number;
-  resyncSeconds?: number;
-  requestTimeoutSeconds?: number;
-}
+/** The flags are the operator's own options (a type import: the operator loads only when it runs). */
+type OperatorFlags = Pick<
+  OperatorOptions,
+  'kubeconfig' | 'namespace' | 'metricsPort' | 'healthPort' | 'leaderElect' | 'leaseName' | 'leaseNamespace' | 'concurrency' | 'urgentConcurrency' | 'resyncSeconds'
+> & { requestTimeoutSeconds?: number };
 
 export function registerOperator(program: Command): void {
   program
