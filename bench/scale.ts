@@ -245,7 +245,9 @@ async function runOnce(n: number): Promise<string> {
     const ready = new Set<string>();
     let allReady!: () => void;
     const allReadyP = new Promise<void>((r) => (allReady = r));
+    const firstReady = new Map<string, number>();
     const seen = (o: KubernetesObject) => {
+      if (Fixture.isReady(o as CrossAccountApi) && !firstReady.has(o.metadata!.name!)) firstReady.set(o.metadata!.name!, Date.now());
       if (Fixture.isReady(o as CrossAccountApi)) ready.add(o.metadata!.name!);
       else ready.delete(o.metadata!.name!);
       if (ready.size === n) allReady();
@@ -261,6 +263,8 @@ async function runOnce(n: number): Promise<string> {
     const progress = setInterval(() => process.stderr.write(`[scale] N=${n}: ${ready.size} Ready after ${((Date.now() - t0) / 1000).toFixed(0)} s\n`), 30_000);
     await Promise.race([allReadyP, sleep(deadline * 1000).then(() => Promise.reject(new Error(`N=${n}: only ${ready.size} of ${n} CRs Ready after ${deadline} s`)))]).finally(() => clearInterval(progress));
     const readyS = (Date.now() - t0) / 1000;
+    // When CRs become Ready along the way: the median and 90th percentile CR, from the first create.
+    const readyTimes = [...firstReady.values()].map((t) => (t - t0) / 1000);
     const converge = (() => {
       const a = countBy(auditEvents(A), users, t0);
       const b = countBy(auditEvents(B), users, t0);
@@ -336,7 +340,7 @@ async function runOnce(n: number): Promise<string> {
 
     const line = [
       `N=${n}`,
-      `ready_s=${readyS.toFixed(1)}`,
+      `ready_s=${readyS.toFixed(1)} (half Ready at ${pct(readyTimes, 50).toFixed(1)} s, 90% at ${pct(readyTimes, 90).toFixed(1)} s)`,
       `apiserver_floor_s=${floorS.toFixed(1)} (${allWrites} writes by everyone at ${rate.toFixed(0)}/s)`,
       `ready_s/floor_s=${(readyS / floorS).toFixed(1)}`,
       `rss_mb=${rss.toFixed(0)}`,

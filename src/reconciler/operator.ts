@@ -255,6 +255,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
         setGroupOf(key, undefined);
         if (before) enqueue(before);
         renders.forget(key);
+        queue.forget(key);
         setDeps(key, []);
         releaseUnused();
         return;

@@ -3,7 +3,10 @@
 // with capped exponential backoff, unless the key changed meanwhile (then at once); addAfter
 // schedules timed work (grace expiry). Urgent keys (a change that blocks traffic until handled,
 // such as a new endpoint ID) run before the others, and extra workers take only them, so they
-// never wait behind a backlog.
+// never wait behind a backlog. Among the rest, keys that have run before go ahead of keys never
+// run: a CR that started converging finishes before a thousand new ones each take a first step
+// (with first-in-first-out, none was Ready until nearly all were). Every FRESH_TURN-th pick takes
+// a new key when one waits, so new keys never starve.
 
 export interface QueueOptions {
   /** First retry delay after a failure, ms. */
@@ -14,6 +17,9 @@ export interface QueueOptions {
 
 export type Handler = (key: string) => Promise<void>;
 
+/** One pick in this many takes a never-run key ahead of keys that ran before. */
+export const FRESH_TURN = 4;
+
 export class WorkQueue {
   private readonly baseDelayMs: number;
   private readonly maxDelayMs: number;
@@ -21,6 +27,11 @@ export class WorkQueue {
   private readonly pending = new Set<string>();
   /** Keys waiting that go first (a subset of nothing else: a key is in one of the two sets). */
   private readonly urgent = new Set<string>();
+  /** Keys waiting that have never run (a subset of nothing else either). */
+  private readonly fresh = new Set<string>();
+  /** Keys that have run at least once (forget() drops a deleted one). */
+  private readonly started = new Set<string>();
+  private picks = 0;
   private readonly running = new Set<string>();
   /** Keys added while they were running: process again once done. */
   private readonly dirty = new Set<string>();
@@ -37,7 +48,7 @@ export class WorkQueue {
 
   /** Number of keys waiting (not counting running or delayed ones). */
   get depth(): number {
-    return this.pending.size + this.urgent.size;
+    return this.pending.size + this.urgent.size + this.fresh.size;
   }
 
   /** Queue the key; `urgent` puts it ahead of every non-urgent key. */
@@ -51,10 +62,16 @@ export class WorkQueue {
     if (this.urgent.has(key)) return;
     if (urgent) {
       this.pending.delete(key);
+      this.fresh.delete(key);
       this.urgent.add(key);
-    } else if (this.pending.has(key)) return;
-    else this.pending.add(key);
+    } else if (this.pending.has(key) || this.fresh.has(key)) return;
+    else (this.started.has(key) ? this.pending : this.fresh).add(key);
     this.wake();
+  }
+
+  /** The key's object is gone: a key of that name later is new again. */
+  forget(key: string): void {
+    this.started.delete(key);
   }
 
   /** Add the key after `delayMs`; an earlier scheduled time for the same key wins. */
@@ -93,6 +110,7 @@ export class WorkQueue {
     this.timers.clear();
     this.pending.clear();
     this.urgent.clear();
+    this.fresh.clear();
     this.wake();
   }
 
@@ -101,6 +119,7 @@ export class WorkQueue {
       const key = await this.next(urgentOnly);
       if (key === undefined) return;
       this.running.add(key);
+      this.started.add(key);
       let failed = false;
       try {
         await handler(key);
@@ -134,7 +153,9 @@ export class WorkQueue {
   }
 
   private take(urgentOnly: boolean): string | undefined {
-    for (const set of urgentOnly ? [this.urgent] : [this.urgent, this.pending]) {
+    const freshTurn = !urgentOnly && this.urgent.size === 0 && ++this.picks % FRESH_TURN === 0;
+    const order = urgentOnly ? [this.urgent] : freshTurn ? [this.fresh, this.pending] : [this.urgent, this.pending, this.fresh];
+    for (const set of order) {
       for (const key of set) {
         // A key whose earlier run is still in flight waits (dirty) instead of running twice.
         set.delete(key);

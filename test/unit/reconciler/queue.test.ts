@@ -1,6 +1,6 @@
 import { jest } from "@jest/globals";
 import { createHook } from 'node:async_hooks';
-import { WorkQueue } from '../../../src/reconciler/queue.js';
+import { FRESH_TURN, WorkQueue } from '../../../src/reconciler/queue.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -223,5 +223,59 @@ describe('WorkQueue idle workers', () => {
     // version held 35,341 here.
     expect(after550).toBeLessThan(after50 + 20);
     expect(after550).toBeLessThan(33 * 10);
+  });
+});
+
+describe('WorkQueue started keys', () => {
+  it('runs keys that ran before ahead of new ones, with a turn for new ones', async () => {
+    const q = new WorkQueue();
+    const seen: string[] = [];
+    // One worker; x and y run once, then 8 new keys arrive before x and y come back.
+    let gate!: () => void;
+    const held = new Promise<void>((r) => (gate = r));
+    q.add('x');
+    q.add('y');
+    const done = q.run(async (k) => {
+      seen.push(k);
+      if (k === 'y') await held;
+    });
+    await sleep(10);
+    expect(seen).toEqual(['x', 'y']);
+    for (let i = 0; i < 8; i++) q.add(`new${i}`);
+    q.add('x');
+    gate();
+    q.add('y'); // added while running: it runs again, as a started key
+    await sleep(50);
+    q.shutDown();
+    await done;
+    const after = seen.slice(2);
+    // x and y (started) go before the new keys, except on every FRESH_TURN-th pick (the 4th).
+    expect(FRESH_TURN).toBe(4);
+    expect(after.slice(0, 3)).toEqual(['x', 'new0', 'y']);
+    expect(after.filter((k) => k.startsWith('new'))).toEqual(Array.from({ length: 8 }, (_, i) => `new${i}`));
+    expect(after.indexOf('y')).toBeLessThan(after.indexOf('new1'));
+  });
+
+  it('a forgotten key is new again', async () => {
+    const q = new WorkQueue();
+    const seen: string[] = [];
+    let release!: () => void;
+    const hold = new Promise<void>((r) => (release = r));
+    for (const k of ['gone', 'kept', 'z', 'block']) q.add(k);
+    const done = q.run(async (k) => {
+      seen.push(k);
+      if (k === 'block') await hold;
+    });
+    await sleep(10);
+    // While 'block' runs (4 picks made): 'gone' is forgotten (its CR deleted and made again).
+    q.forget('gone');
+    q.add('gone');
+    q.add('kept');
+    release();
+    await sleep(10);
+    q.shutDown();
+    await done;
+    // Pick 5 is not a new key's turn: 'kept' (started) goes before 'gone' (new again).
+    expect(seen).toEqual(['gone', 'kept', 'z', 'block', 'kept', 'gone']);
   });
 });
