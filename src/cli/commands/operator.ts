@@ -47,7 +47,7 @@ export function registerOperator(program: Command): void {
     .option('--lease-name <name>', 'name of the Lease (env XAPI_LEASE_NAME; default xapi-operator)')
     .option('--lease-namespace <ns>', 'namespace of the Lease (env XAPI_LEASE_NAMESPACE or POD_NAMESPACE; default --namespace or "default")')
     .option('--concurrency <n>', 'CRs reconciled in parallel (env XAPI_CONCURRENCY; default 4)', positive)
-    .option('--urgent-concurrency <n>', 'extra workers for rotated endpoints only, so a rotation never waits behind a backlog (env XAPI_URGENT_CONCURRENCY; default 64)', positive)
+    .option('--urgent-concurrency <n>', 'extra workers for rotated endpoints only, so a rotation never waits behind a backlog (env XAPI_URGENT_CONCURRENCY; default 128)', positive)
     .option('--resync-seconds <s>', 'reconcile every CR and relist every watch this often; no writes when nothing drifted (env XAPI_RESYNC_SECONDS; default 300)', positive)
     .option('--request-timeout-seconds <s>', 'timeout of every API request (env XAPI_REQUEST_TIMEOUT_SECONDS; default 30)', positive)
     .action(async (flags: OperatorFlags) => {
