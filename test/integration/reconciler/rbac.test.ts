@@ -121,8 +121,18 @@ describe('the operator as its own ServiceAccount', () => {
     expect(live.status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('False'); // ACK has reported nothing yet
     const lease = await run(kubectlPath(), ['--kubeconfig', kubeconfigPath('A'), '-n', OP_NS, 'get', 'lease', 'xapi-operator', '-o', 'jsonpath={.spec.holderIdentity}']);
     expect(lease.stdout).toBe('rbac-test');
-    const events = await a.core.listNamespacedEvent({ namespace: CR_NS });
-    expect(events.items.some((e) => e.involvedObject.name === cr.metadata.name)).toBe(true);
+  });
+
+  it('records an Event when the CR turns Degraded (its cluster Secret gone), and another when it recovers', async () => {
+    const secret = await a.core.readNamespacedSecret({ namespace: CR_NS, name: SECRET });
+    await a.core.deleteNamespacedSecret({ namespace: CR_NS, name: SECRET });
+    const eventOf = (reason: string) => async () => (await a.core.listNamespacedEvent({ namespace: CR_NS })).items.find((e) => e.involvedObject.name === cr.metadata.name && e.reason === reason);
+    const warning = await until('a Warning Event for the missing Secret', eventOf('ClusterSecretUnavailable'), 60_000);
+    expect(warning.type).toBe('Warning');
+    expect(warning.message).toMatch(/^Degraded=True: provider: cluster Secret .*rbac-cluster-b does not exist/);
+    await a.core.createNamespacedSecret({ namespace: CR_NS, body: { metadata: { name: SECRET }, data: secret.data } });
+    const recovered = await until('an Event for Degraded=False', async () => (await a.core.listNamespacedEvent({ namespace: CR_NS })).items.find((e) => e.involvedObject.name === cr.metadata.name && e.message?.startsWith('Degraded=False')), 60_000);
+    expect(recovered.type).toBe('Normal');
   });
 
   it('deletes the objects in both clusters, then lets the CR go', async () => {
