@@ -2,7 +2,8 @@
 // finalizer. A cluster that cannot be reached blocks the deletion (the AWS resources would be
 // orphaned) unless the user says to abandon them.
 
-import { ACK, type AckKindName } from '../api/ack.js';
+import { ACK, ACK_CONDITION, type AckKindName } from '../api/ack.js';
+import { ackObject } from '../api/ack-wire.js';
 import { PATH_ANNOTATION, type CrossAccountApi } from '../api/types.js';
 import { ownerLabelValue } from '../charts/names.js';
 import { waveOf } from '../charts/order.js';
@@ -23,6 +24,36 @@ export function liveWave(o: LiveObject): number {
   if (!kind) return 0;
   const path = (o.metadata as { annotations?: Record<string, string> } | undefined)?.annotations?.[PATH_ANNOTATION];
   return waveOf(kind, path);
+}
+
+/**
+ * Why a Stage may not be deleted yet: a reference of it (its RestAPI, the Deployment it serves)
+ * is not synced in ACK now. ACK resolves a Stage's references before deleting it and ignores a
+ * failure; unresolved, the Stage reads as absent, ACK drops its finalizer without calling
+ * DeleteStage, and the stage left in AWS then refuses the Deployment's deletion for good
+ * ("Active stages pointing to this deployment", ACK.Terminal).
+ */
+export function stageHeld(o: LiveObject, live: readonly LiveObject[]): string | undefined {
+  const stage = ackObject(o, 'Stage');
+  if (!stage) return undefined;
+  const refs: Array<[AckKindName, string | undefined]> = [
+    ['RestAPI', stage.spec.restAPIRef?.from?.name],
+    ['Deployment', stage.spec.deploymentRef?.from?.name],
+  ];
+  for (const [kind, name] of refs) {
+    if (!name) continue;
+    const target = live.find((x) => x.kind === ACK[kind].kind && x.metadata?.name === name && x.metadata?.namespace === o.metadata?.namespace);
+    // Only what ACK reports counts: ResourceSynced=False (an update in flight) or Terminal.
+    if (target && (ackCondition(target, ACK_CONDITION.Synced) === 'False' || ackCondition(target, ACK_CONDITION.Terminal) === 'True')) {
+      return `${kind}/${name} to be synced in ACK (ACK resolves the Stage's references before deleting it)`;
+    }
+  }
+  return undefined;
+}
+
+function ackCondition(o: LiveObject, type: string): string | undefined {
+  const conditions = (o.status as { conditions?: Array<{ type?: string; status?: string }> } | undefined)?.conditions;
+  return Array.isArray(conditions) ? conditions.find((c) => c?.type === type)?.status : undefined;
 }
 
 export type FinalizeResult = { done: true } | { done: false; requeueAfterMs?: number; waitingForClusters?: boolean };
@@ -73,7 +104,7 @@ export async function finalize(
     for (const o of objs) {
       if (liveWave(o) !== top) continue;
       waiting.push(o);
-      const wait = held(o);
+      const wait = held(o) ?? stageHeld(o, objs);
       if (wait) heldFor.push(`${o.kind}/${o.metadata?.name} waits for ${wait}`);
       else if (!(o.metadata as { deletionTimestamp?: string } | undefined)?.deletionTimestamp) await cluster.delete(o);
     }
