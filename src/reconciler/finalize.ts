@@ -42,18 +42,15 @@ export function stageHeld(o: LiveObject, live: readonly LiveObject[]): string | 
   ];
   for (const [kind, name] of refs) {
     if (!name) continue;
-    const target = live.find((x) => x.kind === ACK[kind].kind && x.metadata?.name === name && x.metadata?.namespace === o.metadata?.namespace);
+    const target = live.map((x) => ackObject(x, kind)).find((x) => x?.metadata.name === name && x.metadata.namespace === o.metadata?.namespace);
+    const conditions = Array.isArray(target?.status.conditions) ? target.status.conditions : [];
+    const state = (type: string) => conditions.find((c) => c?.type === type)?.status;
     // Only what ACK reports counts: ResourceSynced=False (an update in flight) or Terminal.
-    if (target && (ackCondition(target, ACK_CONDITION.Synced) === 'False' || ackCondition(target, ACK_CONDITION.Terminal) === 'True')) {
+    if (target && (state(ACK_CONDITION.Synced) === 'False' || state(ACK_CONDITION.Terminal) === 'True')) {
       return `${kind}/${name} to be synced in ACK (ACK resolves the Stage's references before deleting it)`;
     }
   }
   return undefined;
-}
-
-function ackCondition(o: LiveObject, type: string): string | undefined {
-  const conditions = (o.status as { conditions?: Array<{ type?: string; status?: string }> } | undefined)?.conditions;
-  return Array.isArray(conditions) ? conditions.find((c) => c?.type === type)?.status : undefined;
 }
 
 export type FinalizeResult = { done: true } | { done: false; requeueAfterMs?: number; waitingForClusters?: boolean };

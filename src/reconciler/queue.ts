@@ -143,7 +143,7 @@ export class WorkQueue {
   /** The next key for a worker, waiting while there is none; undefined once shut down. */
   private async next(urgentOnly: boolean): Promise<string | undefined> {
     // A loop, not a promise resolved with the next call's promise: that chained one promise per
-    // wake-up for as long as a worker found nothing (an urgent worker for hours, 64 of them).
+    // wake-up for as long as a worker found nothing (the urgent workers, for hours).
     for (;;) {
       const key = this.take(urgentOnly);
       if (key !== undefined) return key;
