@@ -10,7 +10,7 @@ export class OperatorMetrics {
   readonly queueDepth = new Gauge({ name: 'xapi_workqueue_depth', help: 'Keys waiting in the work queue', registers: [this.registry] });
   readonly rotationLatency = new Histogram({
     name: 'xapi_rotation_latency_seconds',
-    help: 'From the ACK status change that carried a new endpoint ID to the provider policy that admits it being written',
+    help: 'From the watch event of the ACK status change that carried a new endpoint ID to the end of the writes that admit it (provider policy, the Deployment carrying it, the Stage moved to it)',
     buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10],
     registers: [this.registry],
   });

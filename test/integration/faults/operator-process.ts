@@ -25,6 +25,8 @@ export interface OperatorProcessOptions {
   args?: string[];
   /** Options for node itself, before the script (e.g. --cpu-prof). */
   nodeArgs?: string[];
+  /** The CLI launcher to run (default bin/xapi.js of this checkout, which runs dist/). */
+  bin?: string;
 }
 
 export interface Exit {
@@ -69,7 +71,7 @@ export class OperatorProcess {
     this.metricsPort = await freePort();
     this.healthPort = await freePort();
     const o = this.opts;
-    const args = [...(o.nodeArgs ?? []), XAPI_BIN, 'operator', '--kubeconfig', o.kubeconfig, '--namespace', o.namespace, '--metrics-port', String(this.metricsPort), '--health-port', String(this.healthPort), '--lease-name', o.leaseName];
+    const args = [...(o.nodeArgs ?? []), o.bin ?? XAPI_BIN, 'operator', '--kubeconfig', o.kubeconfig, '--namespace', o.namespace, '--metrics-port', String(this.metricsPort), '--health-port', String(this.healthPort), '--lease-name', o.leaseName];
     if (o.leaderElect !== false) args.push('--leader-elect');
     args.push(...(o.args ?? []));
     const fd = openSync(this.logPath, 'a');

@@ -4,19 +4,21 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CoreV1Api, KubeConfig, KubernetesObjectApi, PatchStrategy } from '@kubernetes/client-node';
-import { ConnectedKubeConfig, CUT_ANSWER_ATTEMPTS } from '../../../src/reconciler/kube.js';
+import { ConnectedKubeConfig, CUT_ANSWER_ATTEMPTS, MAX_CONNECTIONS_PER_SERVER } from '../../../src/reconciler/kube.js';
 
 let server: Server;
 let cuts = 0;
 /** Only answers to this method are cut (any when unset). */
 let cutMethod: string | undefined;
+/** How long the server waits before it answers. */
+let delayMs = 0;
 const seen: string[] = [];
 
 /** Answers chunked; while `cuts` > 0 it sends half of the body and drops the connection. */
 function answer(req: IncomingMessage, res: ServerResponse): void {
   seen.push(`${req.method} ${req.url}`);
   req.resume();
-  req.on('end', () => {
+  req.on('end', () => setTimeout(() => {
     const padding = 'x'.repeat(20_000); // long enough to be sent in pieces
     const body =
       req.url === '/api/v1'
@@ -31,7 +33,7 @@ function answer(req: IncomingMessage, res: ServerResponse): void {
     }
     res.write(body.slice(0, 10_000));
     res.end(body.slice(10_000));
-  });
+  }, delayMs));
 }
 
 function kubeConfig(): ConnectedKubeConfig {
@@ -48,7 +50,12 @@ function kubeConfig(): ConnectedKubeConfig {
 
 beforeAll(async () => {
   server = createServer(answer);
-  server.on('connection', () => (connections += 1));
+  server.on('connection', (socket) => {
+    connections += 1;
+    open += 1;
+    mostOpen = Math.max(mostOpen, open);
+    socket.on('close', () => (open -= 1));
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
 });
 afterAll(async () => {
@@ -58,9 +65,12 @@ beforeEach(() => {
   seen.length = 0;
   cuts = 0;
   cutMethod = undefined;
+  delayMs = 0;
 });
 
 let connections = 0;
+let open = 0;
+let mostOpen = 0;
 
 describe('whole answers', () => {
   it('20 chunked answers in a row arrive whole over reused connections', async () => {
@@ -71,6 +81,22 @@ describe('whole answers', () => {
     expect(seen).toHaveLength(20);
     // undici opens a second connection once early on (it does so with a bare undici Agent too); then reuses it
     expect(connections - before).toBeLessThanOrEqual(2);
+    kc.close();
+  });
+});
+
+describe('a burst of requests', () => {
+  it(`60 slow requests at once share at most ${MAX_CONNECTIONS_PER_SERVER} connections, and all are answered`, async () => {
+    const kc = kubeConfig();
+    const api = kc.makeApiClient(CoreV1Api);
+    delayMs = 100;
+    mostOpen = open;
+    const answers = await Promise.all(Array.from({ length: 60 }, () => api.readNamespace({ name: 'team-a' })));
+    expect(answers.every((ns) => ns.metadata?.resourceVersion === '7')).toBe(true);
+    expect(seen).toHaveLength(60);
+    // Without the bound, undici opens one connection per waiting request (60 here).
+    expect(mostOpen).toBeGreaterThan(1);
+    expect(mostOpen).toBeLessThanOrEqual(MAX_CONNECTIONS_PER_SERVER);
     kc.close();
   });
 });
