@@ -25,7 +25,8 @@
 // Usage: npm run bench:scale -- --crs 100,300,1000   (default 100; needs KUBEBUILDER_ASSETS and
 // XAPI_CRDS_DIR, which the npm script sets). XAPI_BENCH_IDLE_SECONDS overrides the 60 s idle;
 // XAPI_BENCH_CPU_PROF=<dir> writes the operator's CPU profile (node --cpu-prof) there;
-// XAPI_BENCH_OPERATOR_NODE_OPTIONS replaces the NODE_OPTIONS the operator's Deployment sets;
+// XAPI_BENCH_OPERATOR_NODE_OPTIONS replaces the NODE_OPTIONS the operator's Deployment sets
+// (MALLOC_ARENA_MAX stays as the Deployment sets it);
 // XAPI_BENCH_UNBUNDLED=1 runs dist/ instead of the image's bundle.
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -37,7 +38,7 @@ import { withDefaults } from '../src/api/defaults.js';
 import { GROUP, PLURAL, VERSION, type CrossAccountApi } from '../src/api/types.js';
 import { validateSpec } from '../src/api/validate.js';
 import { objectNames } from '../src/charts/names.js';
-import { OPERATOR_NODE_OPTIONS } from '../src/charts/operator.js';
+import { OPERATOR_MEMORY_ENV } from '../src/charts/operator.js';
 import { renderMember } from '../src/charts/render.js';
 import { ensureNamespace, repoRoot } from '../test/integration/helpers.js';
 import { Fixture } from '../test/integration/faults/fixture.js';
@@ -139,7 +140,7 @@ async function rotationMetric(op: OperatorProcess): Promise<{ sum: number; count
 async function runtimeFigures(op: OperatorProcess): Promise<string> {
   const t = await op.metricsText();
   const v = (name: string) => metricSum(t, name);
-  return `cpu_s=${v('process_cpu_seconds_total').toFixed(1)} eventloop_lag_max_ms=${(1000 * v('nodejs_eventloop_lag_max_seconds')).toFixed(0)} eventloop_lag_p99_ms=${(1000 * v('nodejs_eventloop_lag_p99_seconds')).toFixed(0)} reconciles=${v('xapi_reconcile_total')} errors=${v('xapi_reconcile_errors_total')} rss_now_mb=${(v('process_resident_memory_bytes') / 2 ** 20).toFixed(0)} heap_used_mb=${(v('nodejs_heap_size_used_bytes') / 2 ** 20).toFixed(0)}`;
+  return `cpu_s=${v('process_cpu_seconds_total').toFixed(1)} eventloop_lag_max_ms=${(1000 * v('nodejs_eventloop_lag_max_seconds')).toFixed(0)} eventloop_lag_p99_ms=${(1000 * v('nodejs_eventloop_lag_p99_seconds')).toFixed(0)} reconciles=${v('xapi_reconcile_total')} errors=${v('xapi_reconcile_errors_total')} rss_now_mb=${(v('process_resident_memory_bytes') / 2 ** 20).toFixed(0)} heap_used_mb=${(v('nodejs_heap_size_used_bytes') / 2 ** 20).toFixed(0)} heap_total_mb=${(v('nodejs_heap_size_total_bytes') / 2 ** 20).toFixed(0)} external_mb=${(v('nodejs_external_memory_bytes') / 2 ** 20).toFixed(0)}`;
 }
 
 /** Gaps between the operator's Lease updates longer than 3 s (the renew deadline is 10 s). */
@@ -258,8 +259,9 @@ async function runOnce(n: number, bin: string | undefined): Promise<string> {
       identity: 'scale-operator',
       ...(bin && { bin }),
       ...(prof && { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${prof}`] }),
-      // The operator's Deployment sets NODE_OPTIONS (its heap cap); the same here, overridable.
-      env: { NODE_OPTIONS: process.env.XAPI_BENCH_OPERATOR_NODE_OPTIONS ?? OPERATOR_NODE_OPTIONS },
+      // The operator's Deployment sets NODE_OPTIONS (heap sizes) and MALLOC_ARENA_MAX; the same
+      // here, NODE_OPTIONS overridable.
+      env: { ...OPERATOR_MEMORY_ENV, ...(process.env.XAPI_BENCH_OPERATOR_NODE_OPTIONS && { NODE_OPTIONS: process.env.XAPI_BENCH_OPERATOR_NODE_OPTIONS }) },
     });
     // Every CR's Ready, from a watch on the CRs.
     const custom = A.clients.kc.makeApiClient(CustomObjectsApi);

@@ -2,6 +2,7 @@
 // examples/, the operator install must be hardened and least-privilege, Argo CD must leave the
 // operator's fields alone, and bad input must write nothing.
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { parse } from 'yaml';
@@ -75,6 +76,21 @@ describe('operator install', () => {
     expect(d.spec.replicas).toBe(2);
     const svc = load('operator/Service.xapi-operator-metrics.k8s.yaml');
     expect(svc.spec.ports).toEqual([expect.objectContaining({ name: 'metrics', port: 8080 })]);
+  });
+
+  it('sets memory options that node accepts and applies (a bad NODE_OPTIONS would stop every pod from starting)', () => {
+    const [c] = load('operator/Deployment.xapi-operator.k8s.yaml').spec.template.spec.containers;
+    const env = Object.fromEntries((c.env as Array<{ name: string; value?: string }>).filter((e) => e.value !== undefined).map((e) => [e.name, e.value]));
+    expect(env.MALLOC_ARENA_MAX).toBe('2');
+    // V8's heap limit is the old generation's cap plus room for the young generation.
+    const limit = (nodeOptions: string) => Number(execFileSync(process.execPath, ['-e', "console.log(require('v8').getHeapStatistics().heap_size_limit)"], { env: { ...process.env, NODE_OPTIONS: nodeOptions }, encoding: 'utf8' }));
+    const MiB = 2 ** 20;
+    const set = limit(env.NODE_OPTIONS!);
+    expect(set).toBeGreaterThanOrEqual(192 * MiB);
+    expect(set - 192 * MiB).toBeLessThanOrEqual(16 * MiB);
+    // Without the semi-space option the young generation's room is larger; without any, the heap is the machine's.
+    expect(limit('--max-old-space-size=192')).toBeGreaterThan(set);
+    expect(limit('')).toBeGreaterThan(set);
   });
 
   it('RBAC names every verb, group and resource (no "*"), and reads only the named cluster Secrets', () => {
