@@ -54,7 +54,7 @@ export const WIRE = {
     status: { id: '', createdDate: '' },
   },
   Stage: {
-    spec: { stageName: '', deploymentID: '', deploymentRef: ref, restAPIRef: ref },
+    spec: { stageName: '', deploymentID: '', deploymentRef: ref, restAPIID: '', restAPIRef: ref },
     // ACK's Stage reads access log settings back but cannot set them (docs/audit.md)
     status: { lastUpdatedDate: '', accessLogSettings: { destinationARN: '', format: '' } },
   },

@@ -43,7 +43,7 @@ export interface ClusterOptions {
 export class NamespaceConflict extends Error {}
 
 /** What the reconcile pipeline needs of a cluster (a fake in unit tests). */
-export type AckCluster = Pick<Cluster, 'name' | 'owned' | 'grouped' | 'ofKind' | 'listOwned' | 'apply' | 'delete' | 'ensureNamespace'> & Partial<Pick<Cluster, 'vpcEndpoints'>>;
+export type AckCluster = Pick<Cluster, 'name' | 'owned' | 'grouped' | 'ofKind' | 'listOwned' | 'apply' | 'patchSpec' | 'delete' | 'ensureNamespace'> & Partial<Pick<Cluster, 'vpcEndpoints'>>;
 
 export class Cluster {
   readonly objects: KubernetesObjectApi;
@@ -198,6 +198,17 @@ export class Cluster {
       }
     }
     this.namespaces.add(namespace);
+  }
+
+  /** A JSON merge patch of the object's spec (`null` removes a field). */
+  async patchSpec(obj: LiveObject, spec: Record<string, unknown>): Promise<void> {
+    this.o.onWrite?.('apply');
+    const body = { apiVersion: obj.apiVersion, kind: obj.kind, metadata: { name: obj.metadata?.name, namespace: obj.metadata?.namespace }, spec } as KubernetesObject;
+    try {
+      await this.objects.patch(body, undefined, undefined, FIELD_MANAGER, undefined, PatchStrategy.MergePatch);
+    } catch (err) {
+      if (httpStatus(err) !== 404) throw err;
+    }
   }
 
   async delete(obj: LiveObject): Promise<void> {

@@ -53,6 +53,22 @@ export function stageHeld(o: LiveObject, live: readonly LiveObject[]): string | 
   return undefined;
 }
 
+/**
+ * The IDs a Stage's references stand for, as a merge patch of its spec (references out, IDs in),
+ * when ACK reports both: a Stage deleted with IDs has nothing to resolve, so ACK always reads it
+ * and calls DeleteStage. Undefined when the Stage names no reference or an ID is not reported.
+ */
+export function stagePinned(o: LiveObject, live: readonly LiveObject[]): Record<string, unknown> | undefined {
+  const stage = ackObject(o, 'Stage');
+  if (!stage || (!stage.spec.restAPIRef && !stage.spec.deploymentRef)) return undefined;
+  const idOf = (kind: 'RestAPI' | 'Deployment', name: string | undefined) =>
+    name === undefined ? undefined : live.map((x) => ackObject(x, kind)).find((x) => x?.metadata.name === name && x.metadata.namespace === o.metadata?.namespace)?.status.id;
+  const restAPIID = stage.spec.restAPIRef ? idOf('RestAPI', stage.spec.restAPIRef.from?.name) : stage.spec.restAPIID;
+  const deploymentID = stage.spec.deploymentRef ? idOf('Deployment', stage.spec.deploymentRef.from?.name) : stage.spec.deploymentID;
+  if (!restAPIID || !deploymentID) return undefined;
+  return { restAPIRef: null, deploymentRef: null, restAPIID, deploymentID };
+}
+
 export type FinalizeResult = { done: true } | { done: false; requeueAfterMs?: number; waitingForClusters?: boolean };
 
 /**
@@ -103,7 +119,13 @@ export async function finalize(
       waiting.push(o);
       const wait = held(o) ?? stageHeld(o, objs);
       if (wait) heldFor.push(`${o.kind}/${o.metadata?.name} waits for ${wait}`);
-      else if (!(o.metadata as { deletionTimestamp?: string } | undefined)?.deletionTimestamp) await cluster.delete(o);
+      else if (!(o.metadata as { deletionTimestamp?: string } | undefined)?.deletionTimestamp) {
+        // Even a reference that was synced a moment ago may not resolve when ACK gets to the
+        // deletion (an update in flight); IDs cannot fail to resolve.
+        const pinned = stagePinned(o, objs);
+        if (pinned) await cluster.patchSpec(o, pinned);
+        await cluster.delete(o);
+      }
     }
   }
   if (remaining > 0) {

@@ -50,6 +50,14 @@ export class FakeCluster implements AckCluster {
     this.objects.set(this.key(obj), live);
     return live;
   }
+  async patchSpec(obj: LiveObject, spec: Record<string, unknown>): Promise<void> {
+    this.writes.push(`patch ${this.key(obj)}`);
+    const live = this.objects.get(this.key(obj));
+    if (!live) throw Object.assign(new Error('not found'), { code: 404 });
+    const merged: Record<string, unknown> = { ...(live.spec as Record<string, unknown> | undefined) };
+    for (const [k, v] of Object.entries(spec)) if (v === null) delete merged[k]; else merged[k] = v;
+    live.spec = merged;
+  }
   async delete(obj: LiveObject): Promise<void> {
     this.writes.push(`delete ${this.key(obj)}`);
     this.objects.delete(this.key(obj));
