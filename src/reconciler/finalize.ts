@@ -26,6 +26,12 @@ export function liveWave(o: LiveObject): number {
   return waveOf(kind, path);
 }
 
+/** The object of `kind` a Stage's reference names, in the Stage's namespace. */
+function referenced<K extends 'RestAPI' | 'Deployment'>(o: LiveObject, live: readonly LiveObject[], kind: K, name: string | undefined) {
+  if (!name) return undefined;
+  return live.map((x) => ackObject(x, kind)).find((x) => x?.metadata.name === name && x.metadata.namespace === o.metadata?.namespace);
+}
+
 /**
  * Why a Stage may not be deleted yet: a reference of it (its RestAPI, the Deployment it serves)
  * is not synced in ACK now. ACK resolves a Stage's references before deleting it and ignores a
@@ -36,13 +42,12 @@ export function liveWave(o: LiveObject): number {
 export function stageHeld(o: LiveObject, live: readonly LiveObject[]): string | undefined {
   const stage = ackObject(o, 'Stage');
   if (!stage) return undefined;
-  const refs: Array<[AckKindName, string | undefined]> = [
+  const refs: Array<['RestAPI' | 'Deployment', string | undefined]> = [
     ['RestAPI', stage.spec.restAPIRef?.from?.name],
     ['Deployment', stage.spec.deploymentRef?.from?.name],
   ];
   for (const [kind, name] of refs) {
-    if (!name) continue;
-    const target = live.map((x) => ackObject(x, kind)).find((x) => x?.metadata.name === name && x.metadata.namespace === o.metadata?.namespace);
+    const target = referenced(o, live, kind, name);
     const conditions = Array.isArray(target?.status.conditions) ? target.status.conditions : [];
     const state = (type: string) => conditions.find((c) => c?.type === type)?.status;
     // Only what ACK reports counts: ResourceSynced=False (an update in flight) or Terminal.
@@ -61,10 +66,8 @@ export function stageHeld(o: LiveObject, live: readonly LiveObject[]): string | 
 export function stagePinned(o: LiveObject, live: readonly LiveObject[]): Record<string, unknown> | undefined {
   const stage = ackObject(o, 'Stage');
   if (!stage || (!stage.spec.restAPIRef && !stage.spec.deploymentRef)) return undefined;
-  const idOf = (kind: 'RestAPI' | 'Deployment', name: string | undefined) =>
-    name === undefined ? undefined : live.map((x) => ackObject(x, kind)).find((x) => x?.metadata.name === name && x.metadata.namespace === o.metadata?.namespace)?.status.id;
-  const restAPIID = stage.spec.restAPIRef ? idOf('RestAPI', stage.spec.restAPIRef.from?.name) : stage.spec.restAPIID;
-  const deploymentID = stage.spec.deploymentRef ? idOf('Deployment', stage.spec.deploymentRef.from?.name) : stage.spec.deploymentID;
+  const restAPIID = stage.spec.restAPIRef ? referenced(o, live, 'RestAPI', stage.spec.restAPIRef.from?.name)?.status.id : stage.spec.restAPIID;
+  const deploymentID = stage.spec.deploymentRef ? referenced(o, live, 'Deployment', stage.spec.deploymentRef.from?.name)?.status.id : stage.spec.deploymentID;
   if (!restAPIID || !deploymentID) return undefined;
   return { restAPIRef: null, deploymentRef: null, restAPIID, deploymentID };
 }
