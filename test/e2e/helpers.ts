@@ -3,7 +3,7 @@
 // polling with generous deadlines.
 import { until as sharedUntil } from '../integration/helpers.js';
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { APIGatewayClient, GetDeploymentsCommand, GetResourcesCommand, GetRestApisCommand, GetStagesCommand } from '@aws-sdk/client-api-gateway';
 import { DescribeSecurityGroupRulesCommand, DescribeSecurityGroupsCommand, DescribeVpcEndpointsCommand, EC2Client } from '@aws-sdk/client-ec2';
@@ -80,6 +80,37 @@ export async function seedNetwork(cr: CrossAccountApi): Promise<void> {
 }
 
 // --- the operator, as the `xapi operator` process users run -----------------------------------
+
+/** One log line, short: a controller's JSON line as time, object, message and error. */
+function brief(line: string): string {
+  try {
+    const j = JSON.parse(line) as Record<string, unknown>;
+    if (typeof j.ts === 'string') return `${j.ts} ${String(j.controllerKind ?? '')}/${String(j.name ?? '')} ${String(j.msg ?? '')}: ${String(j.error ?? '')}`.slice(0, 400);
+  } catch {
+    // not JSON: as it is
+  }
+  return line.slice(0, 400);
+}
+
+/**
+ * What the run's processes last said, for a failure message: the last lines of each operator log
+ * and the last error lines of each ACK controller's and the emulator's log (CI keeps no files).
+ */
+export function runLogs(lines = 8): string {
+  const dir = e2eDir();
+  const logs = readdirSync(dir).filter((f) => f.endsWith('.log')).map((f) => join(dir, f));
+  for (const sub of readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory())) {
+    logs.push(...readdirSync(join(dir, sub.name)).filter((f) => f.endsWith('.log')).map((f) => join(dir, sub.name, f)));
+  }
+  return logs
+    .filter((path) => existsSync(path))
+    .map((path) => {
+      const all = readFileSync(path, 'utf8').trimEnd().split('\n');
+      const picked = path.includes('operator-') ? all : all.filter((l) => /error|fatal|panic|Traceback/i.test(l));
+      return `--- ${path.slice(dir.length + 1)} (${all.length} lines; last ${path.includes('operator-') ? '' : 'error '}lines) ---\n${picked.slice(-lines).map(brief).join('\n')}`;
+    })
+    .join('\n');
+}
 
 export interface OperatorProcess {
   child: ChildProcess;

@@ -5,7 +5,7 @@ import { objectNames } from '../../src/charts/names.js';
 import { flowLogNames } from '../../src/charts/audit.js';
 import type { CrossAccountApi } from '../../src/api/types.js';
 import { readFileSync } from 'node:fs';
-import { ackObjects, condition, consumerState, getCr, providerState, sourceVpces, terminalOf, until, type ConsumerState, type OperatorProcess, type ProviderState } from './helpers.js';
+import { ackObjects, condition, consumerState, getCr, providerState, runLogs, sourceVpces, terminalOf, until, type ConsumerState, type OperatorProcess, type ProviderState } from './helpers.js';
 
 export interface Live {
   consumer: ConsumerState;
@@ -104,6 +104,42 @@ export async function expectFourLayers(cr: CrossAccountApi, renderedEndpointPoli
 }
 
 /**
+ * Waits for the CR's Ready condition to be True, recording every change of its reason or message
+ * on the way (printed once Ready, so a slow step shows in the log). A timeout names what the CR
+ * last said and every ACK object that is not yet Synced, so a failed run explains itself.
+ */
+export async function expectReady(cr: CrossAccountApi, clusters: Array<'A' | 'B'>, timeoutMs: number, tag: string): Promise<number> {
+  const ns = cr.metadata.namespace!;
+  const started = Date.now();
+  const seen: string[] = [];
+  let said = '';
+  try {
+    await until(
+      'the CR to become Ready',
+      async () => {
+        const ready = condition(await getCr(ns, cr.metadata.name), 'Ready');
+        const now = ready ? `${ready.status} ${ready.reason ?? ''}: ${ready.message ?? ''}` : 'no Ready condition';
+        if (now !== said) seen.push(`+${((Date.now() - started) / 1000).toFixed(1)} s ${now}`);
+        said = now;
+        return ready?.status === 'True';
+      },
+      timeoutMs,
+      1000,
+    );
+  } catch (err) {
+    const objs = (await Promise.all(clusters.map((c) => ackObjects(c, cr).catch(() => [])))).flat();
+    const unsynced = objs.flatMap((o) => {
+      const synced = o.status?.conditions?.find((c) => c.type === 'ACK.ResourceSynced');
+      return synced?.status === 'True' ? [] : [`${o.kind}/${o.metadata.name}: ${(o.status?.conditions ?? []).map((c) => `${c.type}=${c.status} ${c.message ?? ''}`).join('; ') || 'no conditions'}`];
+    });
+    throw new Error(`${(err as Error).message}\nReady on the way:\n  ${seen.join('\n  ')}\nACK objects not Synced:\n  ${unsynced.join('\n  ') || 'none'}\n${runLogs()}`);
+  }
+  const seconds = (Date.now() - started) / 1000;
+  process.stderr.write(`[e2e ${tag}] Ready ${seconds.toFixed(1)} s after kubectl apply; on the way:\n  ${seen.join('\n  ')}\n`);
+  return seconds;
+}
+
+/**
  * Deletes nothing itself: waits until the CR and every ACK object it owns are gone, collecting
  * every Terminal condition (and a Degraded CR) seen on the way; then both accounts must be empty.
  */
@@ -130,7 +166,7 @@ export async function expectCleanDeletion(cr: CrossAccountApi, clusters: Array<'
       500,
     );
   } catch (err) {
-    throw new Error(`${(err as Error).message}\nstill there:\n  ${remaining.join('\n  ')}\nTerminal on the way: ${[...terminal].join('; ') || 'none'}`);
+    throw new Error(`${(err as Error).message}\nstill there:\n  ${remaining.join('\n  ')}\nTerminal on the way: ${[...terminal].join('; ') || 'none'}\n${runLogs()}`);
   }
   expect([...terminal]).toEqual([]);
   const consumer = await consumerState(cr.spec.consumer.accountId);

@@ -26,7 +26,7 @@ import {
   until,
   type OperatorProcess,
 } from './helpers.js';
-import { expectCleanDeletion, expectFourLayers, expectRestartChangesNothing } from './layers.js';
+import { expectCleanDeletion, expectFourLayers, expectReady, expectRestartChangesNothing } from './layers.js';
 
 const MIN = 60_000;
 const GRACE_SECONDS = 60;
@@ -63,7 +63,7 @@ afterAll(async () => {
 test('becomes Ready with both sides in one cluster, each namespace mapped to its account by CARM', async () => {
   const applied = await kubectl('A', ['apply', '-f', '-'], stringify(cr));
   expect(applied.code).toBe(0);
-  await until('the CR to become Ready', ready, 10 * MIN, 1000);
+  await expectReady(cr, ['A'], 10 * MIN, 'one-cluster');
   const { core } = clients('A');
   for (const [ns, account] of [
     [cr.spec.consumer.namespace, cr.spec.consumer.accountId],

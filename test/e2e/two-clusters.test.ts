@@ -25,7 +25,7 @@ import {
   until,
   type OperatorProcess,
 } from './helpers.js';
-import { expectCleanDeletion, expectFourLayers, expectRestartChangesNothing } from './layers.js';
+import { expectCleanDeletion, expectFourLayers, expectReady, expectRestartChangesNothing } from './layers.js';
 
 const cr: CrossAccountApi = exampleCr();
 const NS = cr.metadata.namespace!;
@@ -38,7 +38,6 @@ const renderedEndpointPolicy = async () => {
   const vpce = objs.find((o) => o.kind === 'VPCEndpoint' && o.metadata.name === names.vpcEndpoint);
   return String(vpce?.spec.policyDocument);
 };
-const ready = async () => condition(await getCr(NS, cr.metadata.name), 'Ready')?.status === 'True';
 
 beforeAll(async () => {
   await seedNetwork(cr); // account A's VPC and subnets, with the IDs the example names
@@ -66,9 +65,7 @@ test('examples/orders.yaml, applied with kubectl, becomes Ready', async () => {
   const applied = await kubectl('A', ['apply', '-f', EXAMPLE_PATH]);
   expect(applied.stderr).toBe('');
   expect(applied.code).toBe(0);
-  const started = Date.now();
-  await until('the example to become Ready', ready, 10 * MIN, 1000);
-  process.stderr.write(`[e2e two-clusters] Ready ${((Date.now() - started) / 1000).toFixed(1)} s after kubectl apply\n`);
+  await expectReady(cr, ['A', 'B'], 10 * MIN, 'two-clusters');
   // each side landed in its own cluster
   const layerKinds = (objs: Awaited<ReturnType<typeof ackObjects>>) => objs.filter((o) => !o.metadata.annotations?.['xapi.dev/audit']).map((o) => o.kind).sort();
   expect(layerKinds(await ackObjects('A', cr))).toEqual(['Role', 'SecurityGroup', 'SecurityGroup', 'VPCEndpoint']);
