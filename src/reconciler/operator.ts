@@ -22,6 +22,7 @@ import { OperatorMetrics } from './metrics.js';
 import type { LiveObject } from './observed.js';
 import { WorkQueue } from './queue.js';
 import { RenderCache } from './render-cache.js';
+import { SpreadResync } from './resync.js';
 import { Reconciler, type Logger, type RenderFn } from './reconcile.js';
 import { ListWatch, listPages } from './watch.js';
 
@@ -362,7 +363,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   };
 
   let running: Promise<void> | undefined;
-  let resyncTimer: NodeJS.Timeout | undefined;
+  let resync: SpreadResync | undefined;
   /** The caches (CR watch, cluster registry and their watches) are running. */
   let caching = false;
   const startWorkers = () => {
@@ -392,16 +393,13 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     registry.local.startWatches();
     crWatch.start();
     // A periodic pass over every CR repairs what a missed event left behind; with no drift it writes nothing.
-    resyncTimer = setInterval(() => {
-      for (const cr of crWatch.list()) enqueue(crKey(cr));
-      for (const key of groups.keys()) enqueue(key);
-    }, resyncMs);
-    resyncTimer.unref?.();
+    resync = new SpreadResync(resyncMs, () => [...crWatch.list().map((o) => crKey(o)), ...groups.keys()], enqueue);
+    resync.start();
   };
   const stopCaches = () => {
     if (!caching) return;
     caching = false;
-    if (resyncTimer) clearInterval(resyncTimer);
+    resync?.stop();
     crWatch.stop();
     registry.stop();
     users.clear();
