@@ -2,7 +2,7 @@
 // scripts/ack-controllers.sh, run against the AWS emulator with the settings xapi recommends
 // (src/charts/ack-controllers.ts), CARM through the ack-role-account-map ConfigMap.
 import { spawn } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { ACK_CONTROLLER_NAMES, controllerFlags, type AckControllerName } from '../charts/ack-controllers.js';
@@ -130,6 +130,11 @@ export function controllerArgs(name: AckControllerName, o: { endpoint: string; r
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** The controller's log says it serves its health probe on `port` (controller-runtime logs the address). */
+function servesHealth(logPath: string, port: number): boolean {
+  return existsSync(logPath) && readFileSync(logPath, 'utf8').includes(`"name":"health probe","addr":"127.0.0.1:${port}"`);
+}
+
 export async function startAckControllers(o: ControllersOptions): Promise<RunningControllers> {
   await writeCarmMap(o.kubeconfigPath, o.accounts);
   mkdirSync(o.dir, { recursive: true });
@@ -171,7 +176,9 @@ export async function startAckControllers(o: ControllersOptions): Promise<Runnin
           () => true,
           () => false,
         );
-        if (ok) break;
+        // The answer must be this controller's: a port taken by another process between
+        // freePort() and the controller's bind would answer for a controller that exited.
+        if (ok && servesHealth(c.logPath, c.healthPort) && !c.exited()) break;
         if (Date.now() > end) throw new Error(`${o.name}: ACK ${c.name} controller not ready on :${c.healthPort}\n--- ${c.logPath} (last lines) ---\n${logTail(c.logPath)}`);
         await sleep(200);
       }

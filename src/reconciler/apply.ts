@@ -32,20 +32,37 @@ export function ackKindOf(obj: { apiVersion?: string; kind?: string }): AckKindN
 
 const identity = (o: { kind?: string; metadata?: { namespace?: string; name?: string } }) => `${o.kind}/${o.metadata?.namespace ?? ''}/${o.metadata?.name}`;
 
-/** Apply each rendered object whose live version lacks something; returns how many were written. */
-export async function applyAll(cluster: AckCluster, objs: readonly KubeObject[], live: readonly LiveObject[], carm: NamespaceAccounts, log: Logger): Promise<number> {
+/** What one apply pass did: objects written, and how long until a namespace it skipped settles. */
+export interface Applied {
+  written: number;
+  /** ms; 0 when nothing was held back (see NAMESPACE_SETTLE_MS). */
+  waitMs: number;
+}
+
+/**
+ * Apply each rendered object whose live version lacks something. Objects of a namespace too new
+ * for ACK to know its account yet are held back; `waitMs` says when to come again.
+ */
+export async function applyAll(cluster: AckCluster, objs: readonly KubeObject[], live: readonly LiveObject[], carm: NamespaceAccounts, log: Logger): Promise<Applied> {
   const byId = new Map(live.map((o) => [identity(o), o]));
   let written = 0;
+  let waitMs = 0;
   for (const obj of objs) {
     const desired: KubeObject = { ...obj, metadata: { ...obj.metadata, annotations: { ...(obj.metadata.annotations ?? {}), [APPLIED_HASH_ANNOTATION]: hashOf(obj) } } };
     const current = byId.get(identity(obj));
     if (current && ackKindOf(obj) && upToDate(current, desired)) continue;
-    if (obj.metadata.namespace) await cluster.ensureNamespace(obj.metadata.namespace, carm.get(obj.metadata.namespace));
+    if (obj.metadata.namespace) {
+      const wait = await cluster.ensureNamespace(obj.metadata.namespace, carm.get(obj.metadata.namespace));
+      if (wait > 0 && ackKindOf(obj)) {
+        waitMs = Math.max(waitMs, wait);
+        continue;
+      }
+    }
     await cluster.apply(desired);
     written++;
     log.info({ cluster: cluster.name, kind: obj.kind, name: obj.metadata.name }, 'applied');
   }
-  return written;
+  return { written, waitMs };
 }
 
 /**

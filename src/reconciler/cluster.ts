@@ -42,13 +42,22 @@ export interface ClusterOptions {
 /** A namespace already annotated for another AWS account than the side that would use it. */
 export class NamespaceConflict extends Error {}
 
+/**
+ * How old a namespace must be before xapi writes ACK objects into it. ACK picks the AWS account
+ * of an object from its namespace cache; an object reconciled before that cache has the new
+ * namespace is built in the controller's default account, and ACK then marks it Terminal for
+ * good ("Resource already exists in account …"). A namespace created in the same moment as the
+ * objects (by xapi, or by Argo CD in one sync with the CR) lost that race under load.
+ */
+export const NAMESPACE_SETTLE_MS = 5_000;
+
 /** What the reconcile pipeline needs of a cluster (a fake in unit tests). */
 export type AckCluster = Pick<Cluster, 'name' | 'owned' | 'grouped' | 'ofKind' | 'listOwned' | 'apply' | 'patchSpec' | 'delete' | 'ensureNamespace'> & Partial<Pick<Cluster, 'vpcEndpoints'>>;
 
 export class Cluster {
   readonly objects: KubernetesObjectApi;
-  /** Namespaces known to exist with the right CARM account. */
-  private readonly namespaces = new Set<string>();
+  /** Namespaces known to exist with the right CARM account → when (local clock) they are settled. */
+  private readonly namespaces = new Map<string, number>();
   readonly custom: CustomObjectsApi;
   private readonly watches = new Map<AckKindName, ListWatch>();
   private started = false;
@@ -180,14 +189,21 @@ export class Cluster {
   /**
    * Make sure a side's namespace exists: created with the side's CARM annotations, or, when it
    * exists, not annotated for another account (ACK would build the side's objects there).
+   * Resolves to how long to wait before writing objects there (0: now; see NAMESPACE_SETTLE_MS).
    */
-  async ensureNamespace(namespace: string, account: { accountId: string; region: string } | undefined): Promise<void> {
-    if (this.namespaces.has(namespace)) return;
+  async ensureNamespace(namespace: string, account: { accountId: string; region: string } | undefined): Promise<number> {
+    const now = Date.now();
+    const known = this.namespaces.get(namespace);
+    if (known !== undefined) return Math.max(0, known - now);
     const core = this.kc.makeApiClient(CoreV1Api);
+    let settled = now + NAMESPACE_SETTLE_MS;
     try {
       const ns = await core.readNamespace({ name: namespace });
       const conflict = account && carmConflict({ name: namespace, annotations: ns.metadata?.annotations }, account.accountId, account.region);
       if (conflict) throw new NamespaceConflict(`cluster ${this.name}: ${conflict}`);
+      // Its age by the server's clock, never a longer wait than a namespace created now.
+      const created = ns.metadata?.creationTimestamp ? new Date(ns.metadata.creationTimestamp).getTime() : NaN;
+      if (Number.isFinite(created)) settled = now + Math.min(NAMESPACE_SETTLE_MS, Math.max(0, created + NAMESPACE_SETTLE_MS - now));
     } catch (err) {
       if (err instanceof NamespaceConflict || httpStatus(err) !== 404) throw err;
       try {
@@ -197,7 +213,8 @@ export class Cluster {
         if (httpStatus(e) !== 409) throw e;
       }
     }
-    this.namespaces.add(namespace);
+    this.namespaces.set(namespace, settled);
+    return Math.max(0, settled - now);
   }
 
   /** A JSON merge patch of the object's spec (`null` removes a field). */

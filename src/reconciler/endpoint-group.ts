@@ -100,10 +100,10 @@ export async function reconcileGroup(
     d.log.warn({ group: group.label, err: err.message }, 'endpoint group policy too large');
     return { deps: [...new Set(deps)], refused, requeueAfterMs: 60_000 };
   }
-  await applyAll(cluster, objs, live, carm, d.log);
+  const { waitMs } = await applyAll(cluster, objs, live, carm, d.log);
   // The render of a group with members always holds both objects: anything else of the group's label there is stale.
   await prune(cluster, objs, live, d.log);
-  return { deps: [...new Set(deps)] };
+  return { deps: [...new Set(deps)], ...(waitMs > 0 && { requeueAfterMs: waitMs + 50 }) };
 }
 
 /** No members left: endpoint first, then the group's rules, then the group once nothing points at it. */

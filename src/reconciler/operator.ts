@@ -117,6 +117,8 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   // Endpoint groups (one shared endpoint per VPC) are work keys of their own. A group stays known
   // after its last member leaves, until it is drained.
   const groups = new Map<string, EndpointGroup>();
+  /** Group label value → group keys: a shared object's event finds its groups without a scan. */
+  const groupsByLabel = new Map<string, Set<string>>();
   const groupOfCr = new Map<string, string>();
   const crsByGroup = new Map<string, Set<string>>();
   const setGroupOf = (key: string, group: EndpointGroup | undefined) => {
@@ -124,6 +126,9 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     if (before) crsByGroup.get(before)?.delete(key);
     if (!group) return void groupOfCr.delete(key);
     groups.set(group.key, group);
+    let labelled = groupsByLabel.get(group.label);
+    if (!labelled) groupsByLabel.set(group.label, (labelled = new Set()));
+    labelled.add(group.key);
     groupOfCr.set(key, group.key);
     let set = crsByGroup.get(group.key);
     if (!set) crsByGroup.set(group.key, (set = new Set()));
@@ -170,8 +175,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   /** A shared object changed: its group and every CR of the group (members read its ID and state). */
   const onGroupEvent = (label: string, obj: LiveObject, old: LiveObject | undefined) => {
     const newId = obj.kind === ACK.VPCEndpoint.kind && obj.status?.vpcEndpointID && obj.status.vpcEndpointID !== old?.status?.vpcEndpointID;
-    for (const [groupKey, group] of groups) {
-      if (group.label !== label) continue;
+    for (const groupKey of groupsByLabel.get(label) ?? []) {
       enqueue(groupKey);
       for (const key of crsOf(groupKey)) {
         if (newId) {
@@ -189,14 +193,17 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
    * a busy VPC must not wake all its CRs on every status write.
    */
   const enqueueVpc = (vpcId: unknown, o: { everyone?: boolean; endpointId?: unknown; except?: string } = {}) => {
+    // Called for every endpoint event: the cheap tests come first (a scan of 1,000 CRs per event
+    // showed in profiles at that scale).
     for (const obj of crWatch.list()) {
       const cr = obj as unknown as CrossAccountApi;
       const c = cr.spec?.consumer;
-      const key = crKey(obj);
-      if (key === o.except || !c) continue;
+      if (!c) continue;
       const named = o.endpointId !== undefined && c.endpoint?.id === o.endpointId;
-      const refused = cr.status?.conditions?.some((x) => x.type === 'Ready' && x.reason === 'EndpointConflict');
-      if (named || (c.vpcId === vpcId && (o.everyone || refused))) enqueue(key);
+      if (!named && c.vpcId !== vpcId) continue;
+      const key = crKey(obj);
+      if (key === o.except) continue;
+      if (named || o.everyone || cr.status?.conditions?.some((x) => x.type === 'Ready' && x.reason === 'EndpointConflict')) enqueue(key);
     }
   };
   const onEndpointEvent = (obj: LiveObject, old: LiveObject | undefined, type: string) => {
@@ -241,6 +248,11 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     apiVersion: API_VERSION,
     resyncMs,
     watchTimeoutSeconds,
+    // By consumer VPC: admission reads the CRs of one VPC on every reconcile (all of them was O(n²)).
+    indexBy: (obj) => {
+      const vpc = (obj as unknown as CrossAccountApi).spec?.consumer?.vpcId;
+      return typeof vpc === 'string' ? vpc : undefined;
+    },
     onEvent: (type, obj, old) => {
       const cr = obj as unknown as CrossAccountApi;
       const key = crKey(cr);
@@ -312,7 +324,11 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     if (outcome.requeueAfterMs !== undefined) queue.addAfter(key, outcome.requeueAfterMs);
     else if (members.length === 0 && crsOf(key).length === 0) {
       // Drained: forget the group.
+      const label = groups.get(key)?.label;
       groups.delete(key);
+      const labelled = label === undefined ? undefined : groupsByLabel.get(label);
+      labelled?.delete(key);
+      if (label !== undefined && labelled?.size === 0) groupsByLabel.delete(label);
       crsByGroup.delete(key);
       refusedIn.delete(key);
       sharedBy.delete(key);
@@ -388,7 +404,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
         const refused = refusedIn.get(key)?.get(crKey(cr));
         return { sharedBy: sharedBy.get(key) ?? membersOf(key).length, ...(refused && { refused }) };
       },
-      peers: () => crWatch.list() as unknown as CrossAccountApi[],
+      peers: (vpcId) => crWatch.byIndex(vpcId) as unknown as CrossAccountApi[],
     });
     registry.local.startWatches();
     crWatch.start();

@@ -53,8 +53,8 @@ export interface ReconcilerDeps {
    */
   endpointGroup?: (cr: CrossAccountApi) => { sharedBy: number; refused?: string } | undefined;
   now?: () => Date;
-  /** Every CrossAccountApi the operator watches (one private-DNS endpoint per VPC is checked across them). */
-  peers?: () => readonly CrossAccountApi[];
+  /** The CrossAccountApis whose consumer is in this VPC (one private-DNS endpoint per VPC is checked across them). */
+  peers?: (vpcId: string) => readonly CrossAccountApi[];
 }
 
 /** What AuditReady is computed from: the switches, the flow logs rendered, the Stage's access log settings. */
@@ -177,12 +177,14 @@ export class Reconciler {
 
     // apply, prune
     let applied = false;
+    /** Objects held back from a namespace too new for ACK (NAMESPACE_SETTLE_MS): come again after this. */
+    let settleWaitMs = 0;
     // Both sides are known now (usable or not): from here on the CR may own objects.
     cr = await this.d.writer.addFinalizer(cr);
     if (problems.length === 0 && consumer && provider) {
       try {
-        await this.applyAndPrune(spec, owner, rendered, consumer, provider);
-        applied = true;
+        settleWaitMs = await this.applyAndPrune(spec, owner, rendered, consumer, provider);
+        applied = settleWaitMs === 0;
       } catch (err) {
         // No HTTP status: the request got no answer, the cluster is unreachable.
         const reason = err instanceof NamespaceConflict ? 'NamespaceConflict' : httpStatus(err) === undefined ? 'ClusterUnreachable' : 'ApplyFailed';
@@ -244,7 +246,11 @@ export class Reconciler {
     const applyError = problems.find((p) => p.reason === 'ApplyFailed' || p.reason === 'ClusterUnreachable');
     if (applied === false && applyError && consumer && provider) throw Object.assign(new Error(applyError.message), { reason: applyError.reason });
     if (problems.length > 0) return { deps, requeueAfterMs: PROBLEM_RETRY_MS };
-    if (rotation.wakeAt) return { deps, requeueAfterMs: Math.max(0, rotation.wakeAt.getTime() - this.now().getTime()) + 50 };
+    const wakes = [
+      ...(settleWaitMs > 0 ? [settleWaitMs + 50] : []),
+      ...(rotation.wakeAt ? [Math.max(0, rotation.wakeAt.getTime() - this.now().getTime()) + 50] : []),
+    ];
+    if (wakes.length > 0) return { deps, requeueAfterMs: Math.min(...wakes) };
     return { deps };
   }
 
@@ -263,7 +269,7 @@ export class Reconciler {
       ...(c.metadata.creationTimestamp && { created: c.metadata.creationTimestamp }),
     });
     const peers: EndpointClaimant[] = [];
-    for (const p of this.d.peers?.() ?? []) {
+    for (const p of this.d.peers?.(spec.consumer.vpcId) ?? []) {
       if (p.metadata.deletionTimestamp) continue; // its endpoint, while it lasts, is seen live
       // Only CRs of the same VPC matter (cheap test first: validating every peer is O(n) per CR).
       if (p.spec?.consumer?.vpcId !== spec.consumer.vpcId) continue;
@@ -276,12 +282,18 @@ export class Reconciler {
       }
       if (known.spec) peers.push(claimant(p, known.spec));
     }
-    const live = (consumer.vpcEndpoints?.(spec.consumer.namespace) ?? []).map((o) => endpointObject(o)).filter((e): e is EndpointObject => !!e);
+    // Only endpoints of this VPC can conflict (admissionProblem skips the rest): reading every
+    // endpoint of the namespace on every reconcile was O(n) per CR, O(n²) per convergence.
+    const live = (consumer.vpcEndpoints?.(spec.consumer.namespace) ?? [])
+      .filter((o) => (o.spec as { vpcID?: unknown } | undefined)?.vpcID === spec.consumer.vpcId)
+      .map((o) => endpointObject(o))
+      .filter((e): e is EndpointObject => !!e);
     return admissionProblem(claimant(cr, spec), peers, live);
   }
 
   /** Both sides may share one cluster: apply and prune per cluster, never per side. */
-  private async applyAndPrune(spec: CrossAccountApiSpec, owner: string, rendered: RenderedObjects, consumer: AckCluster, provider: AckCluster): Promise<void> {
+  /** Resolves to how long until a namespace it held objects back from settles (0: nothing held back). */
+  private async applyAndPrune(spec: CrossAccountApiSpec, owner: string, rendered: RenderedObjects, consumer: AckCluster, provider: AckCluster): Promise<number> {
     // `keep`: "namespace/Kind" of live objects the render could not decide yet (never pruned).
     const undecided = (side: 'consumer' | 'provider', ns: string) => (rendered.undecided?.[side] ?? []).map((k) => `${ns}/${k}`);
     const plan = new Map<AckCluster, { objs: KubeObject[]; complete: boolean; keep: string[] }>();
@@ -296,11 +308,12 @@ export class Reconciler {
       [spec.consumer.namespace, { accountId: spec.consumer.accountId, region: spec.region }],
       [spec.provider.namespace, { accountId: spec.provider.accountId, region: spec.region }],
     ]);
+    let waitMs = 0;
     for (const [cluster, { objs, complete, keep }] of plan) {
       const namespaces = new Set(objs.map((o) => o.metadata.namespace ?? ''));
       const owned = cluster.owned(owner);
       const live: LiveObject[] = owned.filter((o) => namespaces.has(o.metadata?.namespace ?? ''));
-      await applyAll(cluster, objs, live, carm, this.d.log);
+      waitMs = Math.max(waitMs, (await applyAll(cluster, objs, live, carm, this.d.log)).waitMs);
       // What a partial render leaves out is "not yet", never "not wanted".
       if (!complete) continue;
       // Objects of this CR in a namespace neither side uses any more (the spec moved a side).
@@ -308,5 +321,6 @@ export class Reconciler {
       const decided = live.filter((o) => !keep.includes(`${o.metadata?.namespace}/${o.kind}`));
       await prune(cluster, objs, [...decided, ...stale], this.d.log);
     }
+    return waitMs;
   }
 }

@@ -89,7 +89,7 @@ export default async function globalSetup(): Promise<void> {
     process.env.XAPI_E2E_KUBECTL = assets.kubectl;
     process.env.XAPI_E2E_AWS_ENDPOINT = emulator.endpoint;
     process.env.XAPI_E2E_AWS_REGION = region;
-    process.env.XAPI_E2E_CONTROLLER_ARGS = JSON.stringify([...ctlA!.controllers, ...ctlB!.controllers].map((c) => ({ name: c.name, args: c.args })));
+    process.env.XAPI_E2E_CONTROLLER_ARGS = JSON.stringify([...ctlA!.controllers, ...ctlB!.controllers].map((c) => ({ name: c.name, args: c.args, pid: c.pid, logPath: c.logPath })));
     process.env.KUBECACHEDIR ??= mkdtempSync(join(tmpdir(), 'xapi-e2e-kubecache-'));
     writeFileSync(join(dir, 'README'), `xapi e2e run: emulator ${emulator.endpoint} (patches: ${emulator.patches.map((p) => p.name).join(', ')})\n`);
   } catch (err) {

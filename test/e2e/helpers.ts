@@ -16,6 +16,7 @@ import type { CrossAccountApi } from '../../src/api/types.js';
 import { endpointGroup, ownerLabelValue } from '../../src/charts/names.js';
 import { EMULATOR_CREDENTIALS, createNetwork, networkFor } from '../../src/envtest/aws.js';
 import { freePort } from '../../src/envtest/ports.js';
+import { isAlive } from '../../src/envtest/processes.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 export const EXAMPLE_PATH = join(ROOT, 'examples', 'orders.yaml');
@@ -102,14 +103,16 @@ export function runLogs(lines = 8): string {
   for (const sub of readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory())) {
     logs.push(...readdirSync(join(dir, sub.name)).filter((f) => f.endsWith('.log')).map((f) => join(dir, sub.name, f)));
   }
-  return logs
+  const dead = controllerArgs()
+    .filter((c) => !isAlive(c.pid))
+    .map((c) => `ACK ${c.name} controller (${c.logPath.slice(dir.length + 1)}) is not running`);
+  return [...dead, ...logs
     .filter((path) => existsSync(path))
     .map((path) => {
       const all = readFileSync(path, 'utf8').trimEnd().split('\n');
       const picked = path.includes('operator-') ? all : all.filter((l) => /error|fatal|panic|Traceback/i.test(l));
       return `--- ${path.slice(dir.length + 1)} (${all.length} lines; last ${path.includes('operator-') ? '' : 'error '}lines) ---\n${picked.slice(-lines).map(brief).join('\n')}`;
-    })
-    .join('\n');
+    })].join('\n');
 }
 
 export interface OperatorProcess {
@@ -357,6 +360,6 @@ export function sourceVpces(policy: Record<string, any> | undefined): string[] {
 }
 
 /** The ACK controllers' command lines, as global-setup.ts started them. */
-export function controllerArgs(): Array<{ name: string; args: string[] }> {
-  return JSON.parse(env('XAPI_E2E_CONTROLLER_ARGS')) as Array<{ name: string; args: string[] }>;
+export function controllerArgs(): Array<{ name: string; args: string[]; pid: number; logPath: string }> {
+  return JSON.parse(env('XAPI_E2E_CONTROLLER_ARGS')) as Array<{ name: string; args: string[]; pid: number; logPath: string }>;
 }

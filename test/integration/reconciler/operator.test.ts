@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { endpointGroup, objectNames, ownerLabelValue } from '../../../src/charts/names.js';
 import { OWNER_LABEL, type CrossAccountApi } from '../../../src/api/types.js';
 import { validateSpec } from '../../../src/api/validate.js';
+import { NAMESPACE_SETTLE_MS } from '../../../src/reconciler/cluster.js';
 import { startOperator, type RunningOperator } from '../../../src/reconciler/operator.js';
 import type { RenderFn } from '../../../src/reconciler/reconcile.js';
 import { clients, deleteNamespace, ensureNamespace, exampleCr, getAck, kubeconfigPath, kubectlPath, listAck, mutateAck, readyConditions, setAckStatus, sleep, until } from '../helpers.js';
@@ -276,6 +277,12 @@ describe('operator on two real API servers', () => {
     }, 120_000);
     const ns = await a.core.readNamespace({ name: moved });
     expect(ns.metadata?.annotations).toMatchObject({ 'services.k8s.aws/owner-account-id': moving.spec.consumer.accountId, 'services.k8s.aws/default-region': moving.spec.region });
+    // Nothing landed in the new namespace before ACK could know its account (creation times are
+    // whole seconds on the server: one second of slack).
+    const nsCreated = new Date(ns.metadata!.creationTimestamp!).getTime();
+    for (const o of [...(await listAck(a.custom, 'SecurityGroup', sel)), ...(await shared(movedCr))]) {
+      expect(new Date((o.metadata as { creationTimestamp?: string }).creationTimestamp!).getTime() - nsCreated).toBeGreaterThanOrEqual(NAMESPACE_SETTLE_MS - 1000);
+    }
     // the provider side, in the other cluster, is untouched
     expect((await listAck(b.custom, 'RestAPI', sel)).map((o) => o.metadata?.namespace)).toEqual([B_NS]);
   });

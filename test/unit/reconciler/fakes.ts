@@ -62,7 +62,11 @@ export class FakeCluster implements AckCluster {
     this.writes.push(`delete ${this.key(obj)}`);
     this.objects.delete(this.key(obj));
   }
-  async ensureNamespace(): Promise<void> {}
+  /** Namespace → ms until ACK may be taken to know it (NAMESPACE_SETTLE_MS); absent: settled. */
+  readonly settling = new Map<string, number>();
+  async ensureNamespace(namespace: string): Promise<number> {
+    return this.settling.get(namespace) ?? 0;
+  }
   /**
    * Play ACK on xapi's objects (others' keep what the test gave them): each exists in its side's
    * account and is Ready, with the IDs AWS would assign.

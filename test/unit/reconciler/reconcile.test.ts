@@ -56,6 +56,22 @@ describe('Reconciler', () => {
     expect(outcome).toEqual({ deps: ['a', 'b'], waiting: true });
   });
 
+  it('writes nothing into a namespace too new for ACK to know its account, and comes back when it has settled', async () => {
+    const s = setup();
+    const providerNs = s.writer.cr.spec.provider.namespace;
+    s.b.settling.set(providerNs, 3_000);
+    const outcome = await s.reconciler().reconcile(s.writer.cr);
+    expect(s.b.writes).toEqual([]);
+    expect(s.a.writes.length).toBeGreaterThan(0); // the other side's namespace is settled
+    expect(outcome.requeueAfterMs).toBe(3_050);
+    // the new API is not reported as allowed anywhere before its policy was written
+    expect(s.writer.cr.status?.allowedEndpoints ?? []).toEqual([]);
+    s.b.settling.delete(providerNs);
+    await converge(s);
+    expect(ready(s.writer.cr)).toBe('True');
+    expect(s.b.writes.some((w) => w.startsWith(`apply RestAPI/${providerNs}/`))).toBe(true);
+  });
+
   it('converges to Ready and then, at steady state, writes nothing', async () => {
     const s = setup();
     await converge(s);
