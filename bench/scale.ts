@@ -42,6 +42,7 @@ import { OPERATOR_MEMORY_ENV } from '../src/charts/operator.js';
 import { renderMember } from '../src/charts/render.js';
 import { ensureNamespace, repoRoot } from '../test/integration/helpers.js';
 import { Fixture } from '../test/integration/faults/fixture.js';
+import { NAMESPACE_SETTLE_MS } from '../src/reconciler/cluster.js';
 import { OperatorProcess, metricSum } from '../test/integration/faults/operator-process.js';
 import { auditEvents, issueIdentity, startPlane, tempFile, WRITE_VERBS, type AuditEvent, type Plane } from '../test/integration/faults/planes.js';
 
@@ -250,6 +251,9 @@ async function runOnce(n: number, bin: string | undefined): Promise<string> {
     const idB = await issueIdentity(B, 'xapi-operator', 'operator');
     const users = new Set([idA.user, idB.user]);
     f = await Fixture.create({ name: `sc${n}`, a: A.clients, b: B.clients, bKubeconfig: idB.kubeconfig, count: n, graceSeconds: 30, changeLog: false, playerConcurrency: PLAYER_CONCURRENCY });
+    // The namespaces are old enough for ACK before the CRs come (NAMESPACE_SETTLE_MS): the figures
+    // are of the convergence, not of the hold on a namespace created in the same second.
+    await new Promise((r) => setTimeout(r, NAMESPACE_SETTLE_MS));
 
     const prof = process.env.XAPI_BENCH_CPU_PROF;
     op = await OperatorProcess.start({
