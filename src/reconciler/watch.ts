@@ -6,6 +6,7 @@
 // relist with a request timeout notices a server that stopped answering.
 
 import { Watch, type KubeConfig } from '@kubernetes/client-node';
+import { StringPool } from './intern.js';
 import { errText, httpStatus } from './kube.js';
 import type { LiveObject } from './observed.js';
 
@@ -68,6 +69,9 @@ function withoutManagedFields(item: LiveObject): LiveObject {
   const { managedFields: _dropped, ...metadata } = item.metadata as NonNullable<LiveObject['metadata']> & { managedFields?: unknown };
   return { ...item, metadata };
 }
+
+/** One pool for every watch of the process: the same namespace or account ID recurs across kinds and clusters. */
+const CACHE_STRINGS = new StringPool();
 
 const keyOf = (o: LiveObject) => `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
 
@@ -146,7 +150,8 @@ export class ListWatch {
   private withKind(item: LiveObject): LiveObject {
     // Items in a list carry no kind; restore it so consumers can match by kind. managedFields are
     // dropped: nothing reads them, and they are most of an object's size (the cache's memory).
-    return { ...withoutManagedFields(item), kind: item.kind ?? this.opts.kind, apiVersion: item.apiVersion ?? this.opts.apiVersion };
+    // Repeated short strings become one copy (intern.ts).
+    return CACHE_STRINGS.intern({ ...withoutManagedFields(item), kind: item.kind ?? this.opts.kind, apiVersion: item.apiVersion ?? this.opts.apiVersion });
   }
 
   private put(obj: LiveObject): LiveObject | undefined {

@@ -60,4 +60,15 @@ describe('RenderCache', () => {
     cache.fn(moved, { ...ids, allowedEndpointIds: ['vpce-0bbb'] });
     expect(calls()).toBe(4);
   });
+
+  it('keeps each render in a fraction of its JSON size, and hands back exactly what was rendered', () => {
+    const { cache } = counting();
+    const cr = exampleCr();
+    const fresh = renderMember(cr, ids);
+    const got = cache.fn(cr, ids);
+    expect(got).toEqual(JSON.parse(JSON.stringify(fresh)));
+    expect(cache.bytes).toBeGreaterThan(0);
+    expect(cache.bytes).toBeLessThan(JSON.stringify(fresh).length / 3);
+    expect(cache.fn(cr, ids)).toEqual(got); // a hit inflates to the same
+  });
 });
