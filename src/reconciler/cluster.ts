@@ -47,7 +47,7 @@ export class NamespaceConflict extends Error {}
  * of an object from its namespace cache; an object reconciled before that cache has the new
  * namespace is built in the controller's default account, and ACK then marks it Terminal for
  * good ("Resource already exists in account …"). A namespace created in the same moment as the
- * objects (by xapi, or by Argo CD in one sync with the CR) lost that race under load.
+ * objects (by xapi, or by Argo CD in one sync with the CR) runs that race.
  */
 export const NAMESPACE_SETTLE_MS = 5_000;
 

@@ -271,7 +271,7 @@ export class Reconciler {
     const peers: EndpointClaimant[] = [];
     for (const p of this.d.peers?.(spec.consumer.vpcId) ?? []) {
       if (p.metadata.deletionTimestamp) continue; // its endpoint, while it lasts, is seen live
-      // Only CRs of the same VPC matter (cheap test first: validating every peer is O(n) per CR).
+      // Only CRs of the same VPC matter (peers() is asked for one VPC; the test keeps a wider answer harmless).
       if (p.spec?.consumer?.vpcId !== spec.consumer.vpcId) continue;
       const key = `${p.metadata.namespace}/${p.metadata.name}`;
       let known = this.peerSpecs.get(key);
@@ -291,8 +291,10 @@ export class Reconciler {
     return admissionProblem(claimant(cr, spec), peers, live);
   }
 
-  /** Both sides may share one cluster: apply and prune per cluster, never per side. */
-  /** Resolves to how long until a namespace it held objects back from settles (0: nothing held back). */
+  /**
+   * Both sides may share one cluster: apply and prune per cluster, never per side. Resolves to how
+   * long until a namespace it held objects back from settles (0: nothing held back).
+   */
   private async applyAndPrune(spec: CrossAccountApiSpec, owner: string, rendered: RenderedObjects, consumer: AckCluster, provider: AckCluster): Promise<number> {
     // `keep`: "namespace/Kind" of live objects the render could not decide yet (never pruned).
     const undecided = (side: 'consumer' | 'provider', ns: string) => (rendered.undecided?.[side] ?? []).map((k) => `${ns}/${k}`);
