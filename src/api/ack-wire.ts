@@ -75,7 +75,7 @@ export const WIRE = {
 /** Every ACK status carries these (ACK's runtime). */
 const COMMON_STATUS = {
   ackResourceMetadata: { arn: '', ownerAccountID: '', region: '' },
-  conditions: [{ type: '', status: '', reason: '', message: '' }],
+  conditions: [{ type: '', status: '', reason: '', message: '', lastTransitionTime: '' }],
 } as const;
 
 /** The exemplar's value types, every field optional; `'*'` keys stand for a map. */

@@ -7,6 +7,7 @@ import { ACK, type AckKindName } from '../api/ack.js';
 import type { KubeObject } from '../api/types.js';
 import { ackObject } from '../api/ack-wire.js';
 import { upToDate, type AckCluster } from './cluster.js';
+import { httpStatus } from './kube.js';
 import type { LiveObject } from './observed.js';
 
 /** Annotation holding a hash of what xapi last applied; a changed render always re-applies. */
@@ -32,24 +33,29 @@ export function ackKindOf(obj: { apiVersion?: string; kind?: string }): AckKindN
 
 const identity = (o: { kind?: string; metadata?: { namespace?: string; name?: string } }) => `${o.kind}/${o.metadata?.namespace ?? ''}/${o.metadata?.name}`;
 
-/** What one apply pass did: objects written, and how long until a namespace it skipped settles. */
+/** What one apply pass did: objects written, and how long until what it held back can be written. */
 export interface Applied {
   written: number;
-  /** ms; 0 when nothing was held back (see NAMESPACE_SETTLE_MS). */
+  /** ms; 0 when nothing was held back (see NAMESPACE_SETTLE_MS, CONFLICT_RETRY_MS). */
   waitMs: number;
 }
 
+/** A Stage move written on a version the cache no longer holds (409) is tried again this soon. */
+export const CONFLICT_RETRY_MS = 250;
+
 /**
  * Apply each rendered object whose live version lacks something. Objects of a namespace too new
- * for ACK to know its account yet are held back; `waitMs` says when to come again.
+ * for ACK to know its account yet are held back, as is a Stage move that met a newer version;
+ * `waitMs` says when to come again.
  */
 export async function applyAll(cluster: AckCluster, objs: readonly KubeObject[], live: readonly LiveObject[], carm: NamespaceAccounts, log: Logger): Promise<Applied> {
   const byId = new Map(live.map((o) => [identity(o), o]));
   let written = 0;
   let waitMs = 0;
   for (const obj of objs) {
-    const desired: KubeObject = { ...obj, metadata: { ...obj.metadata, annotations: { ...(obj.metadata.annotations ?? {}), [APPLIED_HASH_ANNOTATION]: hashOf(obj) } } };
     const current = byId.get(identity(obj));
+    const hashed: KubeObject = { ...obj, metadata: { ...obj.metadata, annotations: { ...(obj.metadata.annotations ?? {}), [APPLIED_HASH_ANNOTATION]: hashOf(obj) } } };
+    const desired = withMoveRecord(hashed, current);
     if (current && ackKindOf(obj) && upToDate(current, desired)) continue;
     if (obj.metadata.namespace) {
       const wait = await cluster.ensureNamespace(obj.metadata.namespace, carm.get(obj.metadata.namespace));
@@ -58,7 +64,14 @@ export async function applyAll(cluster: AckCluster, objs: readonly KubeObject[],
         continue;
       }
     }
-    await cluster.apply(desired);
+    try {
+      await cluster.apply(desired);
+    } catch (err) {
+      // Only a Stage move carries a resourceVersion precondition: ACK wrote the Stage meanwhile.
+      if (httpStatus(err) !== 409 || !('resourceVersion' in desired.metadata)) throw err;
+      waitMs = Math.max(waitMs, CONFLICT_RETRY_MS);
+      continue;
+    }
     written++;
     log.info({ cluster: cluster.name, kind: obj.kind, name: obj.metadata.name }, 'applied');
   }
@@ -66,17 +79,50 @@ export async function applyAll(cluster: AckCluster, objs: readonly KubeObject[],
 }
 
 /**
- * AWS refuses to delete a Deployment a Stage still serves (and ACK then marks it Terminal for
- * good). A superseded Deployment may go once the Stage has moved: the rendered Deployment exists
- * in AWS and ACK reports the Stage updated after it was created. (Objects without those AWS
- * timestamps, as a test's stand-in for ACK writes them, count as moved once Ready.)
+ * On a Stage: the ACK sync stamp (ACK.ResourceSynced's lastTransitionTime) it carried when xapi
+ * last pointed it at another Deployment. ACK's runtime clears and re-sets its conditions on every
+ * sync, so a different stamp later means ACK has synced the Stage since that move.
+ */
+export const STAGE_SYNC_AT_MOVE_ANNOTATION = 'xapi.dev/synced-before-move';
+
+const syncStamp = (o: { status: { conditions?: Array<{ type?: string; lastTransitionTime?: string } | undefined> } }) =>
+  o.status.conditions?.find((c) => c?.type === 'ACK.ResourceSynced')?.lastTransitionTime ?? '';
+
+/**
+ * A Stage pointed at another Deployment records the sync stamp it had, written on exactly that
+ * version (resourceVersion precondition: a sync ACK stamps meanwhile makes the write fail and the
+ * next pass record it). A Stage that keeps its Deployment carries the record over unchanged.
+ */
+function withMoveRecord(desired: KubeObject, current: LiveObject | undefined): KubeObject {
+  const want = ackObject(desired, 'Stage');
+  if (!want) return desired;
+  const live = current && ackObject(current, 'Stage');
+  const moving = !live || live.spec.deploymentRef?.from?.name !== want.spec.deploymentRef?.from?.name;
+  const record = moving ? (live ? syncStamp(live) : '') : live.metadata.annotations?.[STAGE_SYNC_AT_MOVE_ANNOTATION];
+  if (record === undefined) return desired; // a Stage from before the record: left as it is
+  const metadata = { ...desired.metadata, annotations: { ...desired.metadata.annotations, [STAGE_SYNC_AT_MOVE_ANNOTATION]: record } };
+  if (moving && live?.metadata.resourceVersion) Object.assign(metadata, { resourceVersion: live.metadata.resourceVersion });
+  return { ...desired, metadata };
+}
+
+/**
+ * AWS refuses to delete a Deployment a Stage still serves, and ACK then marks it Terminal for
+ * good. A superseded Deployment may go only once the Stage has moved off it in AWS: the live Stage
+ * names the rendered Deployment, that Deployment is Ready, and ACK has synced the Stage since xapi
+ * moved it (a new sync stamp, Synced=True). Where AWS reports dates, the Stage's last update must
+ * also not precede the Deployment's creation. A Stage never proven moved keeps the old Deployment
+ * (a leftover until the next move or the CR's deletion; never a refused delete).
  */
 export function stageMoved(objs: readonly KubeObject[], live: readonly LiveObject[]): boolean {
   const wanted = objs.find((o) => o.kind === ACK.Deployment.kind);
   const stage = live.map((o) => ackObject(o, 'Stage')).find((o) => o !== undefined);
   if (!wanted || !stage) return true;
+  if (stage.spec.deploymentRef?.from?.name !== wanted.metadata.name) return false; // the move has not reached the cluster
   const deployment = live.map((o) => ackObject(o, 'Deployment')).find((o) => o?.metadata.name === wanted.metadata.name);
   if (!deployment?.status.conditions?.some((c) => c?.type === 'Ready' && c.status === 'True')) return false;
+  const synced = stage.status.conditions?.find((c) => c?.type === 'ACK.ResourceSynced');
+  const recorded = stage.metadata.annotations?.[STAGE_SYNC_AT_MOVE_ANNOTATION];
+  if (synced?.status !== 'True' || recorded === undefined || syncStamp(stage) === recorded) return false;
   const created = Date.parse(deployment.status.createdDate ?? '');
   const updated = Date.parse(stage.status.lastUpdatedDate ?? '');
   return Number.isNaN(created) || Number.isNaN(updated) || updated >= created;

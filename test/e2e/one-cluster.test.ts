@@ -23,6 +23,7 @@ import {
   seedNetwork,
   sourceVpces,
   startOperatorProcess,
+  terminalOf,
   until,
   type OperatorProcess,
 } from './helpers.js';
@@ -174,6 +175,19 @@ test('rotation: a replaced endpoint is allowed beside the old one for the grace 
   const after = await expectFourLayers(cr, await renderedEndpointPolicy());
   expect(after.apiId).toBe(api);
   expect(await ready()).toBe(true);
+  // Superseded Deployments go once ACK has moved the Stage off them (AWS refuses to delete a
+  // served one, and ACK would mark it Terminal): in the end AWS holds only the served one.
+  await until(
+    'AWS to hold only the Deployment the Stage serves',
+    async () => {
+      const a = (await providerState(cr.spec.provider.accountId)).apis.find((x) => x.id === api);
+      return a?.deployments.length === 1 && a.deployments[0]!.id === a.stages[0]?.deploymentId;
+    },
+    3 * MIN,
+    1000,
+  );
+  const deployments = (await ackObjects('A', cr)).filter((o) => o.kind === 'Deployment');
+  expect({ count: deployments.length, terminal: terminalOf(deployments) }).toEqual({ count: 1, terminal: [] });
 }, 15 * MIN);
 
 test('a restart of the operator at steady state changes nothing, in AWS or in the cluster', async () => {

@@ -45,6 +45,8 @@ export class AckPlayer {
   private readonly held = new Set<AckKindName>();
   /** cluster/namespace/name of a VPCEndpoint → the endpoint ID it has now (after a rotation). */
   private readonly endpointIds = new Map<string, string>();
+  /** uid → the generation last synced: ACK syncs (and re-stamps its conditions) on every spec change. */
+  private readonly syncedGeneration = new Map<string, number | undefined>();
   private stopped = false;
   private waiters: Array<() => void> = [];
   private workers: Promise<void>[] = [];
@@ -193,11 +195,14 @@ export class AckPlayer {
       const o = w.informer.get(name, ns);
       if (!o || o.metadata?.deletionTimestamp) continue;
       const want = this.desired(w, o);
-      if (covers(o.status ?? {}, want)) continue;
+      const uid = o.metadata!.uid ?? key;
+      const generation = o.metadata!.generation;
+      if (covers(o.status ?? {}, want) && this.syncedGeneration.get(uid) === generation) continue;
       const now = new Date().toISOString();
       const body = { ...want, conditions: (want.conditions as object[]).map((c) => ({ ...c, lastTransitionTime: now })) };
       try {
         await this.patchStatus(w, ns, name, body);
+        this.syncedGeneration.set(uid, generation);
       } catch (err) {
         if ((err as { code?: number }).code === 404) continue;
         this.errors++;

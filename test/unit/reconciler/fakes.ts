@@ -13,6 +13,9 @@ export class FakeCluster implements AckCluster {
   readonly objects = new Map<string, LiveObject>();
   readonly writes: string[] = [];
   private rv = 0;
+  /** Object key → the resourceVersion ACK last synced, and the clock ACK stamps its syncs with. */
+  private readonly synced = new Map<string, string | undefined>();
+  private clock = Date.parse('2026-11-26T00:00:00Z');
   constructor(readonly name: string) {}
   private key(o: { kind?: string; metadata?: { namespace?: string; name?: string } }) {
     return `${o.kind}/${o.metadata?.namespace}/${o.metadata?.name}`;
@@ -37,8 +40,11 @@ export class FakeCluster implements AckCluster {
     return this.owned(owner);
   }
   async apply(obj: KubeObject): Promise<LiveObject> {
-    this.writes.push(`apply ${this.key(obj)}`);
     const old = this.objects.get(this.key(obj));
+    // A resourceVersion in the applied body is a precondition, as on a real API server.
+    const expected = (obj.metadata as { resourceVersion?: string }).resourceVersion;
+    if (expected !== undefined && expected !== old?.metadata?.resourceVersion) throw Object.assign(new Error('Conflict'), { code: 409 });
+    this.writes.push(`apply ${this.key(obj)}`);
     const { apiVersion, kind, metadata, ...rest } = obj;
     const live: LiveObject = {
       ...(old ?? {}),
@@ -57,6 +63,7 @@ export class FakeCluster implements AckCluster {
     const merged: Record<string, unknown> = { ...(live.spec as Record<string, unknown> | undefined) };
     for (const [k, v] of Object.entries(spec)) if (v === null) delete merged[k]; else merged[k] = v;
     live.spec = merged;
+    (live.metadata as { resourceVersion?: string }).resourceVersion = String(++this.rv);
   }
   async delete(obj: LiveObject): Promise<void> {
     this.writes.push(`delete ${this.key(obj)}`);
@@ -74,7 +81,14 @@ export class FakeCluster implements AckCluster {
   playAck(account: string, endpointId = 'vpce-0123456789abcdef0'): void {
     for (const o of this.objects.values()) {
       if (o.metadata?.labels?.[MANAGED_BY] !== 'xapi') continue;
-      const status: Record<string, unknown> = { ackResourceMetadata: { ownerAccountID: account, region: 'us-east-1' }, conditions: [{ type: 'Ready', status: 'True' }] };
+      // ACK re-stamps its conditions on every sync, and it syncs each new version of the object.
+      const key = this.key(o);
+      const rv = o.metadata?.resourceVersion;
+      const before = (o.status as { conditions?: Array<{ lastTransitionTime?: string }> } | undefined)?.conditions?.[0]?.lastTransitionTime;
+      const at = this.synced.has(key) && this.synced.get(key) === rv && before ? before : new Date((this.clock += 1000)).toISOString();
+      this.synced.set(key, rv);
+      const conditions = [{ type: 'ACK.ResourceSynced', status: 'True', lastTransitionTime: at }, { type: 'Ready', status: 'True', lastTransitionTime: at }];
+      const status: Record<string, unknown> = { ackResourceMetadata: { ownerAccountID: account, region: 'us-east-1' }, conditions };
       if (o.kind === ACK.SecurityGroup.kind) status.id = `sg-${o.metadata?.name?.includes('caller') ? 'c' : 'e'}0000000000000000`;
       // one network interface per subnet, named after the endpoint (a new endpoint, new ENIs)
       if (o.kind === ACK.VPCEndpoint.kind) Object.assign(status, { vpcEndpointID: endpointId, state: 'available', networkInterfaceIDs: ['1', '2'].map((n) => `eni-${endpointId.slice(-16)}${n}`) });

@@ -4,11 +4,12 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { ACK } from '../../../src/api/ack.js';
-import type { CrossAccountApi } from '../../../src/api/types.js';
+import type { CrossAccountApi, KubeObject } from '../../../src/api/types.js';
 import type { Resolution } from '../../../src/reconciler/clusters.js';
 import { OperatorMetrics } from '../../../src/reconciler/metrics.js';
 import type { LiveObject } from '../../../src/reconciler/observed.js';
 import { Reconciler } from '../../../src/reconciler/reconcile.js';
+import { applyAll, CONFLICT_RETRY_MS, STAGE_SYNC_AT_MOVE_ANNOTATION } from '../../../src/reconciler/apply.js';
 import { FakeCluster, FakeWriter } from './fakes.js';
 import { reconcileGroup } from '../../../src/reconciler/endpoint-group.js';
 import { endpointGroup } from '../../../src/charts/names.js';
@@ -138,27 +139,60 @@ describe('Reconciler', () => {
     expect(s.a.writes.filter((w) => w.startsWith('delete FlowLog'))).toHaveLength(2);
   });
 
-  it('keeps a superseded Deployment until ACK reports the Stage updated after the new one was created (AWS refuses to delete a served Deployment)', async () => {
+  it('keeps a superseded Deployment until the Stage names the new one and ACK has synced the Stage since the move (AWS refuses to delete a served Deployment)', async () => {
     const s = setup();
     await converge(s);
     const live = (kind: string) => [...s.b.objects.values()].filter((o) => o.kind === kind);
-    const stamp = (o: LiveObject, field: string, at: string) => (o.status = { ...o.status, [field]: at });
+    const stage = () => live('Stage')[0]!;
+    const moveRecord = () => (stage().metadata as { annotations?: Record<string, string> }).annotations?.[STAGE_SYNC_AT_MOVE_ANNOTATION];
+    const stampOf = (o: LiveObject) => (o.status as { conditions: Array<{ type: string; lastTransitionTime: string }> }).conditions.find((c) => c.type === 'ACK.ResourceSynced')!.lastTransitionTime;
     const [first] = live('Deployment');
-    stamp(first!, 'createdDate', '2026-11-26T00:00:00Z');
-    stamp(live('Stage')[0]!, 'lastUpdatedDate', '2026-11-26T00:00:01Z');
-    // rotate: the new Deployment is created in AWS at 00:00:10, the Stage not yet moved
+    const before = stampOf(stage());
+    const deleted = () => s.b.writes.includes(`delete Deployment/account-b/${first!.metadata?.name}`);
+    // rotate: the new Deployment and the Stage's move are applied in one pass
     s.a.playAck('111111111111', 'vpce-0fedcba9876543210');
     await s.reconciler().reconcile(s.writer.cr);
+    const second = live('Deployment').find((d) => d !== first)!;
+    expect((stage().spec as { deploymentRef: { from: { name: string } } }).deploymentRef.from.name).toBe(second.metadata?.name);
+    // the move records the sync stamp the Stage had, written on exactly the version it replaced
+    expect(moveRecord()).toBe(before);
+    expect(deleted()).toBe(false);
+    // The failure CI met: the new Deployment is Ready, but ACK has not synced the Stage since it moved.
     s.b.playAck('222222222222');
-    for (const d of live('Deployment')) if (d !== first) stamp(d, 'createdDate', '2026-11-26T00:00:10Z');
-    stamp(live('Stage')[0]!, 'lastUpdatedDate', '2026-11-26T00:00:01Z');
+    stage().status = { ...stage().status, conditions: [{ type: 'ACK.ResourceSynced', status: 'True', lastTransitionTime: before }, { type: 'Ready', status: 'True', lastTransitionTime: before }] };
     await s.reconciler().reconcile(s.writer.cr);
-    expect(live('Deployment').map((d) => d.metadata?.name)).toContain(first!.metadata?.name);
-    expect(s.b.writes).not.toContain(`delete Deployment/account-b/${first!.metadata?.name}`);
-    // ACK updated the Stage in AWS: now the old Deployment goes
-    stamp(live('Stage')[0]!, 'lastUpdatedDate', '2026-11-26T00:00:11Z');
+    expect(deleted()).toBe(false);
+    expect(live('Deployment')).toHaveLength(2);
+    // ACK synced the Stage, but AWS dates it before the new Deployment: not moved yet
+    stage().status = { ...stage().status, lastUpdatedDate: '2026-11-26T00:00:01Z', conditions: [{ type: 'ACK.ResourceSynced', status: 'True', lastTransitionTime: '2026-11-26T01:00:00Z' }] };
+    second.status = { ...second.status, createdDate: '2026-11-26T00:00:10Z' };
     await s.reconciler().reconcile(s.writer.cr);
-    expect(s.b.writes).toContain(`delete Deployment/account-b/${first!.metadata?.name}`);
+    expect(deleted()).toBe(false);
+    // the Stage updated in AWS after the new Deployment was created: now the old one goes, once
+    stage().status = { ...stage().status, lastUpdatedDate: '2026-11-26T00:00:11Z' };
+    await s.reconciler().reconcile(s.writer.cr);
+    expect(deleted()).toBe(true);
+    expect(live('Deployment').map((d) => d.metadata?.name)).toEqual([second.metadata?.name]);
+    // steady state: the record is carried over, nothing is written again
+    const writes = s.b.writes.length;
+    await s.reconciler().reconcile(s.writer.cr);
+    expect(s.b.writes.length).toBe(writes);
+    expect(moveRecord()).toBe(before);
+  });
+
+  it('a Stage move that meets a newer version of the Stage (ACK wrote it meanwhile) is not written, and comes again shortly', async () => {
+    const s = setup();
+    await converge(s);
+    const cached = structuredClone(s.b.objects.get([...s.b.objects.keys()].find((k) => k.startsWith('Stage/'))!)!);
+    const rendered = { ...cached, spec: { ...(cached.spec as object), deploymentRef: { from: { name: 'orders-deploy-new' } } } } as unknown as KubeObject;
+    // ACK's status write bumped the Stage's version after the cache read
+    await s.b.patchSpec(cached, {});
+    const applies = () => s.b.writes.filter((w) => w.startsWith('apply')).length;
+    const before = applies();
+    const out = await applyAll(s.b, [rendered], [cached], new Map(), silent);
+    expect(out).toEqual({ written: 0, waitMs: CONFLICT_RETRY_MS });
+    expect(applies()).toBe(before);
+    expect((s.b.objects.get(`Stage/${cached.metadata?.namespace}/${cached.metadata?.name}`)!.spec as { deploymentRef: { from: { name: string } } }).deploymentRef.from.name).not.toBe('orders-deploy-new');
   });
 
   it("shows the shared endpoint and its sharers; a group that cannot include the CR (policy too large) says so, and layer 2 waits for the CR's statement", async () => {
