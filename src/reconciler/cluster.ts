@@ -19,6 +19,7 @@ export const ACK_KINDS = Object.keys(ACK) as AckKindName[];
 export const MANAGED_SELECTOR = 'app.kubernetes.io/managed-by=xapi';
 /** Index key of an endpoint group's shared objects (owner label values never contain '|'). */
 const groupIndex = (label: string) => `group|${label}`;
+const vpcIndex = (vpcId: string) => `vpc|${vpcId}`;
 
 /** Answers to a list that retrying will not change: bad credentials, no permission, CRD missing. */
 const REFUSED = new Set([401, 403, 404]);
@@ -85,8 +86,11 @@ export class Cluster {
           ...(selector && { labelSelector: selector }),
           indexBy: (obj) => {
             const labels = obj.metadata?.labels;
-            if (labels?.[OWNER_LABEL]) return labels[OWNER_LABEL];
-            return labels?.[ENDPOINT_GROUP_LABEL] ? groupIndex(labels[ENDPOINT_GROUP_LABEL]) : undefined;
+            const by = labels?.[OWNER_LABEL] ?? (labels?.[ENDPOINT_GROUP_LABEL] ? groupIndex(labels[ENDPOINT_GROUP_LABEL]) : undefined);
+            // Endpoints also by VPC: admission reads one VPC's on every reconcile.
+            const vpc = kind === 'VPCEndpoint' ? (obj.spec as { vpcID?: unknown } | undefined)?.vpcID : undefined;
+            if (typeof vpc !== 'string') return by;
+            return by === undefined ? vpcIndex(vpc) : [by, vpcIndex(vpc)];
           },
           resyncMs: o.resyncMs,
           watchTimeoutSeconds: o.watchTimeoutSeconds,
@@ -156,10 +160,11 @@ export class Cluster {
     return this.watches.get(kind)?.list() ?? [];
   }
 
-  /** Every cached VPCEndpoint (xapi's and others'), optionally of one namespace. */
-  vpcEndpoints(namespace?: string): LiveObject[] {
-    const all = this.watches.get('VPCEndpoint')?.list() ?? [];
-    return namespace === undefined ? all : all.filter((o) => o.metadata?.namespace === namespace);
+  /** Every cached VPCEndpoint (xapi's and others'), optionally of one namespace and of one VPC. */
+  vpcEndpoints(namespace?: string, vpcId?: string): LiveObject[] {
+    const w = this.watches.get('VPCEndpoint');
+    const some = (vpcId === undefined ? w?.list() : w?.byIndex(vpcIndex(vpcId))) ?? [];
+    return namespace === undefined ? some : some.filter((o) => o.metadata?.namespace === namespace);
   }
 
   /** Current objects of one owner read from the server (deletion reads fresh, not the cache). */

@@ -3,7 +3,8 @@
 // with capped exponential backoff, unless the key changed meanwhile (then at once); addAfter
 // schedules timed work (grace expiry). Urgent keys (a change that blocks traffic until handled,
 // such as a new endpoint ID) run before the others, and extra workers take only them, so they
-// never wait behind a backlog. Among the rest, keys that have run before go ahead of keys never
+// never wait behind a backlog; no other key starts while an urgent one runs (one thread: their
+// CPU would delay its writes). Among the rest, keys that have run before go ahead of keys never
 // run: a CR that started converging finishes before a thousand new ones each take a first step
 // (with first-in-first-out, none was Ready until nearly all were). Every FRESH_TURN-th pick takes
 // a new key when one waits, so new keys never starve.
@@ -33,6 +34,8 @@ export class WorkQueue {
   private readonly started = new Set<string>();
   private picks = 0;
   private readonly running = new Set<string>();
+  /** How many running keys were taken as urgent: other keys start only when none is. */
+  private runningUrgent = 0;
   /** Keys added while they were running: process again once done. */
   private readonly dirty = new Set<string>();
   private readonly dirtyUrgent = new Set<string>();
@@ -116,10 +119,12 @@ export class WorkQueue {
 
   private async loop(handler: Handler, urgentOnly: boolean): Promise<void> {
     for (;;) {
-      const key = await this.next(urgentOnly);
-      if (key === undefined) return;
+      const taken = await this.next(urgentOnly);
+      if (taken === undefined) return;
+      const { key, urgent } = taken;
       this.running.add(key);
       this.started.add(key);
+      if (urgent) this.runningUrgent++;
       let failed = false;
       try {
         await handler(key);
@@ -127,6 +132,8 @@ export class WorkQueue {
         failed = true;
       }
       this.running.delete(key);
+      // The last urgent key done: workers holding back other keys may take them now.
+      if (urgent && --this.runningUrgent === 0) this.wake();
       if (failed) {
         const n = (this.failures.get(key) ?? 0) + 1;
         this.failures.set(key, n);
@@ -141,7 +148,7 @@ export class WorkQueue {
   }
 
   /** The next key for a worker, waiting while there is none; undefined once shut down. */
-  private async next(urgentOnly: boolean): Promise<string | undefined> {
+  private async next(urgentOnly: boolean): Promise<{ key: string; urgent: boolean } | undefined> {
     // A loop, not a promise resolved with the next call's promise: that chained one promise per
     // wake-up for as long as a worker found nothing (the urgent workers, for hours).
     for (;;) {
@@ -152,9 +159,12 @@ export class WorkQueue {
     }
   }
 
-  private take(urgentOnly: boolean): string | undefined {
-    const freshTurn = !urgentOnly && this.urgent.size === 0 && ++this.picks % FRESH_TURN === 0;
-    const order = urgentOnly ? [this.urgent] : freshTurn ? [this.fresh, this.pending] : [this.urgent, this.pending, this.fresh];
+  private take(urgentOnly: boolean): { key: string; urgent: boolean } | undefined {
+    // While an urgent key runs, other keys wait: the process has one thread, and a rotation's
+    // writes should not queue behind a backlog's CPU (group passes, resyncs) started beside it.
+    const others = !urgentOnly && this.runningUrgent === 0;
+    const freshTurn = others && this.urgent.size === 0 && ++this.picks % FRESH_TURN === 0;
+    const order = !others ? [this.urgent] : freshTurn ? [this.fresh, this.pending] : [this.urgent, this.pending, this.fresh];
     for (const set of order) {
       for (const key of set) {
         // A key whose earlier run is still in flight waits (dirty) instead of running twice.
@@ -164,7 +174,7 @@ export class WorkQueue {
           if (set === this.urgent) this.dirtyUrgent.add(key);
           continue;
         }
-        return key;
+        return { key, urgent: set === this.urgent };
       }
     }
     return undefined;

@@ -283,8 +283,9 @@ export class Reconciler {
       if (known.spec) peers.push(claimant(p, known.spec));
     }
     // Only endpoints of this VPC can conflict (admissionProblem skips the rest): reading every
-    // endpoint of the namespace on every reconcile was O(n) per CR, O(n²) per convergence.
-    const live = (consumer.vpcEndpoints?.(spec.consumer.namespace) ?? [])
+    // endpoint of the namespace on every reconcile was O(n) per CR, O(n²) per convergence. The
+    // cluster reads them from its VPC index; the filter keeps a fake's wider answer harmless.
+    const live = (consumer.vpcEndpoints?.(spec.consumer.namespace, spec.consumer.vpcId) ?? [])
       .filter((o) => (o.spec as { vpcID?: unknown } | undefined)?.vpcID === spec.consumer.vpcId)
       .map((o) => endpointObject(o))
       .filter((e): e is EndpointObject => !!e);

@@ -36,8 +36,8 @@ export interface ListWatchOptions {
   /** Server-side watch timeout; the client gives up a little after it. */
   watchTimeoutSeconds?: number;
   maxBackoffMs?: number;
-  /** Index the cache by this value (e.g. the owner label). */
-  indexBy?: (obj: LiveObject) => string | undefined;
+  /** Index the cache by these values (e.g. the owner label; a VPC ID): byIndex reads one. */
+  indexBy?: (obj: LiveObject) => string | readonly string[] | undefined;
 }
 
 /** Items per page of a list: a large collection arrives (and is parsed) in pieces. */
@@ -158,14 +158,12 @@ export class ListWatch {
     const k = keyOf(obj);
     const old = this.cache.get(k);
     this.cache.set(k, obj);
-    const by = this.opts.indexBy;
-    if (by) {
-      const before = old ? by(old) : undefined;
-      const after = by(obj);
-      if (before !== undefined && before !== after) this.index.get(before)?.delete(k);
-      if (after !== undefined) {
-        let m = this.index.get(after);
-        if (!m) this.index.set(after, (m = new Map()));
+    if (this.opts.indexBy) {
+      const after = this.indexValues(obj);
+      for (const v of old ? this.indexValues(old) : []) if (!after.includes(v)) this.unindex(v, k);
+      for (const v of after) {
+        let m = this.index.get(v);
+        if (!m) this.index.set(v, (m = new Map()));
         m.set(k, obj);
       }
     }
@@ -176,13 +174,19 @@ export class ListWatch {
     const old = this.cache.get(k);
     if (!old) return undefined;
     this.cache.delete(k);
-    const v = this.opts.indexBy?.(old);
-    if (v !== undefined) {
-      const m = this.index.get(v);
-      m?.delete(k);
-      if (m?.size === 0) this.index.delete(v);
-    }
+    for (const v of this.indexValues(old)) this.unindex(v, k);
     return old;
+  }
+
+  private indexValues(obj: LiveObject): readonly string[] {
+    const v = this.opts.indexBy?.(obj);
+    return v === undefined ? [] : typeof v === 'string' ? [v] : v;
+  }
+
+  private unindex(value: string, k: string): void {
+    const m = this.index.get(value);
+    m?.delete(k);
+    if (m?.size === 0) this.index.delete(value);
   }
 
   private setLive(live: boolean): void {

@@ -33,7 +33,7 @@ export class FakeCluster implements AckCluster {
   ofKind(kind: string): LiveObject[] {
     return [...this.objects.values()].filter((o) => o.kind === ACK[kind as keyof typeof ACK].kind);
   }
-  vpcEndpoints(namespace?: string): LiveObject[] {
+  vpcEndpoints(namespace?: string, _vpcId?: string): LiveObject[] {
     return [...this.objects.values()].filter((o) => o.kind === ACK.VPCEndpoint.kind && (namespace === undefined || o.metadata?.namespace === namespace));
   }
   async listOwned(owner: string): Promise<LiveObject[]> {
