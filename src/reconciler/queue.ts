@@ -3,8 +3,7 @@
 // with capped exponential backoff, unless the key changed meanwhile (then at once); addAfter
 // schedules timed work (grace expiry). Urgent keys (a change that blocks traffic until handled,
 // such as a new endpoint ID) run before the others, and extra workers take only them, so they
-// never wait behind a backlog; no other key starts while an urgent one runs (one thread: their
-// CPU would delay its writes). Among the rest, keys that have run before go ahead of keys never
+// never wait behind a backlog. Among the rest, keys that have run before go ahead of keys never
 // run: a CR that started converging finishes before a thousand new ones each take a first step
 // (with first-in-first-out, none was Ready until nearly all were). Every FRESH_TURN-th pick takes
 // a new key when one waits, so new keys never starve.
@@ -34,8 +33,6 @@ export class WorkQueue {
   private readonly started = new Set<string>();
   private picks = 0;
   private readonly running = new Set<string>();
-  /** How many running keys were taken as urgent: other keys start only when none is. */
-  private runningUrgent = 0;
   /** Keys added while they were running: process again once done. */
   private readonly dirty = new Set<string>();
   private readonly dirtyUrgent = new Set<string>();
@@ -119,12 +116,10 @@ export class WorkQueue {
 
   private async loop(handler: Handler, urgentOnly: boolean): Promise<void> {
     for (;;) {
-      const taken = await this.next(urgentOnly);
-      if (taken === undefined) return;
-      const { key, urgent } = taken;
+      const key = await this.next(urgentOnly);
+      if (key === undefined) return;
       this.running.add(key);
       this.started.add(key);
-      if (urgent) this.runningUrgent++;
       let failed = false;
       try {
         await handler(key);
@@ -132,8 +127,6 @@ export class WorkQueue {
         failed = true;
       }
       this.running.delete(key);
-      // The last urgent key done: workers holding back other keys may take them now.
-      if (urgent && --this.runningUrgent === 0) this.wake();
       if (failed) {
         const n = (this.failures.get(key) ?? 0) + 1;
         this.failures.set(key, n);
@@ -148,7 +141,7 @@ export class WorkQueue {
   }
 
   /** The next key for a worker, waiting while there is none; undefined once shut down. */
-  private async next(urgentOnly: boolean): Promise<{ key: string; urgent: boolean } | undefined> {
+  private async next(urgentOnly: boolean): Promise<string | undefined> {
     // A loop, not a promise resolved with the next call's promise: that chained one promise per
     // wake-up for as long as a worker found nothing (the urgent workers, for hours).
     for (;;) {
@@ -159,12 +152,9 @@ export class WorkQueue {
     }
   }
 
-  private take(urgentOnly: boolean): { key: string; urgent: boolean } | undefined {
-    // While an urgent key runs, other keys wait: the process has one thread, and a rotation's
-    // writes should not queue behind a backlog's CPU (group passes, resyncs) started beside it.
-    const others = !urgentOnly && this.runningUrgent === 0;
-    const freshTurn = others && this.urgent.size === 0 && ++this.picks % FRESH_TURN === 0;
-    const order = !others ? [this.urgent] : freshTurn ? [this.fresh, this.pending] : [this.urgent, this.pending, this.fresh];
+  private take(urgentOnly: boolean): string | undefined {
+    const freshTurn = !urgentOnly && this.urgent.size === 0 && ++this.picks % FRESH_TURN === 0;
+    const order = urgentOnly ? [this.urgent] : freshTurn ? [this.fresh, this.pending] : [this.urgent, this.pending, this.fresh];
     for (const set of order) {
       for (const key of set) {
         // A key whose earlier run is still in flight waits (dirty) instead of running twice.
@@ -174,7 +164,7 @@ export class WorkQueue {
           if (set === this.urgent) this.dirtyUrgent.add(key);
           continue;
         }
-        return { key, urgent: set === this.urgent };
+        return key;
       }
     }
     return undefined;

@@ -77,3 +77,36 @@ it('pages custom objects too (their raw JSON names the token `continue`)', async
   expect(all.metadata?.resourceVersion).toMatch(/^\d+$/);
   expect(all.items?.filter((o) => (o.metadata as { managedFields?: unknown }).managedFields !== undefined)).toEqual([]);
 }, 120_000);
+
+it('indexes each object under every value indexBy gives, and moves or drops it as the object changes', async () => {
+  const valueOf = (o: LiveObject) => Number((o as { data?: { i?: string } }).data?.i);
+  const idx = new ListWatch({
+    kc: a.kc,
+    path: `/api/v1/namespaces/${NS}/configmaps`,
+    list: () => listPages((page) => a.core.listNamespacedConfigMap({ namespace: NS, ...page }) as never),
+    kind: 'ConfigMap',
+    apiVersion: 'v1',
+    // Two values for the first ten, one for the rest, none for a non-number.
+    indexBy: (o) => (Number.isNaN(valueOf(o)) ? undefined : valueOf(o) < 10 ? [`mod3|${valueOf(o) % 3}`, 'small'] : `mod3|${valueOf(o) % 3}`),
+  });
+  try {
+    idx.start();
+    await until('the ConfigMaps listed', async () => idx.live, 120_000);
+    const names = (v: string) => idx.byIndex(v).map((o) => o.metadata!.name!);
+    // (cm-7 holds "seven" once the test above ran)
+    expect(names('small').filter((n) => n !== 'cm-7').sort()).toEqual(['cm-0', 'cm-1', 'cm-2', 'cm-3', 'cm-4', 'cm-5', 'cm-6', 'cm-8', 'cm-9']);
+    expect(names('mod3|0')).toContain('cm-3');
+    // cm-3 becomes 13: it leaves "small" and moves from mod3|0 to mod3|1
+    await a.core.patchNamespacedConfigMap({ namespace: NS, name: 'cm-3', body: [{ op: 'replace', path: '/data/i', value: '13' }] }, setHeaderOptions('Content-Type', PatchStrategy.JsonPatch));
+    await until('the change indexed', async () => names('mod3|1').includes('cm-3'), 60_000);
+    expect(names('small')).not.toContain('cm-3');
+    expect(names('mod3|0')).not.toContain('cm-3');
+    // a deleted object leaves every index it was under
+    await a.core.deleteNamespacedConfigMap({ namespace: NS, name: 'cm-4' });
+    await until('the deletion seen', async () => idx.get(NS, 'cm-4') === undefined, 60_000);
+    expect(names('small')).not.toContain('cm-4');
+    expect(names('mod3|1')).not.toContain('cm-4');
+  } finally {
+    idx.stop();
+  }
+}, 180_000);

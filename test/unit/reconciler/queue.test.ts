@@ -185,39 +185,6 @@ describe('WorkQueue urgent keys', () => {
     await done;
     expect(seen.slice(3)).toEqual(['a', 'b', 'd']);
   });
-
-  it('starts no other key while an urgent one runs, and takes them up once none does', async () => {
-    const q = new WorkQueue();
-    const seen: string[] = [];
-    let release!: () => void;
-    const blocked = new Promise<void>((r) => (release = r));
-    // Two ordinary workers and one urgent-only worker; the urgent key holds its worker.
-    const done = q.run(
-      async (k) => {
-        seen.push(k);
-        if (k === 'u') await blocked;
-      },
-      2,
-      1,
-    );
-    q.add('u', true);
-    await sleep(20);
-    q.add('a');
-    q.add('b');
-    await sleep(20);
-    // Two ordinary workers are idle, yet neither starts 'a' or 'b' while 'u' runs.
-    expect(seen).toEqual(['u']);
-    expect(q.depth).toBe(2);
-    // Another urgent key still runs at once.
-    q.add('v', true);
-    await sleep(20);
-    expect(seen).toEqual(['u', 'v']);
-    release();
-    await sleep(20);
-    expect(seen.slice(2).sort()).toEqual(['a', 'b']);
-    q.shutDown();
-    await done;
-  });
 });
 
 describe('WorkQueue idle workers', () => {
