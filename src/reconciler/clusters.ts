@@ -84,8 +84,9 @@ export class ClusterRegistry {
     const secret = entry.watch.get(namespace, ref.secretName);
     if (!secret) return { state: 'problem', reason: 'ClusterSecretUnavailable', message: `cluster Secret ${secretKey} does not exist`, deps };
     // Parsing and hashing the kubeconfig on every reconcile showed in profiles of 100 rotations.
-    const readFrom = `${secret.metadata?.resourceVersion ?? ''}|${ref.key ?? 'kubeconfig'}`;
-    const known = entry.clusterKey && entry.readFrom === readFrom ? this.clusters.get(entry.clusterKey) : undefined;
+    const rv = secret.metadata?.resourceVersion;
+    const readFrom = rv ? `${rv}|${ref.key ?? 'kubeconfig'}` : undefined;
+    const known = readFrom && entry.clusterKey && entry.readFrom === readFrom ? this.clusters.get(entry.clusterKey) : undefined;
     if (known) return this.state(known, [...deps, `cluster:${entry.clusterKey}`]);
     let kc: KubeConfig;
     try {

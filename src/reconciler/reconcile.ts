@@ -271,8 +271,6 @@ export class Reconciler {
     const peers: EndpointClaimant[] = [];
     for (const p of this.d.peers?.(spec.consumer.vpcId) ?? []) {
       if (p.metadata.deletionTimestamp) continue; // its endpoint, while it lasts, is seen live
-      // Only CRs of the same VPC matter (peers() is asked for one VPC; the test keeps a wider answer harmless).
-      if (p.spec?.consumer?.vpcId !== spec.consumer.vpcId) continue;
       const key = `${p.metadata.namespace}/${p.metadata.name}`;
       let known = this.peerSpecs.get(key);
       if (!known || known.generation === undefined || known.generation !== p.metadata.generation) {
@@ -284,9 +282,8 @@ export class Reconciler {
     }
     // Only endpoints of this VPC can conflict (admissionProblem skips the rest): reading every
     // endpoint of the namespace on every reconcile was O(n) per CR, O(n²) per convergence. The
-    // cluster reads them from its VPC index; the filter keeps a fake's wider answer harmless.
+    // cluster reads them from its VPC index.
     const live = (consumer.vpcEndpoints?.(spec.consumer.namespace, spec.consumer.vpcId) ?? [])
-      .filter((o) => (o.spec as { vpcID?: unknown } | undefined)?.vpcID === spec.consumer.vpcId)
       .map((o) => endpointObject(o))
       .filter((e): e is EndpointObject => !!e);
     return admissionProblem(claimant(cr, spec), peers, live);

@@ -44,7 +44,7 @@ function setup(edit: (c: CrossAccountApi) => void = () => {}, peers: CrossAccoun
   edit(cr);
   const writer = new FakeWriter(cr);
   const resolve = (_ns: string | undefined, ref: { secretName: string } | undefined): Resolution => ({ state: 'ready', cluster: ref?.secretName === 'cluster-a' ? a : b, deps: [] });
-  const reconciler = new Reconciler({ registry: { resolve }, writer, metrics: new OperatorMetrics(), log: silent, now: () => new Date('2026-11-26T00:00:00Z'), peers: () => [writer.cr, ...peers] });
+  const reconciler = new Reconciler({ registry: { resolve }, writer, metrics: new OperatorMetrics(), log: silent, now: () => new Date('2026-11-26T00:00:00Z'), peers: (vpcId) => [writer.cr, ...peers].filter((p) => p.spec.consumer.vpcId === vpcId) });
   const converge = async () => {
     for (let i = 0; i < 12; i++) {
       const before = a.writes.length + b.writes.length + writer.writes.length;

@@ -33,8 +33,10 @@ export class FakeCluster implements AckCluster {
   ofKind(kind: string): LiveObject[] {
     return [...this.objects.values()].filter((o) => o.kind === ACK[kind as keyof typeof ACK].kind);
   }
-  vpcEndpoints(namespace?: string, _vpcId?: string): LiveObject[] {
-    return [...this.objects.values()].filter((o) => o.kind === ACK.VPCEndpoint.kind && (namespace === undefined || o.metadata?.namespace === namespace));
+  vpcEndpoints(namespace?: string, vpcId?: string): LiveObject[] {
+    return [...this.objects.values()].filter(
+      (o) => o.kind === ACK.VPCEndpoint.kind && (namespace === undefined || o.metadata?.namespace === namespace) && (vpcId === undefined || (o.spec as { vpcID?: unknown } | undefined)?.vpcID === vpcId),
+    );
   }
   async listOwned(owner: string): Promise<LiveObject[]> {
     return this.owned(owner);
