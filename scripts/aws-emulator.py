@@ -6,7 +6,8 @@ from the role ARN), which is how ACK's CARM reaches accounts A and B.
 
 Where moto accepts a call that AWS refuses, and the difference matters to xapi (the order in which
 ACK objects reach AWS), a patch below restores AWS's behaviour: one patch per behaviour, each naming
-the AWS document that states it. Patches only ever make the emulator refuse more, never accept more.
+the AWS document that states it. Patches only ever make the emulator refuse more, never accept more;
+one records what AWS keeps and moto does not (the resource policy a deployment serves).
 
 Besides moto's own routes it answers:
   POST /xapi/network   {"account", "region", "vpcId", "cidr", "subnets": [{"id", "cidr", "az"}]}
@@ -14,6 +15,9 @@ Besides moto's own routes it answers:
                        account already has, as the example names it (AWS assigns such IDs; moto
                        cannot be told them through its API).
   GET  /xapi/patches   the patches applied, as JSON.
+  GET  /xapi/deployment-policies?account=&region=&restApiId=
+                       deployment ID → the resource policy that deployment serves (see the patch
+                       apigateway-deployment-snapshots-policy).
 """
 import argparse
 import json
@@ -62,6 +66,25 @@ def _delete_deployment_in_use():
     models.RestAPI.delete_deployment = delete_deployment
 
 
+def around_create_deployment(check=None, record=None):
+    """Wraps moto's CreateDeployment: `check(backend, api_id, api)` may refuse before it, and
+    `record(api, deployment)` sees the deployment it made."""
+    from moto.apigateway import models
+
+    previous = models.APIGatewayBackend.create_deployment
+
+    def create_deployment(self, function_id, name, description="", stage_variables=None):
+        api = self.get_rest_api(function_id)
+        if check:
+            check(self, function_id, api)
+        deployment = previous(self, function_id, name, description, stage_variables)
+        if record:
+            record(api, deployment)
+        return deployment
+
+    models.APIGatewayBackend.create_deployment = create_deployment
+
+
 @patch(
     "apigateway-deployment-needs-every-integration",
     "CreateDeployment is refused while any method has no integration "
@@ -69,19 +92,15 @@ def _delete_deployment_in_use():
     "https://docs.aws.amazon.com/apigateway/latest/developerguide/how-to-deploy-api.html",
 )
 def _deployment_needs_integrations():
-    from moto.apigateway import models
     from moto.apigateway.exceptions import BadRequestException
 
-    original = models.APIGatewayBackend.create_deployment
-
-    def create_deployment(self, function_id, name, description="", stage_variables=None):
-        for resource in self.get_resources(function_id):
+    def check(backend, api_id, _api):
+        for resource in backend.get_resources(api_id):
             for method in resource.resource_methods.values():
                 if not method.method_integration:
                     raise BadRequestException("No integration defined for method")
-        return original(self, function_id, name, description, stage_variables)
 
-    models.APIGatewayBackend.create_deployment = create_deployment
+    around_create_deployment(check=check)
 
 
 @patch(
@@ -90,19 +109,36 @@ def _deployment_needs_integrations():
     "https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-private-api-create.html",
 )
 def _private_api_needs_policy():
-    from moto.apigateway import models
     from moto.apigateway.exceptions import BadRequestException
 
-    previous = models.APIGatewayBackend.create_deployment
-
-    def create_deployment(self, function_id, name, description="", stage_variables=None):
-        api = self.get_rest_api(function_id)
+    def check(_backend, _api_id, api):
         types = (api.endpoint_configuration or {}).get("types") or []
         if "PRIVATE" in types and not api.policy:
             raise BadRequestException("Private REST API doesn't have a resource policy attached to it")
-        return previous(self, function_id, name, description, stage_variables)
 
-    models.APIGatewayBackend.create_deployment = create_deployment
+    around_create_deployment(check=check)
+
+
+@patch(
+    "apigateway-deployment-snapshots-policy",
+    "a deployment serves the resource policy the API had when the deployment was created; a later "
+    "policy change takes effect only with a new deployment (moto keeps no snapshot: it is recorded "
+    "here and read through GET /xapi/deployment-policies, since AWS exposes it through no API)",
+    "https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-resource-policies-create-attach.html",
+)
+def _deployment_snapshots_policy():
+    def record(api, deployment):
+        deployment.xapi_policy = api.policy
+
+    around_create_deployment(record=record)
+
+
+def deployment_policies(query):
+    """Deployment ID → the resource policy it serves (the API's when it was created), as stored."""
+    from moto.apigateway.models import apigateway_backends
+
+    api = apigateway_backends[query["account"]][query["region"]].get_rest_api(query["restApiId"])
+    return {d.id: getattr(d, "xapi_policy", None) for d in api.deployments.values()}
 
 
 @patch(
@@ -271,6 +307,10 @@ class XapiRoutes:
         try:
             if path == "/xapi/patches" and environ["REQUEST_METHOD"] == "GET":
                 body = [{k: v for k, v in p.items() if k != "apply"} for p in PATCHES]
+            elif path == "/xapi/deployment-policies" and environ["REQUEST_METHOD"] == "GET":
+                from urllib.parse import parse_qsl
+
+                body = deployment_policies(dict(parse_qsl(environ.get("QUERY_STRING", ""))))
             elif path == "/xapi/network" and environ["REQUEST_METHOD"] == "POST":
                 length = int(environ.get("CONTENT_LENGTH") or 0)
                 body = create_network(json.loads(environ["wsgi.input"].read(length)))

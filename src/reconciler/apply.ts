@@ -48,15 +48,28 @@ export const CONFLICT_RETRY_MS = 250;
  * for ACK to know its account yet are held back, as is a Stage move that met a newer version;
  * `waitMs` says when to come again.
  */
-export async function applyAll(cluster: AckCluster, objs: readonly KubeObject[], live: readonly LiveObject[], carm: NamespaceAccounts, log: Logger): Promise<Applied> {
+export async function applyAll(cluster: AckCluster, objs: readonly KubeObject[], live: readonly LiveObject[], carm: NamespaceAccounts, log: Logger, now: () => number = Date.now): Promise<Applied> {
   const byId = new Map(live.map((o) => [identity(o), o]));
+  const deployable = policyInAws(objs, byId);
+  /** Deployments not created in this pass (their Stage is not moved to them either). */
+  const heldBack = new Set<string>();
   let written = 0;
   let waitMs = 0;
   for (const obj of objs) {
     const current = byId.get(identity(obj));
     const hashed: KubeObject = { ...obj, metadata: { ...obj.metadata, annotations: { ...(obj.metadata.annotations ?? {}), [APPLIED_HASH_ANNOTATION]: hashOf(obj) } } };
-    const desired = withMoveRecord(hashed, current);
+    const { desired, holdMs } = withSyncRecord(hashed, current, now());
     if (current && ackKindOf(obj) && upToDate(current, desired)) continue;
+    if (holdMs > 0) {
+      waitMs = Math.max(waitMs, holdMs);
+      continue;
+    }
+    if (!deployable && !current && obj.kind === ACK.Deployment.kind) {
+      heldBack.add(obj.metadata.name);
+      continue;
+    }
+    const stageTarget = ackObject(obj, 'Stage')?.spec.deploymentRef?.from?.name;
+    if (stageTarget !== undefined && heldBack.has(stageTarget)) continue;
     if (obj.metadata.namespace) {
       const wait = await cluster.ensureNamespace(obj.metadata.namespace, carm.get(obj.metadata.namespace));
       if (wait > 0 && ackKindOf(obj)) {
@@ -67,7 +80,8 @@ export async function applyAll(cluster: AckCluster, objs: readonly KubeObject[],
     try {
       await cluster.apply(desired);
     } catch (err) {
-      // Only a Stage move carries a resourceVersion precondition: ACK wrote the Stage meanwhile.
+      // Only a recorded change (a Stage move, a RestAPI change) carries a resourceVersion
+      // precondition: ACK wrote the object meanwhile.
       if (httpStatus(err) !== 409 || !('resourceVersion' in desired.metadata)) throw err;
       waitMs = Math.max(waitMs, CONFLICT_RETRY_MS);
       continue;
@@ -75,6 +89,8 @@ export async function applyAll(cluster: AckCluster, objs: readonly KubeObject[],
     written++;
     log.info({ cluster: cluster.name, kind: obj.kind, name: obj.metadata.name }, 'applied');
   }
+  // No timer: ACK's status write on the RestAPI is an event for this CR.
+  if (heldBack.size > 0) log.info({ cluster: cluster.name, deployments: [...heldBack] }, 'a new Deployment waits for ACK to sync the RestAPI it snapshots');
   return { written, waitMs };
 }
 
@@ -85,24 +101,77 @@ export async function applyAll(cluster: AckCluster, objs: readonly KubeObject[],
  */
 export const STAGE_SYNC_AT_MOVE_ANNOTATION = 'xapi.dev/synced-before-move';
 
+/** On a RestAPI: the same stamp, as it was when xapi last changed what it renders there. */
+export const RESTAPI_SYNC_AT_CHANGE_ANNOTATION = 'xapi.dev/synced-before-change';
+
 const syncStamp = (o: { status: { conditions?: Array<{ type?: string; lastTransitionTime?: string } | undefined> } }) =>
   o.status.conditions?.find((c) => c?.type === 'ACK.ResourceSynced')?.lastTransitionTime ?? '';
 
+const appliedHash = (o: { metadata?: { annotations?: Record<string, string> } } | undefined) => o?.metadata?.annotations?.[APPLIED_HASH_ANNOTATION];
+
 /**
- * A Stage pointed at another Deployment records the sync stamp it had, written on exactly that
- * version (resourceVersion precondition: a sync ACK stamps meanwhile makes the write fail and the
- * next pass record it). A Stage that keeps its Deployment carries the record over unchanged.
+ * Where a change must be known synced by ACK before the next step: which annotation records the
+ * stamp, and when a write is such a change. A Stage move lets the superseded Deployment go (prune,
+ * stageMoved); a RestAPI change lets a Deployment be created (a Deployment snapshots the API's
+ * resource policy when AWS creates it, so one made before ACK's UpdateRestApi would serve the
+ * policy before the change).
  */
-function withMoveRecord(desired: KubeObject, current: LiveObject | undefined): KubeObject {
-  const want = ackObject(desired, 'Stage');
-  if (!want) return desired;
-  const live = current && ackObject(current, 'Stage');
-  const moving = !live || live.spec.deploymentRef?.from?.name !== want.spec.deploymentRef?.from?.name;
-  const record = moving ? (live ? syncStamp(live) : '') : live.metadata.annotations?.[STAGE_SYNC_AT_MOVE_ANNOTATION];
-  if (record === undefined) return desired; // a Stage from before the record: left as it is
-  const metadata = { ...desired.metadata, annotations: { ...desired.metadata.annotations, [STAGE_SYNC_AT_MOVE_ANNOTATION]: record } };
-  if (moving && live?.metadata.resourceVersion) Object.assign(metadata, { resourceVersion: live.metadata.resourceVersion });
-  return { ...desired, metadata };
+const SYNC_RECORDS = {
+  Stage: {
+    annotation: STAGE_SYNC_AT_MOVE_ANNOTATION,
+    changes: (live: KubeObject & LiveObject, want: KubeObject) => ackObject(live, 'Stage')?.spec.deploymentRef?.from?.name !== ackObject(want, 'Stage')?.spec.deploymentRef?.from?.name,
+  },
+  RestAPI: {
+    annotation: RESTAPI_SYNC_AT_CHANGE_ANNOTATION,
+    changes: (live: KubeObject & LiveObject, want: KubeObject) => appliedHash(live) !== appliedHash(want),
+  },
+} as const;
+
+/**
+ * ACK's stamps have whole seconds (metav1.Time), so a sync within the second of the one before
+ * would carry the same stamp and prove nothing. A recorded change is therefore written only once
+ * the object's stamp is this old: any later sync falls in a later second, even with the
+ * controller's clock up to a second ahead of the operator's.
+ */
+export const SYNC_STAMP_AGE_MS = 2_000;
+
+/**
+ * A Stage pointed at another Deployment, or a RestAPI whose render changed, records the sync stamp
+ * it had, written on exactly that version (resourceVersion precondition: a sync ACK stamps
+ * meanwhile makes the write fail and the next pass record it). Otherwise the record is carried
+ * over unchanged, so that it never causes a write of its own. `holdMs` > 0: not to be written
+ * yet (the stamp is too fresh, SYNC_STAMP_AGE_MS).
+ */
+function withSyncRecord(desired: KubeObject, current: LiveObject | undefined, now: number): { desired: KubeObject; holdMs: number } {
+  const kind = ackKindOf(desired);
+  const rule = kind === 'Stage' || kind === 'RestAPI' ? SYNC_RECORDS[kind] : undefined;
+  if (!rule || !kind) return { desired, holdMs: 0 };
+  const live = current && ackObject(current, kind);
+  const changing = !live || rule.changes(live as unknown as KubeObject & LiveObject, desired);
+  const stamp = live ? syncStamp(live) : '';
+  const record = changing ? stamp : live.metadata.annotations?.[rule.annotation];
+  if (record === undefined) return { desired, holdMs: 0 }; // an object from before the record: left as it is
+  const metadata = { ...desired.metadata, annotations: { ...desired.metadata.annotations, [rule.annotation]: record } };
+  if (changing && live?.metadata.resourceVersion) Object.assign(metadata, { resourceVersion: live.metadata.resourceVersion });
+  const stampedAt = Date.parse(stamp);
+  const holdMs = changing && !Number.isNaN(stampedAt) ? Math.max(0, stampedAt + SYNC_STAMP_AGE_MS - now) : 0;
+  return { desired: { ...desired, metadata }, holdMs };
+}
+
+/**
+ * May a new Deployment be created: the rendered RestAPI is live as rendered (nothing of it to
+ * write in this pass), and ACK has synced it since xapi last changed it (Synced=True with a stamp
+ * other than the recorded one; a RestAPI from before the record needs Synced=True only). With no
+ * RestAPI in this render (the consumer's cluster) there is nothing to wait for.
+ */
+export function policyInAws(objs: readonly KubeObject[], live: ReadonlyMap<string, LiveObject>): boolean {
+  const wanted = objs.find((o) => ackKindOf(o) === 'RestAPI');
+  if (!wanted) return true;
+  const api = ackObject(live.get(identity(wanted)) ?? {}, 'RestAPI');
+  if (!api || appliedHash(api) !== hashOf(wanted)) return false;
+  const synced = api.status.conditions?.find((c) => c?.type === 'ACK.ResourceSynced');
+  const recorded = api.metadata.annotations?.[RESTAPI_SYNC_AT_CHANGE_ANNOTATION];
+  return synced?.status === 'True' && (recorded === undefined || syncStamp(api) !== recorded);
 }
 
 /**

@@ -266,7 +266,8 @@ export interface ProviderState {
     types: string[];
     policy?: Record<string, any>;
     methods: Array<{ path: string; method: string; authorizationType?: string; integration?: { type?: string; uri?: string } }>;
-    deployments: Array<{ id: string; createdDate?: number }>;
+    /** `policy`: the resource policy the deployment serves (the emulator's record; AWS shows it nowhere). */
+    deployments: Array<{ id: string; createdDate?: number; policy?: Record<string, any> }>;
     stages: Array<{ name: string; deploymentId?: string }>;
   }>;
 }
@@ -323,6 +324,14 @@ export async function consumerState(account: string): Promise<ConsumerState> {
   return { securityGroups, endpoints, roles };
 }
 
+/** Deployment ID → the resource policy it serves, as the emulator recorded it at CreateDeployment. */
+async function deploymentPolicies(account: string, restApiId: string): Promise<Record<string, string | null>> {
+  const query = new URLSearchParams({ account, region: region(), restApiId });
+  const res = await fetch(`${endpoint()}/xapi/deployment-policies?${query}`);
+  if (!res.ok) throw new Error(`the emulator's deployment policies for ${restApiId}: HTTP ${res.status} ${await res.text()}`);
+  return (await res.json()) as Record<string, string | null>;
+}
+
 export async function providerState(account: string): Promise<ProviderState> {
   const { apigw } = await aws(account);
   const apis: ProviderState['apis'] = [];
@@ -338,8 +347,9 @@ export async function providerState(account: string): Promise<ProviderState> {
         })),
       )
       .sort((x, y) => `${x.path} ${x.method}`.localeCompare(`${y.path} ${y.method}`));
+    const served = await deploymentPolicies(account, a.id!);
     const deployments = ((await apigw.send(new GetDeploymentsCommand({ restApiId: a.id! }))).items ?? [])
-      .map((d) => ({ id: d.id!, ...(d.createdDate && { createdDate: new Date(d.createdDate).getTime() }) }))
+      .map((d) => ({ id: d.id!, ...(d.createdDate && { createdDate: new Date(d.createdDate).getTime() }), ...(served[d.id!] && { policy: parsePolicy(served[d.id!]!) }) }))
       .sort((x, y) => x.id.localeCompare(y.id));
     const stages = ((await apigw.send(new GetStagesCommand({ restApiId: a.id! }))).item ?? []).map((s) => ({ name: s.stageName!, deploymentId: s.deploymentId })).sort((x, y) => x.name.localeCompare(y.name));
     apis.push({ id: a.id!, name: a.name!, types: (a.endpointConfiguration?.types ?? []).map(String), policy: parsePolicy(a.policy), methods, deployments, stages });

@@ -99,6 +99,10 @@ export async function expectFourLayers(cr: CrossAccountApi, renderedEndpointPoli
   const served = api.deployments.find((d) => d.id === stage.deploymentId);
   expect(served).toBeDefined();
   expect(served!.createdDate).toBe(newest);
+  // What callers meet is the policy deployed, not the one stored: the served deployment must have
+  // been created after the stored policy reached AWS (a Deployment created before ACK's
+  // UpdateRestApi serves the policy before it).
+  expect(served!.policy).toEqual(api.policy);
 
   return { consumer, provider, callerSg: caller.id, endpointSg: endpointSg.id, endpointId: ep.id, apiId: api.id, roleArn: role.arn, stageDeployment: stage.deploymentId! };
 }

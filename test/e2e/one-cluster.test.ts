@@ -123,14 +123,18 @@ test('rotation: a replaced endpoint is allowed beside the old one for the grace 
   const deployedBefore = new Set(before.provider.apis[0]!.deployments.map((d) => d.id));
 
   // What account B serves, sampled while the rotation runs.
-  type Sample = { vpces: string; stage?: string; deployments: string[] };
+  type Sample = { vpces: string; stage?: string; deployments: string[]; served: string };
   const samples: Sample[] = [];
   let sampling = true;
   const sampler = (async () => {
     while (sampling) {
       try {
         const a = (await providerState(cr.spec.provider.accountId)).apis.find((x) => x.id === api);
-        if (a) samples.push({ vpces: sourceVpces(a.policy).join(','), stage: a.stages[0]?.deploymentId, deployments: a.deployments.map((d) => d.id) });
+        if (a) {
+          const stage = a.stages[0]?.deploymentId;
+          const served = sourceVpces(a.deployments.find((d) => d.id === stage)?.policy).join(',');
+          samples.push({ vpces: sourceVpces(a.policy).join(','), stage, deployments: a.deployments.map((d) => d.id), served });
+        }
       } catch {
         // a read racing a write; the next sample counts
       }
@@ -166,8 +170,11 @@ test('rotation: a replaced endpoint is allowed beside the old one for the grace 
       500,
     );
     // The policy went old → old+new → new, never through anything else.
-    const sequence = samples.map((s) => s.vpces).filter((v, i, all) => i === 0 || v !== all[i - 1]);
-    expect(sequence).toEqual([oldId, both, newId]);
+    const changes = (values: string[]) => values.filter((v, i, all) => i === 0 || v !== all[i - 1]);
+    expect(changes(samples.map((s) => s.vpces))).toEqual([oldId, both, newId]);
+    // And so did what the Stage serves: each deployment was made after its policy reached AWS.
+    await until('the Stage to serve the new endpoint alone', async () => samples.some((s) => s.served === newId), 3 * MIN, 500);
+    expect(changes(samples.map((s) => s.served))).toEqual([oldId, both, newId]);
   } finally {
     sampling = false;
     await sampler;

@@ -118,10 +118,13 @@ export async function listAck(custom: CustomObjectsApi, kind: AckKindName, label
   return ((await custom.listClusterCustomObject({ group: r.group, version: r.version, plural: r.plural, labelSelector })) as { items: Obj[] }).items;
 }
 
-export const readyConditions = () => [
-  { type: 'ACK.ResourceSynced', status: 'True', lastTransitionTime: new Date().toISOString() },
-  { type: 'Ready', status: 'True', lastTransitionTime: new Date().toISOString() },
-];
+export const readyConditions = () => {
+  const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z'); // metav1.Time: whole seconds, as ACK stamps
+  return [
+    { type: 'ACK.ResourceSynced', status: 'True', lastTransitionTime: now },
+    { type: 'Ready', status: 'True', lastTransitionTime: now },
+  ];
+};
 
 /** Play ACK: replace the object's status (status subresource), retrying on conflicts. */
 export async function setAckStatus(custom: CustomObjectsApi, kind: AckKindName, namespace: string, name: string, status: Record<string, unknown>): Promise<void> {

@@ -11,7 +11,7 @@ import { MANAGED_SELECTOR } from '../../../src/reconciler/cluster.js';
 type Obj = {
   apiVersion: string;
   kind: string;
-  metadata: { name: string; namespace: string; labels?: Record<string, string>; finalizers?: string[]; deletionTimestamp?: string; resourceVersion?: string };
+  metadata: { name: string; namespace: string; uid?: string; generation?: number; labels?: Record<string, string>; finalizers?: string[]; deletionTimestamp?: string; resourceVersion?: string };
   spec?: Record<string, unknown>;
   status?: Record<string, any>;
 };
@@ -39,6 +39,8 @@ export class AckPlayer {
   readonly terminal: string[] = [];
   private readonly marked = new Map<string, number>();
   private readonly restApisGone = new Set<string>(); // owners whose RestAPI AWS deleted
+  /** uid → the generation last synced: ACK syncs every spec change and re-stamps its conditions. */
+  private readonly syncedGeneration = new Map<string, number | undefined>();
   private running = false;
   private loop: Promise<void> | undefined;
   lastError: unknown;
@@ -112,8 +114,10 @@ export class AckPlayer {
           continue; // the status write needs the new resourceVersion: next tick
         }
         const status = this.statusFor(kind, obj, cluster.accountId);
-        if (covers(obj.status, status)) continue;
+        const uid = obj.metadata.uid ?? key;
+        if (covers(obj.status, status) && this.syncedGeneration.get(uid) === obj.metadata.generation) continue;
         await cluster.custom.replaceNamespacedCustomObjectStatus({ group: r.group, version: r.version, plural: r.plural, namespace: obj.metadata.namespace, name: obj.metadata.name, body: { ...obj, status: { ...status, conditions: readyConditions() } } });
+        this.syncedGeneration.set(uid, obj.metadata.generation);
       } catch (err) {
         if ((err as { code?: number }).code !== 409 && (err as { code?: number }).code !== 404) throw err;
       }
@@ -153,7 +157,7 @@ function hex(text: string): string {
 }
 
 export const readyConditions = () => {
-  const now = new Date().toISOString();
+  const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z'); // metav1.Time: whole seconds, as ACK stamps
   return [
     { type: 'ACK.ResourceSynced', status: 'True', lastTransitionTime: now },
     { type: 'Ready', status: 'True', lastTransitionTime: now },

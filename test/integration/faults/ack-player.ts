@@ -198,7 +198,7 @@ export class AckPlayer {
       const uid = o.metadata!.uid ?? key;
       const generation = o.metadata!.generation;
       if (covers(o.status ?? {}, want) && this.syncedGeneration.get(uid) === generation) continue;
-      const now = new Date().toISOString();
+      const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z'); // metav1.Time: whole seconds, as ACK stamps
       const body = { ...want, conditions: (want.conditions as object[]).map((c) => ({ ...c, lastTransitionTime: now })) };
       try {
         await this.patchStatus(w, ns, name, body);

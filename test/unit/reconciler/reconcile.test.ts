@@ -9,7 +9,7 @@ import type { Resolution } from '../../../src/reconciler/clusters.js';
 import { OperatorMetrics } from '../../../src/reconciler/metrics.js';
 import type { LiveObject } from '../../../src/reconciler/observed.js';
 import { Reconciler } from '../../../src/reconciler/reconcile.js';
-import { applyAll, CONFLICT_RETRY_MS, STAGE_SYNC_AT_MOVE_ANNOTATION } from '../../../src/reconciler/apply.js';
+import { APPLIED_HASH_ANNOTATION, applyAll, CONFLICT_RETRY_MS, RESTAPI_SYNC_AT_CHANGE_ANNOTATION, STAGE_SYNC_AT_MOVE_ANNOTATION, SYNC_STAMP_AGE_MS } from '../../../src/reconciler/apply.js';
 import { FakeCluster, FakeWriter } from './fakes.js';
 import { reconcileGroup } from '../../../src/reconciler/endpoint-group.js';
 import { endpointGroup } from '../../../src/charts/names.js';
@@ -149,8 +149,11 @@ describe('Reconciler', () => {
     const [first] = live('Deployment');
     const before = stampOf(stage());
     const deleted = () => s.b.writes.includes(`delete Deployment/account-b/${first!.metadata?.name}`);
-    // rotate: the new Deployment and the Stage's move are applied in one pass
+    // rotate: the policy first; once ACK has synced it, the new Deployment and the Stage's move
     s.a.playAck('111111111111', 'vpce-0fedcba9876543210');
+    await s.reconciler().reconcile(s.writer.cr);
+    expect(live('Deployment')).toEqual([first]);
+    s.b.playAck('222222222222');
     await s.reconciler().reconcile(s.writer.cr);
     const second = live('Deployment').find((d) => d !== first)!;
     expect((stage().spec as { deploymentRef: { from: { name: string } } }).deploymentRef.from.name).toBe(second.metadata?.name);
@@ -178,6 +181,80 @@ describe('Reconciler', () => {
     await s.reconciler().reconcile(s.writer.cr);
     expect(s.b.writes.length).toBe(writes);
     expect(moveRecord()).toBe(before);
+  });
+
+  it('creates a new Deployment only once ACK has synced the RestAPI change it deploys (a Deployment snapshots the policy AWS holds when it is created)', async () => {
+    const s = setup();
+    await converge(s);
+    const live = (kind: string) => [...s.b.objects.values()].filter((o) => o.kind === kind);
+    const api = () => live('RestAPI')[0]!;
+    const stampOf = (o: LiveObject) => (o.status as { conditions: Array<{ type: string; lastTransitionTime: string }> }).conditions.find((c) => c.type === 'ACK.ResourceSynced')!.lastTransitionTime;
+    const record = () => (api().metadata as { annotations?: Record<string, string> }).annotations?.[RESTAPI_SYNC_AT_CHANGE_ANNOTATION];
+    const deployments = () => live('Deployment').map((d) => d.metadata?.name);
+    const servedBy = () => (live('Stage')[0]!.spec as { deploymentRef: { from: { name: string } } }).deploymentRef.from.name;
+    const [first] = deployments();
+    const synced = stampOf(api());
+    const writes = () => s.b.writes.length;
+    // A new endpoint: the policy changes, written on exactly the version whose stamp it records.
+    s.a.playAck('111111111111', 'vpce-0fedcba9876543210');
+    await s.reconciler().reconcile(s.writer.cr);
+    expect(JSON.stringify(api().spec)).toContain('vpce-0fedcba9876543210');
+    expect(record()).toBe(synced);
+    expect(deployments()).toEqual([first]);
+    expect(servedBy()).toBe(first);
+    // Passes before ACK has synced the RestAPI (its stamp is still the recorded one) write nothing.
+    let before = writes();
+    await s.reconciler().reconcile(s.writer.cr);
+    expect(writes()).toBe(before);
+    // ACK synced it, but the sync failed (Synced=False, a new stamp): still no Deployment.
+    const failedAt = '2026-11-26T05:00:00Z';
+    api().status = { ...api().status, conditions: [{ type: 'ACK.ResourceSynced', status: 'False', lastTransitionTime: failedAt }, { type: 'ACK.Recoverable', status: 'True', lastTransitionTime: failedAt }] };
+    await s.reconciler().reconcile(s.writer.cr);
+    expect(deployments()).toEqual([first]);
+    // A successful sync since the change: the Deployment is created and the Stage moves to it.
+    api().status = { ...api().status, conditions: [{ type: 'ACK.ResourceSynced', status: 'True', lastTransitionTime: '2026-11-26T05:00:01Z' }] };
+    before = writes();
+    await s.reconciler().reconcile(s.writer.cr);
+    const created = deployments().filter((d) => d !== first);
+    expect(created).toHaveLength(1);
+    expect(servedBy()).toBe(created[0]);
+    expect(s.b.writes.slice(before).map((w) => w.split('/')[0])).toEqual(['apply Deployment', 'apply Stage']);
+    // The record is carried over while the RestAPI keeps its render: ACK's later syncs write nothing.
+    await converge(s);
+    expect(record()).toBe(synced);
+  });
+
+  it('a RestAPI change that meets a newer version (ACK wrote it meanwhile) is not written, and comes again shortly', async () => {
+    const s = setup();
+    await converge(s);
+    const cached = structuredClone(s.b.objects.get([...s.b.objects.keys()].find((k) => k.startsWith('RestAPI/'))!)!);
+    const rendered = { ...cached, spec: { ...(cached.spec as object), description: 'changed' } } as unknown as KubeObject;
+    delete (rendered.metadata.annotations as Record<string, string>)[APPLIED_HASH_ANNOTATION];
+    await s.b.patchSpec(cached, {});
+    const before = s.b.writes.length;
+    expect(await applyAll(s.b, [rendered], [cached], new Map(), silent)).toEqual({ written: 0, waitMs: CONFLICT_RETRY_MS });
+    expect(s.b.writes.length).toBe(before);
+    // on the version it read, the same change is written, with the stamp that version carried
+    const current = s.b.objects.get(`RestAPI/${cached.metadata?.namespace}/${cached.metadata?.name}`)!;
+    expect(await applyAll(s.b, [rendered], [current], new Map(), silent)).toEqual({ written: 1, waitMs: 0 });
+    const stamp = (current.status as { conditions: Array<{ type: string; lastTransitionTime: string }> }).conditions.find((c) => c.type === 'ACK.ResourceSynced')!.lastTransitionTime;
+    expect((s.b.objects.get(`RestAPI/${cached.metadata?.namespace}/${cached.metadata?.name}`)!.metadata as { annotations: Record<string, string> }).annotations[RESTAPI_SYNC_AT_CHANGE_ANNOTATION]).toBe(stamp);
+  });
+
+  it('writes a recorded change only once the stamp it records is two seconds old (ACK stamps whole seconds: a sync in the same second would look like no sync)', async () => {
+    const s = setup();
+    await converge(s);
+    for (const kind of ['RestAPI', 'Stage'] as const) {
+      const cached = structuredClone(s.b.objects.get([...s.b.objects.keys()].find((k) => k.startsWith(`${kind}/`))!)!);
+      const stamp = Date.parse((cached.status as { conditions: Array<{ type: string; lastTransitionTime: string }> }).conditions.find((c) => c.type === 'ACK.ResourceSynced')!.lastTransitionTime);
+      const spec = kind === 'RestAPI' ? { description: 'changed' } : { deploymentRef: { from: { name: 'orders-deploy-other' } } };
+      const rendered = { ...cached, spec: { ...(cached.spec as object), ...spec } } as unknown as KubeObject;
+      delete (rendered.metadata.annotations as Record<string, string>)[APPLIED_HASH_ANNOTATION];
+      const before = s.b.writes.length;
+      expect(await applyAll(s.b, [rendered], [cached], new Map(), silent, () => stamp + 500)).toEqual({ written: 0, waitMs: SYNC_STAMP_AGE_MS - 500 });
+      expect(s.b.writes.length).toBe(before);
+      expect(await applyAll(s.b, [rendered], [cached], new Map(), silent, () => stamp + SYNC_STAMP_AGE_MS)).toEqual({ written: 1, waitMs: 0 });
+    }
   });
 
   it('a Stage move that meets a newer version of the Stage (ACK wrote it meanwhile) is not written, and comes again shortly', async () => {
