@@ -106,7 +106,7 @@ export async function until<T>(what: string, fn: () => Promise<T | undefined | f
   }
 }
 
-type Obj = { metadata: { name: string; namespace: string; resourceVersion?: string }; spec?: Record<string, unknown>; status?: Record<string, unknown> };
+type Obj = { metadata: { name: string; namespace: string; uid?: string; generation?: number; resourceVersion?: string }; spec?: Record<string, unknown>; status?: Record<string, unknown> };
 
 export async function getAck(custom: CustomObjectsApi, kind: AckKindName, namespace: string, name: string): Promise<Obj> {
   const r = ACK[kind];
@@ -138,6 +138,39 @@ export async function setAckStatus(custom: CustomObjectsApi, kind: AckKindName, 
       if ((err as { code?: number }).code !== 409 || i > 30) throw err;
     }
   }
+}
+
+/** uid → the generation of the last sync played: ACK syncs each spec change, and re-stamps its conditions only then. */
+const syncedGenerations = new Map<string, number | undefined>();
+const syncKey = (o: Obj) => o.metadata.uid ?? `${o.metadata.namespace}/${o.metadata.name}`;
+
+/**
+ * Would ACK sync `obj` now: it is not Ready with these `fields` yet, or its spec changed since the
+ * last sync played. A fresh stamp without a sync would look like one to the operator.
+ */
+export function ackWouldSync(obj: Obj, fields: Record<string, unknown> = {}): boolean {
+  const conditions = (obj.status?.conditions ?? []) as Array<{ type?: string; status?: string }>;
+  const ready = ['ACK.ResourceSynced', 'Ready'].every((t) => conditions.some((c) => c.type === t && c.status === 'True'));
+  const same = Object.entries(fields).every(([k, v]) => JSON.stringify(obj.status?.[k]) === JSON.stringify(v));
+  const key = syncKey(obj);
+  return !(ready && same && syncedGenerations.has(key) && syncedGenerations.get(key) === obj.metadata.generation);
+}
+
+/** Play one ACK sync of `obj` (as listed or read): Ready with `fields`, conditions stamped now. */
+export async function playSync(custom: CustomObjectsApi, kind: AckKindName, obj: Obj, fields: Record<string, unknown> = {}): Promise<void> {
+  await setAckStatus(custom, kind, obj.metadata.namespace, obj.metadata.name, { ...fields, conditions: readyConditions() });
+  syncedGenerations.set(syncKey(obj), obj.metadata.generation);
+}
+
+/** One ACK sync of the named object if ACK would make one (ackWouldSync); false when it did not, or the object is gone. */
+export async function playAckSync(custom: CustomObjectsApi, kind: AckKindName, namespace: string, name: string, fields: Record<string, unknown> = {}): Promise<boolean> {
+  const obj = await getAck(custom, kind, namespace, name).catch((err: { code?: number }) => {
+    if (err.code === 404) return undefined;
+    throw err;
+  });
+  if (!obj || !ackWouldSync(obj, fields)) return false;
+  await playSync(custom, kind, obj, fields);
+  return true;
 }
 
 /** Read-modify-write of an ACK object's metadata/spec, retried on a write conflict. */

@@ -107,7 +107,7 @@ async function getCr(name: string): Promise<CrossAccountApi> {
 }
 const crReady = (cr: CrossAccountApi) => cr.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
 
-async function restApi(name: string): Promise<{ metadata: { resourceVersion: string; managedFields?: { manager: string; operation: string; fieldsV1?: any }[]; annotations?: Record<string, string> }; spec: { policy?: string } }> {
+async function restApi(name: string): Promise<{ metadata: { resourceVersion: string; generation?: number; managedFields?: { manager: string; operation: string; fieldsV1?: any }[]; annotations?: Record<string, string> }; spec: { policy?: string } }> {
   const r = ACK.RestAPI;
   return (await customB.getNamespacedCustomObject({ group: r.group, version: r.version, plural: r.plural, namespace: crs.orders.spec.provider.namespace, name })) as any;
 }
@@ -306,14 +306,14 @@ describe('Argo CD syncing the generated Applications next to the operator', () =
     const opBefore = (await app('xapi-cluster-b')).status?.operationState?.startedAt;
 
     // Every write to the RestAPI from now on, with who made it.
-    const writes: { rv: string; at: number; managers: string[] }[] = [];
+    const writes: { rv: string; generation: number; at: number; managers: string[] }[] = [];
     const watch = new Watch(kcForB());
     const r = ACK.RestAPI;
     const req = await watch.watch(
       `/apis/${r.group}/${r.version}/namespaces/${crs.orders.spec.provider.namespace}/${r.plural}`,
       { fieldSelector: `metadata.name=${n.restApi}`, resourceVersion: before.metadata.resourceVersion },
       (type, obj: any) => {
-        if (type === 'MODIFIED') writes.push({ rv: obj.metadata.resourceVersion, at: Date.now(), managers: (obj.metadata.managedFields ?? []).map((m: any) => `${m.manager}@${m.time}`) });
+        if (type === 'MODIFIED') writes.push({ rv: obj.metadata.resourceVersion, generation: obj.metadata.generation, at: Date.now(), managers: (obj.metadata.managedFields ?? []).map((m: any) => `${m.manager}@${m.time}`) });
       },
       () => undefined,
     );
@@ -346,13 +346,17 @@ describe('Argo CD syncing the generated Applications next to the operator', () =
       await sampler;
       req.abort();
     }
-    say(`RestAPI writes in ${WATCH_AFTER_ROTATION_MS / 1000} s after the rotation: ${writes.length}\n  ${writes.map((w) => `${w.rv} +${((w.at - rotatedAt) / 1000).toFixed(1)} s ${w.managers.join(' ')}`).join('\n  ')}`);
-    figures.push(`RestAPI writes in the ${WATCH_AFTER_ROTATION_MS / 1000} s after a rotation: ${writes.length} (the rotation needs 2: add the new endpoint, drop the old after ${GRACE_SECONDS} s)`);
+    // A spec write bumps the generation; the others are the ACK stand-in's status write for each
+    // spec change (ACK syncs every change and re-stamps its conditions).
+    const specWrites = writes.filter((w, i) => w.generation !== (i === 0 ? before.metadata.generation : writes[i - 1]!.generation));
+    say(`RestAPI writes in ${WATCH_AFTER_ROTATION_MS / 1000} s after the rotation: ${writes.length}, ${specWrites.length} of the spec\n  ${writes.map((w) => `${w.rv} gen ${w.generation} +${((w.at - rotatedAt) / 1000).toFixed(1)} s ${w.managers.join(' ')}`).join('\n  ')}`);
+    figures.push(`RestAPI spec writes in the ${WATCH_AFTER_ROTATION_MS / 1000} s after a rotation: ${specWrites.length} (the rotation needs 2: add the new endpoint, drop the old after ${GRACE_SECONDS} s), ${writes.length} writes in all`);
     const after = await restApi(n.restApi);
     expect(after.spec.policy).toContain(newId);
     expect(after.spec.policy).not.toContain(oldId);
     expect(outOfSync).toEqual([]);
-    expect(writes.length).toBe(2);
+    expect(specWrites.length).toBe(2);
+    expect(writes.length).toBe(2 * specWrites.length);
     // Argo CD did not sync the provider's Application again (selfHeal saw nothing to heal).
     expect((await app('xapi-cluster-b')).status?.operationState?.startedAt).toBe(opBefore);
     expect(owners(after, ['f:spec', 'f:policy'])).toContain('xapi');

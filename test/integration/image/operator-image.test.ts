@@ -12,7 +12,7 @@ import { CoordinationV1Api } from '@kubernetes/client-node';
 import { ACK, type AckKindName } from '../../../src/api/ack.js';
 import type { CrossAccountApi } from '../../../src/api/types.js';
 import { MANAGED_SELECTOR } from '../../../src/reconciler/cluster.js';
-import { clients, deleteNamespace, ensureNamespace, exampleCr, kubeconfigPath, readyConditions, setAckStatus, until } from '../helpers.js';
+import { ackWouldSync, clients, deleteNamespace, ensureNamespace, exampleCr, kubeconfigPath, playSync, until } from '../helpers.js';
 import { buildImage, containerPid, deleteContainer, freePort, killContainer, prepareBundle, secretFolder, startContainer, unpack, type BuiltImage } from './bundle.js';
 
 const run = promisify(execFile);
@@ -38,7 +38,7 @@ let b: ReturnType<typeof clients>;
 
 type Item = { metadata: { name: string; namespace: string; labels?: Record<string, string> }; status?: { conditions?: Array<{ type: string; status: string }> } };
 
-/** Play ACK: every object the operator created reports Ready, with the IDs AWS would assign. */
+/** Play ACK: every object the operator created or changed reports Ready, with the IDs AWS would assign. */
 async function markAllReady(): Promise<void> {
   for (const c of [a, b]) {
     for (const kind of Object.keys(ACK) as AckKindName[]) {
@@ -46,7 +46,6 @@ async function markAllReady(): Promise<void> {
       const list = (await c.custom.listClusterCustomObject({ group: r.group, version: r.version, plural: r.plural, labelSelector: MANAGED_SELECTOR })) as { items: Item[] };
       for (const o of list.items) {
         if (o.metadata.namespace !== A_NS && o.metadata.namespace !== B_NS) continue;
-        if (o.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True')) continue;
         const ids: Record<string, unknown> =
           kind === 'SecurityGroup' ? { id: `sg-${o.metadata.name.slice(-12)}` }
           : kind === 'VPCEndpoint' ? { vpcEndpointID: 'vpce-0image', state: 'available', networkInterfaceIDs: ['eni-0image0000000001', 'eni-0image0000000002'] }
@@ -54,7 +53,8 @@ async function markAllReady(): Promise<void> {
           : kind === 'Resource' ? { id: `res-${o.metadata.name.slice(-6)}` }
           : kind === 'Role' ? { ackResourceMetadata: { arn: 'arn:aws:iam::111111111111:role/orders-caller', ownerAccountID: '111111111111', region: 'us-east-1' } }
           : {};
-        await setAckStatus(c.custom, kind, o.metadata.namespace, o.metadata.name, { ...ids, conditions: readyConditions() });
+        // ACK syncs what is new or changed since its last sync (a changed RestAPI too: the Deployment waits for it)
+        if (ackWouldSync(o, ids)) await playSync(c.custom, kind, o, ids);
       }
     }
   }

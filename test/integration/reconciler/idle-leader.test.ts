@@ -6,7 +6,7 @@ import { MANAGED_SELECTOR } from '../../../src/reconciler/cluster.js';
 import { ACK, type AckKindName } from '../../../src/api/ack.js';
 import { startOperator, type RunningOperator } from '../../../src/reconciler/operator.js';
 import type { RenderFn } from '../../../src/reconciler/reconcile.js';
-import { clients, deleteNamespace, ensureNamespace, exampleCr, kubeconfigPath, readyConditions, setAckStatus, sleep, until } from '../helpers.js';
+import { clients, deleteNamespace, ensureNamespace, exampleCr, ackWouldSync, kubeconfigPath, playSync, sleep, until } from '../helpers.js';
 
 const RUN = Date.now().toString(36).slice(-5);
 const NS = `rec-idle-${RUN}`;
@@ -59,7 +59,6 @@ async function markAllReady(): Promise<number> {
       const list = (await c.custom.listClusterCustomObject({ group: r.group, version: r.version, plural: r.plural, labelSelector: MANAGED_SELECTOR })) as { items: Item[] };
       for (const o of list.items) {
         if (o.metadata.namespace !== A_NS && o.metadata.namespace !== B_NS) continue;
-        if (o.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True')) continue;
         const owner = o.metadata.labels?.[OWNER_LABEL] ?? o.metadata.labels?.['xapi.dev/endpoint-group'] ?? '';
         const ids: Record<string, unknown> =
           kind === 'SecurityGroup' ? { id: `sg-${o.metadata.name}` }
@@ -68,7 +67,8 @@ async function markAllReady(): Promise<number> {
           : kind === 'Resource' ? { id: `res-${o.metadata.name.slice(-6)}` }
           : kind === 'Role' ? { ackResourceMetadata: { arn: 'arn:aws:iam::111111111111:role/orders-caller', ownerAccountID: '111111111111', region: 'us-east-1' } }
           : {};
-        await setAckStatus(c.custom, kind, o.metadata.namespace, o.metadata.name, { ...ids, conditions: readyConditions() });
+        if (!ackWouldSync(o, ids)) continue;
+        await playSync(c.custom, kind, o, ids);
         n++;
       }
     }

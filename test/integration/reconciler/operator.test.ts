@@ -13,7 +13,7 @@ import { validateSpec } from '../../../src/api/validate.js';
 import { NAMESPACE_SETTLE_MS } from '../../../src/reconciler/cluster.js';
 import { startOperator, type RunningOperator } from '../../../src/reconciler/operator.js';
 import type { RenderFn } from '../../../src/reconciler/reconcile.js';
-import { clients, deleteNamespace, ensureNamespace, exampleCr, getAck, kubeconfigPath, kubectlPath, listAck, mutateAck, readyConditions, setAckStatus, sleep, until } from '../helpers.js';
+import { clients, deleteNamespace, ensureNamespace, exampleCr, getAck, kubeconfigPath, kubectlPath, listAck, mutateAck, playAckSync, readyConditions, setAckStatus, sleep, until } from '../helpers.js';
 
 const run = promisify(execFile);
 // A fresh suffix per run: envtest has no namespace controller, so deleted namespaces never go away.
@@ -88,13 +88,16 @@ async function kubeconfigSecret(name: string, kubeconfig: string) {
   }
 }
 
-/** Make every ACK object of a CR report Ready, with the IDs AWS would assign. */
+/**
+ * Make every ACK object of a CR report Ready, with the IDs AWS would assign: one ACK sync of each
+ * object that is new, changed since its last sync, or not yet reporting these IDs.
+ */
 async function playAck(cr: CrossAccountApi, endpointId = 'vpce-0aaa') {
   const n = objectNames(cr);
-  await setAckStatus(a.custom, 'SecurityGroup', A_NS, n.callerSecurityGroup, { id: `sg-caller-${cr.metadata.name}`, conditions: readyConditions() });
-  await setAckStatus(a.custom, 'SecurityGroup', A_NS, n.endpointSecurityGroup, { id: `sg-endpoint-${cr.metadata.name}`, conditions: readyConditions() });
+  await playAckSync(a.custom, 'SecurityGroup', A_NS, n.callerSecurityGroup, { id: `sg-caller-${cr.metadata.name}` });
+  await playAckSync(a.custom, 'SecurityGroup', A_NS, n.endpointSecurityGroup, { id: `sg-endpoint-${cr.metadata.name}` });
   // The shared endpoint's objects carry the group label, not the CR's owner label.
-  await setAckStatus(a.custom, 'VPCEndpoint', A_NS, n.vpcEndpoint, { vpcEndpointID: endpointId, state: 'available', dnsEntries: [{ dnsName: 'x.vpce.example' }], conditions: readyConditions() });
+  await playAckSync(a.custom, 'VPCEndpoint', A_NS, n.vpcEndpoint, { vpcEndpointID: endpointId, state: 'available', dnsEntries: [{ dnsName: 'x.vpce.example' }] });
   // Everything else the render produced: Ready, and Role with its ARN. ACK reports on the objects
   // it found when it looked: the operator may create more while this runs, and those wait.
   const owner = `${OWNER_LABEL}=${ownerLabelValue(cr)}`;
@@ -102,14 +105,12 @@ async function playAck(cr: CrossAccountApi, endpointId = 'vpce-0aaa') {
   for (const [kind, c, ns] of [['Role', a, A_NS], ['Function', a, A_NS], ['Resource', b, B_NS], ['Method', b, B_NS], ['Integration', b, B_NS], ['Deployment', b, B_NS], ['Stage', b, B_NS]] as const) {
     found.push({ kind, c, ns, objs: await listAck(c.custom, kind, owner) });
   }
-  await setAckStatus(b.custom, 'RestAPI', B_NS, n.restApi, { id: `api${cr.metadata.name.replace(/[^a-z0-9]/g, '')}`, rootResourceID: 'rootres1', conditions: readyConditions() });
+  await playAckSync(b.custom, 'RestAPI', B_NS, n.restApi, { id: `api${cr.metadata.name.replace(/[^a-z0-9]/g, '')}`, rootResourceID: 'rootres1' });
   for (const { kind, c, ns, objs } of found) {
     for (const o of objs) {
       const extra = kind === 'Role' ? { ackResourceMetadata: { arn: `arn:aws:iam::111111111111:role/${cr.spec.consumer.roleName}`, ownerAccountID: '111111111111', region: 'us-east-1' } } : kind === 'Resource' ? { id: `res-${o.metadata.name.slice(-6)}` } : {};
       // an object the operator pruned meanwhile (a superseded Deployment) gets no report
-      await setAckStatus(c.custom, kind, ns, o.metadata.name, { ...extra, conditions: readyConditions() }).catch((err: { code?: number }) => {
-        if (err.code !== 404) throw err;
-      });
+      await playAckSync(c.custom, kind, ns, o.metadata.name, extra);
     }
   }
 }
@@ -160,7 +161,11 @@ describe('operator on two real API servers', () => {
     await sleep(300);
     expect(await listAck(b.custom, 'Deployment', sel)).toEqual([]);
     await playAck(cr); // Integrations created
-    await until('Deployment once Integrations exist', async () => (await listAck(b.custom, 'Deployment', sel)).length === 1 && (await listAck(b.custom, 'Stage', sel)).length === 1);
+    // ACK keeps syncing what changes meanwhile: the RestAPI's policy change, which the Deployment waits for.
+    await until('Deployment once Integrations exist', async () => {
+      await playAck(cr);
+      return (await listAck(b.custom, 'Deployment', sel)).length === 1 && (await listAck(b.custom, 'Stage', sel)).length === 1;
+    });
     await playAck(cr);
     const { stdout } = await run(kubectlPath(), ['--kubeconfig', kubeconfigPath('A'), '-n', NS, 'wait', '--for=condition=Ready', `xapi/${cr.metadata.name}`, '--timeout=30s']);
     expect(stdout).toContain('condition met');
@@ -199,8 +204,11 @@ describe('operator on two real API servers', () => {
     });
     expect(cond(live, 'Ready')?.message).toContain('Invalid policy document');
     expect(cond(live, 'Degraded')?.status).toBe('True');
-    await playAck(cr, 'vpce-0bbb');
-    await until('Ready again', async () => cond(await getCr(cr.metadata.name), 'Ready')?.status === 'True');
+    // ACK syncs the RestAPI again, then what the operator writes after it (the Deployment of the rotated policy).
+    await until('Ready again', async () => {
+      await playAck(cr, 'vpce-0bbb');
+      return cond(await getCr(cr.metadata.name), 'Ready')?.status === 'True';
+    });
   });
 
   // Issue 17: what only the operator's validator used to reject (a roleArn in another account) is
