@@ -44,13 +44,16 @@ export interface Applied {
 export const CONFLICT_RETRY_MS = 250;
 
 /**
- * Apply each rendered object whose live version lacks something. Objects of a namespace too new
- * for ACK to know its account yet are held back, as is a Stage move that met a newer version;
- * `waitMs` says when to come again.
+ * Apply each rendered object whose live version lacks something. Held back: objects of a
+ * namespace too new for ACK to know its account yet, a recorded change (Stage move, RestAPI
+ * change) that met a newer version or whose stamp is too fresh (`waitMs` says when to come
+ * again), and a new Deployment with its Stage move until ACK has synced the RestAPI (its status
+ * write brings the next pass). A Deployment already live is not held: its name is a hash of the
+ * policy it was created from.
  */
 export async function applyAll(cluster: AckCluster, objs: readonly KubeObject[], live: readonly LiveObject[], carm: NamespaceAccounts, log: Logger, now: () => number = Date.now): Promise<Applied> {
   const byId = new Map(live.map((o) => [identity(o), o]));
-  const deployable = policyInAws(objs, byId);
+  const deployable = restApiInAws(objs, byId);
   /** Deployments not created in this pass (their Stage is not moved to them either). */
   const heldBack = new Set<string>();
   let written = 0;
@@ -164,7 +167,7 @@ function withSyncRecord(desired: KubeObject, current: LiveObject | undefined, no
  * other than the recorded one; a RestAPI from before the record needs Synced=True only). With no
  * RestAPI in this render (the consumer's cluster) there is nothing to wait for.
  */
-export function policyInAws(objs: readonly KubeObject[], live: ReadonlyMap<string, LiveObject>): boolean {
+function restApiInAws(objs: readonly KubeObject[], live: ReadonlyMap<string, LiveObject>): boolean {
   const wanted = objs.find((o) => ackKindOf(o) === 'RestAPI');
   if (!wanted) return true;
   const api = ackObject(live.get(identity(wanted)) ?? {}, 'RestAPI');
