@@ -122,11 +122,11 @@ const appliedHash = (o: { metadata?: { annotations?: Record<string, string> } } 
 const SYNC_RECORDS = {
   Stage: {
     annotation: STAGE_SYNC_AT_MOVE_ANNOTATION,
-    changes: (live: KubeObject & LiveObject, want: KubeObject) => ackObject(live, 'Stage')?.spec.deploymentRef?.from?.name !== ackObject(want, 'Stage')?.spec.deploymentRef?.from?.name,
+    changes: (live: LiveObject, want: KubeObject) => ackObject(live, 'Stage')?.spec.deploymentRef?.from?.name !== ackObject(want, 'Stage')?.spec.deploymentRef?.from?.name,
   },
   RestAPI: {
     annotation: RESTAPI_SYNC_AT_CHANGE_ANNOTATION,
-    changes: (live: KubeObject & LiveObject, want: KubeObject) => appliedHash(live) !== appliedHash(want),
+    changes: (live: LiveObject, want: KubeObject) => appliedHash(ackObject(live, 'RestAPI')) !== appliedHash(want),
   },
 } as const;
 
@@ -150,7 +150,7 @@ function withSyncRecord(desired: KubeObject, current: LiveObject | undefined, no
   const rule = kind === 'Stage' || kind === 'RestAPI' ? SYNC_RECORDS[kind] : undefined;
   if (!rule || !kind) return { desired, holdMs: 0 };
   const live = current && ackObject(current, kind);
-  const changing = !live || rule.changes(live as unknown as KubeObject & LiveObject, desired);
+  const changing = !live || rule.changes(current, desired);
   const stamp = live ? syncStamp(live) : '';
   const record = changing ? stamp : live.metadata.annotations?.[rule.annotation];
   if (record === undefined) return { desired, holdMs: 0 }; // an object from before the record: left as it is

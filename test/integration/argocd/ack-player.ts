@@ -7,6 +7,7 @@ import type { CustomObjectsApi } from '@kubernetes/client-node';
 import { ACK, type AckKindName } from '../../../src/api/ack.js';
 import { OWNER_LABEL } from '../../../src/api/types.js';
 import { MANAGED_SELECTOR } from '../../../src/reconciler/cluster.js';
+import { readyConditions } from '../helpers.js';
 
 type Obj = {
   apiVersion: string;
@@ -155,14 +156,6 @@ function hex(text: string): string {
   for (const ch of text) h = Math.imul(h ^ ch.charCodeAt(0), 0x01000193) >>> 0;
   return h.toString(16).padStart(8, "0") + ((h ^ 0x5bd1e995) >>> 0).toString(16).padStart(8, "0");
 }
-
-export const readyConditions = () => {
-  const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z'); // metav1.Time: whole seconds, as ACK stamps
-  return [
-    { type: 'ACK.ResourceSynced', status: 'True', lastTransitionTime: now },
-    { type: 'Ready', status: 'True', lastTransitionTime: now },
-  ];
-};
 
 /** Every field of `want` present in `have`; condition lists compare by type and status. */
 function covers(have: unknown, want: unknown): boolean {
