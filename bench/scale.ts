@@ -183,16 +183,32 @@ async function applyRate(planes: Plane[], cr: CrossAccountApi, total: number, co
   return total / ((Date.now() - t0) / 1000);
 }
 
+/** When the operator logged each replaced endpoint (`endpoint replaced`), by "namespace/name", from `from` on. */
+function replacedSeen(logPath: string, from: number): Map<string, number> {
+  const seen = new Map<string, number>();
+  for (const line of readFileSync(logPath, 'utf8').split('\n')) {
+    if (!line.includes('"endpoint replaced"')) continue;
+    const e = JSON.parse(line) as { time: number; endpoint: string };
+    if (e.time >= from && !seen.has(e.endpoint)) seen.set(e.endpoint, e.time);
+  }
+  return seen;
+}
+
 /**
- * Where a rotation's time goes, from the audit logs (p50/p99 of each): the ACK stand-in's status
- * write done on A → the operator's RestAPI write received on B (its watch, queue and reconcile),
- * that write's own time, and its end → this process's watch seeing it.
+ * Where a rotation's time goes, from the audit logs and the operator's log (p50/p99 of each): the
+ * ACK stand-in's status write from its send to done on A (the first hop's write, with no operator
+ * code on its way) → the operator's watch event for it (its log line) →
+ * the operator's RestAPI write received on B (its reconcile, the request's way to B), that
+ * write's own time, and its end → this process's watch seeing it.
  */
-function rotationSegments(A: Plane, B: Plane, users: Set<string>, from: number, f: Fixture, k: number, seenAt: Map<string, number>): string {
+function rotationSegments(A: Plane, B: Plane, users: Set<string>, from: number, f: Fixture, k: number, sentAt: Map<string, number>, seenAt: Map<string, number>, operatorLog: string): string {
   const done = (e: AuditEvent) => Date.parse(e.stageTimestamp);
   const eventsA = auditEvents(A).filter((e) => Date.parse(e.requestReceivedTimestamp) >= from && e.objectRef?.resource === 'vpcendpoints' && e.objectRef.subresource === 'status' && !users.has(e.user.username));
   const eventsB = auditEvents(B).filter((e) => Date.parse(e.requestReceivedTimestamp) >= from && e.objectRef?.resource === 'restapis' && e.verb === 'patch' && users.has(e.user.username));
-  const toOperator: number[] = [];
+  const replaced = replacedSeen(operatorLog, from);
+  const statusWrite: number[] = [];
+  const toEvent: number[] = [];
+  const eventToWrite: number[] = [];
   const write: number[] = [];
   const toWatch: number[] = [];
   for (let i = 0; i < k; i++) {
@@ -201,12 +217,25 @@ function rotationSegments(A: Plane, B: Plane, users: Set<string>, from: number, 
     const patch = eventsB.find((e) => e.objectRef?.name === names.restApi);
     const seen = seenAt.get(names.restApi);
     if (!status || !patch) continue;
-    toOperator.push(Date.parse(patch.requestReceivedTimestamp) - done(status));
+    const sent = sentAt.get(names.restApi);
+    if (sent !== undefined) statusWrite.push(done(status) - sent);
+    const heard = replaced.get(`${status.objectRef?.namespace}/${names.vpcEndpoint}`);
+    if (heard !== undefined) {
+      toEvent.push(heard - done(status));
+      eventToWrite.push(Date.parse(patch.requestReceivedTimestamp) - heard);
+    }
     write.push(done(patch) - Date.parse(patch.requestReceivedTimestamp));
     if (seen !== undefined) toWatch.push(seen - done(patch));
   }
   const fig = (name: string, v: number[]) => `${name} p50_ms=${pct(v, 50).toFixed(0)} p99_ms=${pct(v, 99).toFixed(0)}`;
-  return [fig('status_written→operator_write_received', toOperator), fig('operator_write', write), fig('write_done→watch_seen', toWatch), `(n=${toOperator.length})`].join('  ');
+  return [
+    fig('status_sent→written', statusWrite),
+    fig('status_written→operator_event', toEvent),
+    fig('operator_event→write_received', eventToWrite),
+    fig('operator_write', write),
+    fig('write_done→watch_seen', toWatch),
+    `(n=${write.length}, with the operator's event ${toEvent.length})`,
+  ].join('  ');
 }
 
 interface Counts {
@@ -325,6 +354,7 @@ async function runOnce(n: number, bin: string | undefined): Promise<string> {
     const customB = B.clients.kc.makeApiClient(CustomObjectsApi);
     const apis = makeInformer<KubernetesObject & { spec?: { policy?: string } }>(B.clients.kc, `/apis/${r.group}/${r.version}/namespaces/${f.bNs}/${r.plural}`, () => customB.listNamespacedCustomObject({ group: r.group, version: r.version, plural: r.plural, namespace: f!.bNs }) as never);
     const want = new Map<string, { id: string; sentAt: number }>();
+    const sentAt = new Map<string, number>();
     const latency: number[] = [];
     const seenAt = new Map<string, number>();
     let landed!: () => void;
@@ -347,12 +377,13 @@ async function runOnce(n: number, bin: string | undefined): Promise<string> {
         const name = objectNames(f!.cr(i)).restApi;
         const done = await f!.rotate(i);
         want.set(name, { id: done.id, sentAt: done.sentAt });
+        sentAt.set(name, done.sentAt);
         // The operator may have been faster than this line: look at the cached object too.
         check((apis.get(name) ?? { metadata: { name } }) as KubernetesObject & { spec?: { policy?: string } });
       }),
     );
     await Promise.race([landedP, sleep(600_000)]);
-    process.stderr.write(`[scale] N=${n} rotation segments: ${rotationSegments(A, B, users, rotFrom, f, k, seenAt)}\n`);
+    process.stderr.write(`[scale] N=${n} rotation segments: ${rotationSegments(A, B, users, rotFrom, f, k, sentAt, seenAt, op.logPath)}\n`);
     // The operator's passes go on after the policy is seen (the Deployment, the Stage, status):
     // its metric and the write breakdown are read once every rotation's pass has finished.
     let metricAfter = await rotationMetric(op);

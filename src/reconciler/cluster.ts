@@ -28,10 +28,10 @@ export interface ClusterOptions {
   /** Relist period of every watch, ms. */
   resyncMs?: number;
   watchTimeoutSeconds?: number;
-  /** An ACK object of an owner changed (old: the cached object before). */
-  onOwnerEvent?: (owner: string, obj: LiveObject, old: LiveObject | undefined) => void;
+  /** An ACK object of an owner changed (old: the cached object before; cluster: this cluster's name). */
+  onOwnerEvent?: (owner: string, obj: LiveObject, old: LiveObject | undefined, cluster: string) => void;
   /** A shared object of an endpoint group changed (label: the group label's value). */
-  onGroupEvent?: (label: string, obj: LiveObject, old: LiveObject | undefined) => void;
+  onGroupEvent?: (label: string, obj: LiveObject, old: LiveObject | undefined, cluster: string) => void;
   /** The cluster became live or stopped being live. */
   onState?: (cluster: Cluster) => void;
   /** A write is about to be sent (metrics). */
@@ -96,9 +96,9 @@ export class Cluster {
           watchTimeoutSeconds: o.watchTimeoutSeconds,
           onEvent: (type, obj, old) => {
             const owner = obj.metadata?.labels?.[OWNER_LABEL] ?? old?.metadata?.labels?.[OWNER_LABEL];
-            if (owner) o.onOwnerEvent?.(owner, obj, old);
+            if (owner) o.onOwnerEvent?.(owner, obj, old, this.name);
             const group = obj.metadata?.labels?.[ENDPOINT_GROUP_LABEL] ?? old?.metadata?.labels?.[ENDPOINT_GROUP_LABEL];
-            if (group && !owner) o.onGroupEvent?.(group, obj, old);
+            if (group && !owner) o.onGroupEvent?.(group, obj, old, this.name);
             if (kind === 'VPCEndpoint') o.onEndpointEvent?.(obj, old, type);
           },
           onState: () => o.onState?.(this),

@@ -159,7 +159,13 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   const onChange = (dep: string) => {
     for (const key of users.get(dep) ?? []) enqueue(key);
   };
-  const onOwnerEvent = (owner: string, obj: LiveObject, old: LiveObject | undefined) => {
+  /**
+   * ACK reported a new ID for an endpoint that had one: its callers are refused until the APIs'
+   * policies name it. Logged when seen, so a rotation's time can be told apart from the API servers'.
+   */
+  const logReplaced = (cluster: string, obj: LiveObject, old: LiveObject | undefined, crs: number) =>
+    log.info({ cluster, endpoint: `${obj.metadata?.namespace}/${obj.metadata?.name}`, from: old?.status?.vpcEndpointID, to: obj.status?.vpcEndpointID, crs }, 'endpoint replaced');
+  const onOwnerEvent = (owner: string, obj: LiveObject, old: LiveObject | undefined, cluster: string) => {
     // A new endpoint ID: its traffic is refused until the provider's policy admits it, so the CR
     // goes ahead of any backlog (a rotation must not wait for a resync or a convergence).
     let rotated = false;
@@ -171,14 +177,16 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       }
     }
     const key = ownerToKey.get(owner);
+    if (rotated) logReplaced(cluster, obj, old, key ? 1 : 0);
     if (key) enqueue(key, rotated);
     // A member's API ID, role or caller group feeds its group's policy and rules.
     const group = key && groupOfCr.get(key);
     if (group && (obj.kind === ACK.RestAPI.kind || obj.kind === ACK.Role.kind || obj.kind === ACK.SecurityGroup.kind)) enqueue(group);
   };
   /** A shared object changed: its group and every CR of the group (members read its ID and state). */
-  const onGroupEvent = (label: string, obj: LiveObject, old: LiveObject | undefined) => {
+  const onGroupEvent = (label: string, obj: LiveObject, old: LiveObject | undefined, cluster: string) => {
     const newId = obj.kind === ACK.VPCEndpoint.kind && obj.status?.vpcEndpointID && obj.status.vpcEndpointID !== old?.status?.vpcEndpointID;
+    if (newId && old?.status?.vpcEndpointID !== undefined) logReplaced(cluster, obj, old, [...(groupsByLabel.get(label) ?? [])].reduce((n, g) => n + (crsByGroup.get(g)?.size ?? 0), 0));
     for (const groupKey of groupsByLabel.get(label) ?? []) {
       enqueue(groupKey);
       for (const key of crsOf(groupKey)) {

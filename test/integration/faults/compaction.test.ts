@@ -4,6 +4,7 @@
 // reach etcd's history directly (with the cache, a 410 needs the cache's window to pass instead).
 // Both sides of the CRs live in the one cluster; the operator reaches it through a TCP proxy so
 // the test can cut its connections.
+import { readFileSync } from 'node:fs';
 import { Watch } from '@kubernetes/client-node';
 import { ACK } from '../../../src/api/ack.js';
 import { OWNER_LABEL } from '../../../src/api/types.js';
@@ -63,7 +64,7 @@ it('resumed watches answered 410 after an etcd compaction: the operator relists,
 
   proxy.refuse(); // the operator's watches break and cannot come back yet
   const cutAt = new Date().toISOString();
-  await f.rotate(0);
+  const rotation = await f.rotate(0);
   // Unrelated writes move etcd's revision on, then compaction drops the history behind it.
   await ensureNamespace(P.clients.core, `${f.ns}-noise`);
   for (let i = 0; i < 20; i++) await P.clients.core.createNamespacedConfigMap({ namespace: `${f.ns}-noise`, body: { metadata: { name: `noise-${i}` }, data: { i: String(i) } } });
@@ -74,6 +75,11 @@ it('resumed watches answered 410 after an etcd compaction: the operator relists,
 
   await waitWorking(op, 0, 300_000);
   await f.waitRotationsLanded();
+  // Learnt only from the relist, the replacement is still told in the operator's log, old ID and
+  // new: once by each connection that watches it (both sides are this server, reached two ways).
+  const told = readFileSync(op.logPath, 'utf8').split('\n').filter((l) => l.includes('"endpoint replaced"')).map((l) => JSON.parse(l) as { cluster?: string; from?: string; to?: string; crs?: number });
+  expect(told.filter((e) => e.cluster === 'local').map((e) => ({ to: e.to, crs: e.crs, replaced: typeof e.from === 'string' && e.from !== e.to }))).toEqual([{ to: rotation.id, crs: 1, replaced: true }]);
+  expect(new Set(told.map((e) => e.cluster)).size).toBe(told.length);
   await f.waitAllReady();
   await sleep(5000);
   const gone = auditEvents(P).filter((e) => e.verb === 'watch' && e.requestReceivedTimestamp > cutAt && e.responseStatus?.code === 410).length;
