@@ -186,18 +186,21 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   /** A shared object changed: its group and every CR of the group (members read its ID and state). */
   const onGroupEvent = (label: string, obj: LiveObject, old: LiveObject | undefined, cluster: string) => {
     const newId = obj.kind === ACK.VPCEndpoint.kind && obj.status?.vpcEndpointID && obj.status.vpcEndpointID !== old?.status?.vpcEndpointID;
-    if (newId && old?.status?.vpcEndpointID !== undefined) logReplaced(cluster, obj, old, [...(groupsByLabel.get(label) ?? [])].reduce((n, g) => n + (crsByGroup.get(g)?.size ?? 0), 0));
+    const replaced = !!newId && old?.status?.vpcEndpointID !== undefined;
+    let members = 0;
     for (const groupKey of groupsByLabel.get(label) ?? []) {
       enqueue(groupKey);
       for (const key of crsOf(groupKey)) {
+        members++;
         if (newId) {
           const cr = crWatch.get(...(key.split('/') as [string, string]));
           if (cr) endpointSeenAt.set(ownerLabelValue(cr as unknown as CrossAccountApi), Date.now());
         }
         // A replaced endpoint's members go ahead of any backlog (their traffic is refused meanwhile).
-        enqueue(key, !!newId && old?.status?.vpcEndpointID !== undefined);
+        enqueue(key, replaced);
       }
     }
+    if (replaced) logReplaced(cluster, obj, old, members);
   };
   /**
    * CRs of a VPC whose admission may change: those refused for it (EndpointConflict), and, for
