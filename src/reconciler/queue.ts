@@ -6,7 +6,10 @@
 // never wait behind a backlog. Among the rest, keys that have run before go ahead of keys never
 // run: a CR that started converging finishes before a thousand new ones each take a first step
 // (with first-in-first-out, none was Ready until nearly all were). Every FRESH_TURN-th pick takes
-// a new key when one waits, so new keys never starve.
+// a new key when one waits, so new keys never starve. While urgent keys run, the others wait
+// (URGENT_HOLD_MS at most): they share the one event loop and the API servers with the urgent
+// writes, and at 1,000 CRs a burst of rotations was held up by the passes it set off (the
+// endpoint groups' re-renders, the Deployments of the first rotations).
 
 export interface QueueOptions {
   /** First retry delay after a failure, ms. */
@@ -19,6 +22,9 @@ export type Handler = (key: string) => Promise<void>;
 
 /** One pick in this many takes a never-run key ahead of keys that ran before. */
 export const FRESH_TURN = 4;
+
+/** The longest non-urgent keys wait while urgent ones run (then they run beside them). */
+export const URGENT_HOLD_MS = 2_000;
 
 export class WorkQueue {
   private readonly baseDelayMs: number;
@@ -33,6 +39,11 @@ export class WorkQueue {
   private readonly started = new Set<string>();
   private picks = 0;
   private readonly running = new Set<string>();
+  /** Running keys that were taken as urgent. */
+  private readonly runningUrgent = new Set<string>();
+  /** When non-urgent keys began to wait for the urgent ones running (undefined: none running). */
+  private heldSince: number | undefined;
+  private holdTimer: NodeJS.Timeout | undefined;
   /** Keys added while they were running: process again once done. */
   private readonly dirty = new Set<string>();
   private readonly dirtyUrgent = new Set<string>();
@@ -106,6 +117,7 @@ export class WorkQueue {
 
   shutDown(): void {
     this.shuttingDown = true;
+    clearTimeout(this.holdTimer);
     for (const { timer } of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
     this.pending.clear();
@@ -116,9 +128,11 @@ export class WorkQueue {
 
   private async loop(handler: Handler, urgentOnly: boolean): Promise<void> {
     for (;;) {
-      const key = await this.next(urgentOnly);
-      if (key === undefined) return;
+      const taken = await this.next(urgentOnly);
+      if (taken === undefined) return;
+      const { key, urgent } = taken;
       this.running.add(key);
+      if (urgent) this.runningUrgent.add(key);
       this.started.add(key);
       let failed = false;
       try {
@@ -127,6 +141,7 @@ export class WorkQueue {
         failed = true;
       }
       this.running.delete(key);
+      if (urgent) this.urgentDone(key);
       if (failed) {
         const n = (this.failures.get(key) ?? 0) + 1;
         this.failures.set(key, n);
@@ -141,7 +156,7 @@ export class WorkQueue {
   }
 
   /** The next key for a worker, waiting while there is none; undefined once shut down. */
-  private async next(urgentOnly: boolean): Promise<string | undefined> {
+  private async next(urgentOnly: boolean): Promise<{ key: string; urgent: boolean } | undefined> {
     // A loop, not a promise resolved with the next call's promise: that chained one promise per
     // wake-up for as long as a worker found nothing (the urgent workers, for hours).
     for (;;) {
@@ -152,7 +167,8 @@ export class WorkQueue {
     }
   }
 
-  private take(urgentOnly: boolean): string | undefined {
+  private take(urgentOnly: boolean): { key: string; urgent: boolean } | undefined {
+    if (!urgentOnly && this.urgent.size === 0 && this.runningUrgent.size > 0 && this.holding()) return undefined;
     const freshTurn = !urgentOnly && this.urgent.size === 0 && ++this.picks % FRESH_TURN === 0;
     const order = urgentOnly ? [this.urgent] : freshTurn ? [this.fresh, this.pending] : [this.urgent, this.pending, this.fresh];
     for (const set of order) {
@@ -164,10 +180,31 @@ export class WorkQueue {
           if (set === this.urgent) this.dirtyUrgent.add(key);
           continue;
         }
-        return key;
+        return { key, urgent: set === this.urgent };
       }
     }
     return undefined;
+  }
+
+  /** Whether non-urgent keys still wait for the urgent ones running (the first ask starts the clock). */
+  private holding(): boolean {
+    const now = Date.now();
+    if (this.heldSince === undefined) {
+      this.heldSince = now;
+      this.holdTimer = setTimeout(() => this.wake(), URGENT_HOLD_MS);
+      this.holdTimer.unref?.();
+    }
+    return now - this.heldSince < URGENT_HOLD_MS;
+  }
+
+  private urgentDone(key: string): void {
+    this.runningUrgent.delete(key);
+    if (this.runningUrgent.size > 0) return;
+    clearTimeout(this.holdTimer);
+    this.holdTimer = undefined;
+    if (this.heldSince === undefined) return;
+    this.heldSince = undefined;
+    this.wake();
   }
 
   /** Every idle worker looks again (few workers; one that finds nothing for it waits again). */

@@ -1,6 +1,6 @@
 import { jest } from "@jest/globals";
 import { createHook } from 'node:async_hooks';
-import { FRESH_TURN, WorkQueue } from '../../../src/reconciler/queue.js';
+import { FRESH_TURN, URGENT_HOLD_MS, WorkQueue } from '../../../src/reconciler/queue.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -184,6 +184,76 @@ describe('WorkQueue urgent keys', () => {
     q.shutDown();
     await done;
     expect(seen.slice(3)).toEqual(['a', 'b', 'd']);
+  });
+});
+
+describe('WorkQueue urgent keys running', () => {
+  beforeEach(() => jest.useFakeTimers());
+  afterEach(() => jest.useRealTimers());
+
+  /** A queue with `workers` ordinary and 2 urgent-only workers whose keys run until released. */
+  function gated(workers = 2) {
+    const q = new WorkQueue();
+    const started: string[] = [];
+    const gates = new Map<string, () => void>();
+    const done = q.run(
+      async (k) => {
+        started.push(k);
+        await new Promise<void>((r) => gates.set(k, r));
+      },
+      workers,
+      2,
+    );
+    return { q, started, release: (k: string) => gates.get(k)!(), done };
+  }
+
+  it('keeps other keys waiting while urgent ones run, and starts them when the last ends', async () => {
+    const { q, started, release, done } = gated();
+    q.add('u1', true);
+    q.add('u2', true);
+    await jest.advanceTimersByTimeAsync(1);
+    q.add('a');
+    q.add('b');
+    await jest.advanceTimersByTimeAsync(URGENT_HOLD_MS / 2);
+    // Two ordinary workers are idle, yet the backlog waits for the urgent keys.
+    expect(started.sort()).toEqual(['u1', 'u2']);
+    release('u1');
+    await jest.advanceTimersByTimeAsync(1);
+    expect(started).toHaveLength(2);
+    q.add('u3', true); // an urgent key still goes at once
+    await jest.advanceTimersByTimeAsync(1);
+    expect(started).toContain('u3');
+    release('u2');
+    release('u3');
+    await jest.advanceTimersByTimeAsync(1);
+    expect(started.slice(3).sort()).toEqual(['a', 'b']);
+    release('a');
+    release('b');
+    q.shutDown();
+    await jest.advanceTimersByTimeAsync(1);
+    await done;
+  });
+
+  it('holds the backlog for URGENT_HOLD_MS at most, so endless urgent work cannot starve it', async () => {
+    // Ordinary workers take urgent keys too: three, so that one is left for 'b' below.
+    const { q, started, release, done } = gated(3);
+    q.add('u1', true);
+    await jest.advanceTimersByTimeAsync(1);
+    q.add('a');
+    await jest.advanceTimersByTimeAsync(URGENT_HOLD_MS - 10);
+    expect(started).toEqual(['u1']);
+    await jest.advanceTimersByTimeAsync(20);
+    expect(started).toEqual(['u1', 'a']);
+    // Within the same run of urgent work the hold is not taken again.
+    q.add('b');
+    await jest.advanceTimersByTimeAsync(1);
+    expect(started).toEqual(['u1', 'a', 'b']);
+    release('u1');
+    release('a');
+    release('b');
+    q.shutDown();
+    await jest.advanceTimersByTimeAsync(1);
+    await done;
   });
 });
 
