@@ -6,7 +6,7 @@ import { CoreV1Api, CustomObjectsApi, KubernetesObjectApi, PatchStrategy, type K
 import { ACK, ACK_ANNOTATION, type AckKindName } from '../api/ack.js';
 import { carmConflict } from '../api/carm.js';
 import { ENDPOINT_GROUP_LABEL, FIELD_MANAGER, OWNER_LABEL, type KubeObject } from '../api/types.js';
-import { ConnectedKubeConfig, httpStatus } from './kube.js';
+import { ConnectedKubeConfig, httpStatus, resourcePath } from './kube.js';
 import type { LiveObject } from './observed.js';
 import { ListWatch, listPages } from './watch.js';
 
@@ -184,9 +184,17 @@ export class Cluster {
   }
 
   async apply(obj: KubeObject): Promise<LiveObject> {
-    const body = { ...obj, metadata: { ...obj.metadata } } as KubernetesObject;
     this.o.onWrite?.('apply');
-    const res = (await this.objects.patch(body, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply)) as LiveObject;
+    const kind = ACK_KINDS.find((k) => ACK[k].kind === obj.kind && ACK[k].apiVersion === obj.apiVersion);
+    const res = kind && obj.metadata.namespace
+      ? await this.kc.write<LiveObject>({
+          method: 'PATCH',
+          path: resourcePath(ACK[kind], obj.metadata.namespace, obj.metadata.name),
+          query: { fieldManager: FIELD_MANAGER, force: 'true' },
+          body: obj,
+          contentType: 'application/apply-patch+yaml',
+        })
+      : ((await this.objects.patch({ ...obj, metadata: { ...obj.metadata } } as KubernetesObject, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply)) as LiveObject);
     this.watchOf(res)?.remember(res);
     return res;
   }

@@ -2,33 +2,26 @@
 // a PUT of a cached copy, which would undo a user's edit made meanwhile — and none is sent when
 // the value would not change.
 
-import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
 import { CONDITION, FINALIZER, GROUP, PLURAL, VERSION, type CrossAccountApi, type CrossAccountApiStatus } from '../api/types.js';
-import { errText } from './kube.js';
+import { errText, resourcePath, type ConnectedKubeConfig } from './kube.js';
 import type { Logger } from './apply.js';
 import { eventTransitions, statusChanged } from './status.js';
 
 export type CrWrite = 'finalizer' | 'status' | 'event';
 
-export class CrWriter {
-  private readonly custom: CustomObjectsApi;
-  private readonly core: CoreV1Api;
+const CRS = { group: GROUP, version: VERSION, plural: PLURAL };
+const EVENTS = { group: '', version: 'v1', plural: 'events' };
+const JSON_PATCH = 'application/json-patch+json';
 
+export class CrWriter {
   constructor(
-    kc: KubeConfig,
+    private readonly kc: ConnectedKubeConfig,
     private readonly log: Logger,
     private readonly now: () => Date,
     /** Every write made, so a cache can take the new object at once. */
     private readonly written: (cr: CrossAccountApi) => void,
     private readonly count: (what: CrWrite) => void = () => {},
-  ) {
-    this.custom = kc.makeApiClient(CustomObjectsApi);
-    this.core = kc.makeApiClient(CoreV1Api);
-  }
-
-  private target(cr: CrossAccountApi) {
-    return { group: GROUP, version: VERSION, plural: PLURAL, namespace: cr.metadata.namespace!, name: cr.metadata.name };
-  }
+  ) {}
 
   /** Add the finalizer (JSON patch: a concurrent change to the list fails the test, and is retried). */
   async addFinalizer(cr: CrossAccountApi): Promise<CrossAccountApi> {
@@ -49,7 +42,7 @@ export class CrWriter {
 
   private async patch(cr: CrossAccountApi, ops: object[], what: CrWrite): Promise<CrossAccountApi> {
     this.count(what);
-    const res = (await this.custom.patchNamespacedCustomObject({ ...this.target(cr), body: ops }, setHeaderOptions('Content-Type', PatchStrategy.JsonPatch))) as CrossAccountApi;
+    const res = await this.kc.write<CrossAccountApi>({ method: 'PATCH', path: resourcePath(CRS, cr.metadata.namespace!, cr.metadata.name), body: ops, contentType: JSON_PATCH });
     this.written(res);
     return res;
   }
@@ -58,10 +51,12 @@ export class CrWriter {
   async writeStatus(cr: CrossAccountApi, status: CrossAccountApiStatus): Promise<CrossAccountApi> {
     if (!statusChanged(cr.status, status)) return cr;
     this.count('status');
-    const res = (await this.custom.patchNamespacedCustomObjectStatus(
-      { ...this.target(cr), body: [{ op: 'add', path: '/status', value: status }] },
-      setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
-    )) as CrossAccountApi;
+    const res = await this.kc.write<CrossAccountApi>({
+      method: 'PATCH',
+      path: resourcePath(CRS, cr.metadata.namespace!, cr.metadata.name, 'status'),
+      body: [{ op: 'add', path: '/status', value: status }],
+      contentType: JSON_PATCH,
+    });
     this.written(res);
     for (const c of eventTransitions(cr.status, status)) {
       const warn = (c.type === CONDITION.Ready && c.status === 'False') || (c.type === CONDITION.Degraded && c.status === 'True');
@@ -74,9 +69,13 @@ export class CrWriter {
     const now = this.now();
     this.count('event');
     try {
-      await this.core.createNamespacedEvent({
-        namespace: cr.metadata.namespace!,
+      await this.kc.write({
+        method: 'POST',
+        path: resourcePath(EVENTS, cr.metadata.namespace!),
+        contentType: 'application/json',
         body: {
+          apiVersion: 'v1',
+          kind: 'Event',
           metadata: { generateName: `${cr.metadata.name}.`, namespace: cr.metadata.namespace },
           involvedObject: { apiVersion: cr.apiVersion, kind: cr.kind, name: cr.metadata.name, namespace: cr.metadata.namespace, uid: cr.metadata.uid },
           type,
