@@ -27,7 +27,10 @@
 // XAPI_BENCH_CPU_PROF=<dir> writes the operator's CPU profile (node --cpu-prof) there;
 // XAPI_BENCH_OPERATOR_NODE_OPTIONS replaces the NODE_OPTIONS the operator's Deployment sets
 // (MALLOC_ARENA_MAX stays as the Deployment sets it);
-// XAPI_BENCH_UNBUNDLED=1 runs dist/ instead of the image's bundle.
+// XAPI_BENCH_UNBUNDLED=1 runs dist/ instead of the image's bundle;
+// XAPI_BENCH_ROTATION_ROUNDS=<r> repeats the baseline and the 100 rotations r times per N, each
+// after the idle window again (the summary line stays the first round's; each round's ratio is
+// printed too: one burst's p99 moves a lot between runs on a shared machine).
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -49,6 +52,8 @@ import { auditEvents, issueIdentity, startPlane, tempFile, WRITE_VERBS, type Aud
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const IDLE_SECONDS = Number(process.env.XAPI_BENCH_IDLE_SECONDS ?? 60);
 const ROTATIONS = 100;
+/** Rounds of rotations per N (XAPI_BENCH_ROTATION_ROUNDS; the summary line is the first's). */
+const ROUNDS = Math.max(1, Number(process.env.XAPI_BENCH_ROTATION_ROUNDS ?? 1));
 // The ACK stand-in writes ~15 statuses per CR; with 8 writers on a busy 2-core machine it, not the
 // operator, set the pace at 1,000 CRs (~9 writes/s each side, as many as the operator's requests).
 const PLAYER_CONCURRENCY = 32;
@@ -89,7 +94,7 @@ function peakRssMb(pid: number): number {
 }
 
 /** The API server's own write→watch latency: `n` ConfigMap writes fired at once, each timed to its watch event. */
-async function writeToWatch(p: Plane, namespace: string, n: number): Promise<number[]> {
+async function writeToWatch(p: Plane, namespace: string, n: number, round: number): Promise<number[]> {
   const sent = new Map<string, number>();
   const got: number[] = [];
   let all!: () => void;
@@ -109,7 +114,7 @@ async function writeToWatch(p: Plane, namespace: string, n: number): Promise<num
   await sleep(500);
   await Promise.all(
     Array.from({ length: n }, async (_, i) => {
-      const name = `probe-${i}`;
+      const name = `probe-${round}-${i}`;
       sent.set(name, Date.now());
       await p.clients.core.createNamespacedConfigMap({ namespace, body: { metadata: { name }, data: { i: String(i) } } });
     }),
@@ -238,6 +243,70 @@ function rotationSegments(A: Plane, B: Plane, users: Set<string>, from: number, 
   ].join('  ');
 }
 
+interface RotationRound {
+  /** Each rotation's time from the status write's send to the bench's watch seeing the policy. */
+  latency: number[];
+  /** The API server's own write→watch times measured right before. */
+  base: number[];
+  /** Mean of the operator's xapi_rotation_latency_seconds over this round, and its count. */
+  metricMs: number;
+  metricN: number;
+}
+
+const ratio = (r: RotationRound) => pct(r.latency, 99) / Math.max(1, pct(r.base, 99));
+
+/** One round: the baseline, then k rotations fired at once; prints where their time went. */
+async function rotationRound(c: { round: number; n: number; k: number; A: Plane; B: Plane; f: Fixture; op: OperatorProcess; users: Set<string> }): Promise<RotationRound> {
+  const { n, k, A, B, f, op, users } = c;
+  // The API server's own write→watch latency, now, with as many writes at once as rotations.
+  const base = await writeToWatch(A, f.ns, k, c.round);
+  const metricBefore = await rotationMetric(op);
+  const rotFrom = Date.now();
+
+  // Rotations, fired at once; each timed to the watch event of its RestAPI showing the new ID.
+  const r = ACK.RestAPI;
+  const customB = B.clients.kc.makeApiClient(CustomObjectsApi);
+  const apis = makeInformer<KubernetesObject & { spec?: { policy?: string } }>(B.clients.kc, `/apis/${r.group}/${r.version}/namespaces/${f.bNs}/${r.plural}`, () => customB.listNamespacedCustomObject({ group: r.group, version: r.version, plural: r.plural, namespace: f.bNs }) as never);
+  const want = new Map<string, { id: string; sentAt: number }>();
+  const sentAt = new Map<string, number>();
+  const latency: number[] = [];
+  const seenAt = new Map<string, number>();
+  let landed!: () => void;
+  const landedP = new Promise<void>((res) => (landed = res));
+  const check = (o: KubernetesObject & { spec?: { policy?: string } }) => {
+    const w = want.get(o.metadata!.name!);
+    if (w && String(o.spec?.policy).includes(w.id)) {
+      latency.push(Date.now() - w.sentAt);
+      seenAt.set(o.metadata!.name!, Date.now());
+      want.delete(o.metadata!.name!);
+      if (latency.length === k) landed();
+    }
+  };
+  apis.on('add', check);
+  apis.on('update', check);
+  apis.on('error', () => setTimeout(() => void apis.start(), 1000));
+  await apis.start();
+  await Promise.all(
+    Array.from({ length: k }, async (_, i) => {
+      const name = objectNames(f.cr(i)).restApi;
+      const done = await f.rotate(i);
+      want.set(name, { id: done.id, sentAt: done.sentAt });
+      sentAt.set(name, done.sentAt);
+      // The operator may have been faster than this line: look at the cached object too.
+      check((apis.get(name) ?? { metadata: { name } }) as KubernetesObject & { spec?: { policy?: string } });
+    }),
+  );
+  await Promise.race([landedP, sleep(600_000)]);
+  process.stderr.write(`[scale] N=${n} rotation segments: ${rotationSegments(A, B, users, rotFrom, f, k, sentAt, seenAt, op.logPath)}\n`);
+  // The operator's passes go on after the policy is seen (the Deployment, the Stage, status):
+  // its metric and the write breakdown are read once every rotation's pass has finished.
+  let metricAfter = await rotationMetric(op);
+  for (const until = Date.now() + 120_000; metricAfter.count - metricBefore.count < k && Date.now() < until; metricAfter = await rotationMetric(op)) await sleep(500);
+  process.stderr.write(`[scale] N=${n} rotation writes by resource: ${breakdown([...auditEvents(A), ...auditEvents(B)], users, rotFrom)}\n`);
+  await apis.stop();
+  return { latency, base, metricMs: (1000 * (metricAfter.sum - metricBefore.sum)) / Math.max(1, metricAfter.count - metricBefore.count), metricN: metricAfter.count - metricBefore.count };
+}
+
 interface Counts {
   requests: number;
   writes: number;
@@ -343,54 +412,17 @@ async function runOnce(n: number, bin: string | undefined): Promise<string> {
     const idleTo = Date.now();
     const idle = countBy([...auditEvents(A), ...auditEvents(B)], users, idleFrom, idleTo);
 
-    // The API server's own write→watch latency, now, with as many writes at once as rotations.
+    // Rotation rounds: the first right after the idle window, each further one after as long again.
     const k = Math.min(ROTATIONS, n);
-    const base = await writeToWatch(A, f.ns, k);
-    const metricBefore = await rotationMetric(op);
-    const rotFrom = Date.now();
-
-    // Rotations, fired at once; each timed to the watch event of its RestAPI showing the new ID.
-    const r = ACK.RestAPI;
-    const customB = B.clients.kc.makeApiClient(CustomObjectsApi);
-    const apis = makeInformer<KubernetesObject & { spec?: { policy?: string } }>(B.clients.kc, `/apis/${r.group}/${r.version}/namespaces/${f.bNs}/${r.plural}`, () => customB.listNamespacedCustomObject({ group: r.group, version: r.version, plural: r.plural, namespace: f!.bNs }) as never);
-    const want = new Map<string, { id: string; sentAt: number }>();
-    const sentAt = new Map<string, number>();
-    const latency: number[] = [];
-    const seenAt = new Map<string, number>();
-    let landed!: () => void;
-    const landedP = new Promise<void>((res) => (landed = res));
-    const check = (o: KubernetesObject & { spec?: { policy?: string } }) => {
-      const w = want.get(o.metadata!.name!);
-      if (w && String(o.spec?.policy).includes(w.id)) {
-        latency.push(Date.now() - w.sentAt);
-        seenAt.set(o.metadata!.name!, Date.now());
-        want.delete(o.metadata!.name!);
-        if (latency.length === k) landed();
-      }
-    };
-    apis.on('add', check);
-    apis.on('update', check);
-    apis.on('error', () => setTimeout(() => void apis.start(), 1000));
-    await apis.start();
-    await Promise.all(
-      Array.from({ length: k }, async (_, i) => {
-        const name = objectNames(f!.cr(i)).restApi;
-        const done = await f!.rotate(i);
-        want.set(name, { id: done.id, sentAt: done.sentAt });
-        sentAt.set(name, done.sentAt);
-        // The operator may have been faster than this line: look at the cached object too.
-        check((apis.get(name) ?? { metadata: { name } }) as KubernetesObject & { spec?: { policy?: string } });
-      }),
-    );
-    await Promise.race([landedP, sleep(600_000)]);
-    process.stderr.write(`[scale] N=${n} rotation segments: ${rotationSegments(A, B, users, rotFrom, f, k, sentAt, seenAt, op.logPath)}\n`);
-    // The operator's passes go on after the policy is seen (the Deployment, the Stage, status):
-    // its metric and the write breakdown are read once every rotation's pass has finished.
-    let metricAfter = await rotationMetric(op);
-    for (const until = Date.now() + 120_000; metricAfter.count - metricBefore.count < k && Date.now() < until; metricAfter = await rotationMetric(op)) await sleep(500);
-    process.stderr.write(`[scale] N=${n} rotation writes by resource: ${breakdown([...auditEvents(A), ...auditEvents(B)], users, rotFrom)}\n`);
+    const rounds: RotationRound[] = [];
+    for (let r = 1; r <= ROUNDS; r++) {
+      if (r > 1) await sleep(IDLE_SECONDS * 1000);
+      const round = await rotationRound({ round: r, n, k, A, B, f, op, users });
+      rounds.push(round);
+      if (ROUNDS > 1) process.stderr.write(`[scale] N=${n} round ${r}/${ROUNDS}: rotation p99_ms=${pct(round.latency, 99).toFixed(0)} baseline p99_ms=${pct(round.base, 99).toFixed(0)} ratio=${ratio(round).toFixed(1)}\n`);
+    }
     process.stderr.write(`[scale] N=${n} after rotations: ${await runtimeFigures(op)}; lease renewal gaps > 3 s: ${leaseGaps(auditEvents(A), users, t0)}\n`);
-    await apis.stop();
+    const { latency, base, metricMs, metricN } = rounds[0]!;
     await crs.stop();
     const rss = peakRssMb(op.pid);
     // The floor: how long the API servers alone take for as many writes as the convergence made,
@@ -411,8 +443,9 @@ async function runOnce(n: number, bin: string | undefined): Promise<string> {
       `idle_writes=${idle.writes} in ${IDLE_SECONDS} s (idle requests ${idle.requests})`,
       `rotations=${latency.length}/${k} p50_ms=${pct(latency, 50).toFixed(0)} p99_ms=${pct(latency, 99).toFixed(0)}`,
       `apiserver_write_to_watch p50_ms=${pct(base, 50).toFixed(0)} p99_ms=${pct(base, 99).toFixed(0)} (n=${base.length})`,
-      `rotation_p99/baseline_p99=${(pct(latency, 99) / Math.max(1, pct(base, 99))).toFixed(1)}`,
-      `operator_rotation_metric mean_ms=${((1000 * (metricAfter.sum - metricBefore.sum)) / Math.max(1, metricAfter.count - metricBefore.count)).toFixed(0)} (n=${metricAfter.count - metricBefore.count})`,
+      `rotation_p99/baseline_p99=${ratio(rounds[0]!).toFixed(1)}`,
+      `operator_rotation_metric mean_ms=${metricMs.toFixed(0)} (n=${metricN})`,
+      ...(ROUNDS > 1 ? [`ratio by round ${rounds.map((x) => ratio(x).toFixed(1)).join(' ')}`] : []),
     ].join('  ');
     console.log(line);
     return `scale crs=${n} ready_s=${readyS.toFixed(1)} rss_mb=${rss.toFixed(0)} idle_writes=${idle.writes} rotation_p99_ms=${latency.length === k ? pct(latency, 99).toFixed(0) : 'lost'}`;
