@@ -39,6 +39,11 @@ export const ACK = {
 
 export type AckKindName = keyof typeof ACK;
 
+/** The ACK kind of an object by its apiVersion and kind; undefined for anything else. */
+export function ackKindOf(obj: { apiVersion?: string; kind?: string }): AckKindName | undefined {
+  return (Object.keys(ACK) as AckKindName[]).find((k) => ACK[k].kind === obj.kind && ACK[k].apiVersion === obj.apiVersion);
+}
+
 /** Kinds in account A's cluster and in account B's, in the order they are applied (LogGroup is on both sides). */
 export const CONSUMER_KINDS: readonly AckKindName[] = ['SecurityGroup', 'VPCEndpoint', 'Role', 'Function', 'LogGroup', 'FlowLog'];
 export const PROVIDER_KINDS: readonly AckKindName[] = ['RestAPI', 'Resource', 'Method', 'Integration', 'Deployment', 'Stage', 'LogGroup', 'EventDataStore'];

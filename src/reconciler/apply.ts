@@ -3,7 +3,7 @@
 // deleted on the word of a partial render.
 
 import { createHash } from 'node:crypto';
-import { ACK, type AckKindName } from '../api/ack.js';
+import { ACK, ackKindOf } from '../api/ack.js';
 import type { KubeObject } from '../api/types.js';
 import { ackObject } from '../api/ack-wire.js';
 import { upToDate, type AckCluster } from './cluster.js';
@@ -25,10 +25,6 @@ export interface Logger {
 
 function hashOf(obj: unknown): string {
   return createHash('sha256').update(JSON.stringify(obj)).digest('hex').slice(0, 16);
-}
-
-export function ackKindOf(obj: { apiVersion?: string; kind?: string }): AckKindName | undefined {
-  return (Object.keys(ACK) as AckKindName[]).find((k) => ACK[k].kind === obj.kind && ACK[k].apiVersion === obj.apiVersion);
 }
 
 const identity = (o: { kind?: string; metadata?: { namespace?: string; name?: string } }) => `${o.kind}/${o.metadata?.namespace ?? ''}/${o.metadata?.name}`;

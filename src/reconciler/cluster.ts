@@ -3,7 +3,7 @@
 // trusted only while every watch is live.
 
 import { CoreV1Api, CustomObjectsApi, KubernetesObjectApi, PatchStrategy, type KubernetesObject } from '@kubernetes/client-node';
-import { ACK, ACK_ANNOTATION, type AckKindName } from '../api/ack.js';
+import { ACK, ACK_ANNOTATION, ackKindOf, type AckKindName } from '../api/ack.js';
 import { carmConflict } from '../api/carm.js';
 import { ENDPOINT_GROUP_LABEL, FIELD_MANAGER, OWNER_LABEL, type KubeObject } from '../api/types.js';
 import { ConnectedKubeConfig, httpStatus, resourcePath } from './kube.js';
@@ -179,13 +179,13 @@ export class Cluster {
   }
 
   private watchOf(obj: { kind?: string; apiVersion?: string }): ListWatch | undefined {
-    const kind = ACK_KINDS.find((k) => ACK[k].kind === obj.kind && ACK[k].apiVersion === obj.apiVersion);
+    const kind = ackKindOf(obj);
     return kind ? this.watches.get(kind) : undefined;
   }
 
   async apply(obj: KubeObject): Promise<LiveObject> {
     this.o.onWrite?.('apply');
-    const kind = ACK_KINDS.find((k) => ACK[k].kind === obj.kind && ACK[k].apiVersion === obj.apiVersion);
+    const kind = ackKindOf(obj);
     const res = kind && obj.metadata.namespace
       ? await this.kc.write<LiveObject>({
           method: 'PATCH',

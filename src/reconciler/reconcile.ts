@@ -3,7 +3,7 @@
 // Level-triggered: everything is recomputed from the watched state each time. Nothing is written
 // while a cluster the CR needs has not been listed: "not observed yet" is never "absent".
 
-import { ACK } from '../api/ack.js';
+import { ACK, ackKindOf } from '../api/ack.js';
 import { ackObject } from '../api/ack-wire.js';
 import { withDefaults, type DefaultedSpec } from '../api/defaults.js';
 import { endpointPlan, invokeUrl } from '../api/endpoint.js';
@@ -15,7 +15,7 @@ import { renderMember, type RenderedObjects } from '../charts/render.js';
 import { executeApiArn } from '../policy/documents.js';
 import { findObservedEndpoint, unmanagedEndpointVerdicts } from '../policy/unmanaged-endpoint.js';
 import { admissionProblem, endpointObject, type EndpointClaimant, type EndpointObject } from '../policy/vpc-endpoints.js';
-import { ackKindOf, applyAll, prune, type Logger, type NamespaceAccounts } from './apply.js';
+import { applyAll, prune, type Logger, type NamespaceAccounts } from './apply.js';
 import { NamespaceConflict, type AckCluster } from './cluster.js';
 import type { ClusterRegistry, Resolution } from './clusters.js';
 import type { CrWriter } from './cr-writes.js';
