@@ -12,6 +12,7 @@ import { API_VERSION, GROUP, KIND, OWNER_LABEL, PLURAL, VERSION, type CrossAccou
 import { validateSpec } from '../api/validate.js';
 import { endpointGroup, ownerLabelValue, type EndpointGroup } from '../charts/names.js';
 import { renderMember } from '../charts/render.js';
+import { BurstGate } from './burst.js';
 import { Cluster } from './cluster.js';
 import { ClusterRegistry, LOCAL } from './clusters.js';
 import { CrWriter } from './cr-writes.js';
@@ -152,7 +153,9 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       .filter((cr): cr is CrossAccountApi => !!cr && !cr.metadata.deletionTimestamp);
   const renders = new RenderCache(options.render ?? renderMember);
 
+  const burst = new BurstGate();
   const enqueue = (key: string, urgent = false) => {
+    if (urgent) burst.begin(key);
     queue.add(key, urgent);
     metrics.queueDepth.set(queue.depth);
   };
@@ -286,6 +289,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
         if (before) enqueue(before);
         renders.forget(key);
         queue.forget(key);
+        burst.end(key);
         setDeps(key, []);
         releaseUnused();
         return;
@@ -391,6 +395,8 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       log.warn({ key, err: errText(err) }, 'reconcile failed');
       throw err;
     } finally {
+      // However the pass ended, a burst no longer waits for it.
+      burst.end(key);
       end();
     }
   };
@@ -415,6 +421,10 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       metrics,
       log,
       endpointSeenAt: (owner) => endpointSeenAt.get(owner),
+      policiesWritten: (cr) => {
+        burst.end(crKey(cr));
+        return burst.settled();
+      },
       endpointGroup: (cr) => {
         const key = groupOfCr.get(crKey(cr));
         if (!key) return undefined;

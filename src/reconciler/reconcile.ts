@@ -48,6 +48,11 @@ export interface ReconcilerDeps {
   /** When ACK last reported a new endpoint ID for an owner (rotation latency starts there). */
   endpointSeenAt?: (owner: string) => number | undefined;
   /**
+   * Called once this pass's policy writes are out, before its status write: resolves when the
+   * status may go (it waits while a burst of rotations still has policies to write).
+   */
+  policiesWritten?: (cr: CrossAccountApi) => Promise<void>;
+  /**
    * The CR's endpoint group as the operator knows it: how many APIs share it, and why the group
    * could not include this CR (its policy would be too large), if so.
    */
@@ -242,6 +247,7 @@ export class Reconciler {
       ...(unmanaged && { unmanaged: { [CONDITION.SecurityGroupsReady]: unmanaged.layer1, [CONDITION.EndpointPolicyReady]: unmanaged.layer2 } }),
       now: this.now(),
     });
+    await this.d.policiesWritten?.(cr);
     await this.d.writer.writeStatus(cr, status);
     const applyError = problems.find((p) => p.reason === 'ApplyFailed' || p.reason === 'ClusterUnreachable');
     if (applied === false && applyError && consumer && provider) throw Object.assign(new Error(applyError.message), { reason: applyError.reason });

@@ -73,6 +73,36 @@ describe('Reconciler', () => {
     expect(s.b.writes.some((w) => w.startsWith(`apply RestAPI/${providerNs}/`))).toBe(true);
   });
 
+  it("writes the CR's status only after its policy writes are out and the burst lets it (policiesWritten)", async () => {
+    const s = setup();
+    let release!: () => void;
+    const calls: Array<{ key: string; clusterWrites: number; statusWrites: number }> = [];
+    const r = new Reconciler({
+      registry: { resolve: (_ns, ref) => ({ state: 'ready', cluster: ref?.secretName === 'cluster-a' ? s.a : s.b, deps: [] }) },
+      writer: s.writer,
+      metrics: new OperatorMetrics(),
+      log: silent,
+      endpointGroup: () => ({ sharedBy: 1 }),
+      now: () => new Date('2026-11-26T00:00:00Z'),
+      policiesWritten: (cr) => {
+        calls.push({ key: `${cr.metadata.namespace}/${cr.metadata.name}`, clusterWrites: s.a.writes.length + s.b.writes.length, statusWrites: s.writer.writes.filter((w) => w === 'status').length });
+        return new Promise<void>((res) => (release = res));
+      },
+    });
+    const pass = r.reconcile(s.writer.cr);
+    for (let i = 0; i < 50 && calls.length === 0; i++) await new Promise((res) => setImmediate(res));
+    expect(calls).toHaveLength(1);
+    expect(calls[0]!.key).toBe('xapi-system/orders');
+    // The pass's applies are out before it asks; its status is not.
+    expect(calls[0]!.clusterWrites).toBeGreaterThan(0);
+    expect(calls[0]!.statusWrites).toBe(0);
+    await new Promise((res) => setTimeout(res, 20));
+    expect(s.writer.writes).not.toContain('status');
+    release();
+    await pass;
+    expect(s.writer.writes).toContain('status');
+  });
+
   it('converges to Ready and then, at steady state, writes nothing', async () => {
     const s = setup();
     await converge(s);
