@@ -13,8 +13,6 @@ export class BurstGate {
   private readonly open = new Set<string>();
   private waiters: Array<() => void> = [];
 
-  constructor(private readonly holdMs = BURST_HOLD_MS) {}
-
   /** An urgent key was queued: its policy writes are still to come. */
   begin(key: string): void {
     this.open.add(key);
@@ -40,7 +38,7 @@ export class BurstGate {
         this.waiters = this.waiters.filter((w) => w !== done);
         resolve();
       };
-      const timer = setTimeout(done, this.holdMs);
+      const timer = setTimeout(done, BURST_HOLD_MS);
       timer.unref?.();
       this.waiters.push(done);
     });
