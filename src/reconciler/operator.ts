@@ -421,9 +421,10 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       metrics,
       log,
       endpointSeenAt: (owner) => endpointSeenAt.get(owner),
-      policiesWritten: (cr) => {
+      policiesWritten: (cr, hold) => {
         burst.end(crKey(cr));
-        return burst.settled();
+        // A pass with nothing to write does not keep its worker waiting for the burst.
+        return hold ? burst.settled() : Promise.resolve();
       },
       endpointGroup: (cr) => {
         const key = groupOfCr.get(crKey(cr));

@@ -25,7 +25,7 @@ import { errText, httpStatus } from './kube.js';
 import type { OperatorMetrics } from './metrics.js';
 import { observedIds, type LiveObject } from './observed.js';
 import { rotate } from './rotation.js';
-import { computeStatus, invalidSpecStatus, refusedStatus, type AuditStatusInput, type Expected } from './status.js';
+import { computeStatus, invalidSpecStatus, refusedStatus, statusChanged, type AuditStatusInput, type Expected } from './status.js';
 
 export type { Logger } from './apply.js';
 export type RenderFn = (cr: CrossAccountApi, observed: ObservedIds) => RenderedObjects;
@@ -49,9 +49,10 @@ export interface ReconcilerDeps {
   endpointSeenAt?: (owner: string) => number | undefined;
   /**
    * Called once this pass's policy writes are out, before its status write: resolves when the
-   * status may go (it waits while a burst of rotations still has policies to write).
+   * status may go (with `hold`, it waits while a burst of rotations still has policies to write;
+   * a pass with no status to write passes false and is not held).
    */
-  policiesWritten?: (cr: CrossAccountApi) => Promise<void>;
+  policiesWritten?: (cr: CrossAccountApi, hold: boolean) => Promise<void>;
   /**
    * The CR's endpoint group as the operator knows it: how many APIs share it, and why the group
    * could not include this CR (its policy would be too large), if so.
@@ -247,7 +248,7 @@ export class Reconciler {
       ...(unmanaged && { unmanaged: { [CONDITION.SecurityGroupsReady]: unmanaged.layer1, [CONDITION.EndpointPolicyReady]: unmanaged.layer2 } }),
       now: this.now(),
     });
-    await this.d.policiesWritten?.(cr);
+    await this.d.policiesWritten?.(cr, statusChanged(cr.status, status));
     await this.d.writer.writeStatus(cr, status);
     const applyError = problems.find((p) => p.reason === 'ApplyFailed' || p.reason === 'ClusterUnreachable');
     if (applied === false && applyError && consumer && provider) throw Object.assign(new Error(applyError.message), { reason: applyError.reason });

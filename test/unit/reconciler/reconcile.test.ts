@@ -76,7 +76,7 @@ describe('Reconciler', () => {
   it("writes the CR's status only after its policy writes are out and the burst lets it (policiesWritten)", async () => {
     const s = setup();
     let release!: () => void;
-    const calls: Array<{ key: string; clusterWrites: number; statusWrites: number }> = [];
+    const calls: Array<{ key: string; hold: boolean; clusterWrites: number; statusWrites: number }> = [];
     const r = new Reconciler({
       registry: { resolve: (_ns, ref) => ({ state: 'ready', cluster: ref?.secretName === 'cluster-a' ? s.a : s.b, deps: [] }) },
       writer: s.writer,
@@ -84,8 +84,8 @@ describe('Reconciler', () => {
       log: silent,
       endpointGroup: () => ({ sharedBy: 1 }),
       now: () => new Date('2026-11-26T00:00:00Z'),
-      policiesWritten: (cr) => {
-        calls.push({ key: `${cr.metadata.namespace}/${cr.metadata.name}`, clusterWrites: s.a.writes.length + s.b.writes.length, statusWrites: s.writer.writes.filter((w) => w === 'status').length });
+      policiesWritten: (cr, hold) => {
+        calls.push({ key: `${cr.metadata.namespace}/${cr.metadata.name}`, hold, clusterWrites: s.a.writes.length + s.b.writes.length, statusWrites: s.writer.writes.filter((w) => w === 'status').length });
         return new Promise<void>((res) => (release = res));
       },
     });
@@ -93,6 +93,7 @@ describe('Reconciler', () => {
     for (let i = 0; i < 50 && calls.length === 0; i++) await new Promise((res) => setImmediate(res));
     expect(calls).toHaveLength(1);
     expect(calls[0]!.key).toBe('xapi-system/orders');
+    expect(calls[0]!.hold).toBe(true);
     // The pass's applies are out before it asks; its status is not.
     expect(calls[0]!.clusterWrites).toBeGreaterThan(0);
     expect(calls[0]!.statusWrites).toBe(0);
@@ -101,6 +102,27 @@ describe('Reconciler', () => {
     release();
     await pass;
     expect(s.writer.writes).toContain('status');
+  });
+
+  it('a pass with no status to write is not held by a burst (policiesWritten hold=false)', async () => {
+    const s = setup();
+    await converge(s);
+    const holds: boolean[] = [];
+    const r = new Reconciler({
+      registry: { resolve: (_ns, ref) => ({ state: 'ready', cluster: ref?.secretName === 'cluster-a' ? s.a : s.b, deps: [] }) },
+      writer: s.writer,
+      metrics: new OperatorMetrics(),
+      log: silent,
+      endpointGroup: () => ({ sharedBy: 1 }),
+      now: () => new Date('2026-11-26T00:00:00Z'),
+      // A burst that never settles: a pass that waited here would never end.
+      policiesWritten: (_cr, hold) => {
+        holds.push(hold);
+        return hold ? new Promise<void>(() => undefined) : Promise.resolve();
+      },
+    });
+    await r.reconcile(s.writer.cr);
+    expect(holds).toEqual([false]);
   });
 
   it('converges to Ready and then, at steady state, writes nothing', async () => {
