@@ -131,6 +131,10 @@ describe('WorkQueue with fake timers', () => {
   });
 
   it('retries an unchanged failing key only after the backoff', async () => {
+    // A pass starts on the event loop's next turn (setImmediate); a real one, so that the fake clock
+    // stands still while it comes.
+    jest.useFakeTimers({ doNotFake: ['setImmediate'] });
+    const turn = () => new Promise<void>((r) => setImmediate(r));
     const q = new WorkQueue({ baseDelayMs: 1_000, maxDelayMs: 8_000 });
     const runs: number[] = [];
     const start = Date.now();
@@ -139,16 +143,40 @@ describe('WorkQueue with fake timers', () => {
       throw new Error('down');
     });
     q.add('k');
+    await turn();
     await jest.advanceTimersByTimeAsync(999);
     expect(runs).toEqual([0]);
     await jest.advanceTimersByTimeAsync(1);
+    await turn();
     expect(runs).toEqual([0, 1000]);
     await jest.advanceTimersByTimeAsync(2000);
+    await turn();
     expect(runs).toEqual([0, 1000, 3000]);
     q.shutDown();
     await done;
   });
 
+});
+
+describe('WorkQueue turns', () => {
+  it('lets a running pass reach its request before the next pass starts', async () => {
+    const q = new WorkQueue();
+    const seen: string[] = [];
+    let finished!: () => void;
+    const all = new Promise<void>((r) => (finished = r));
+    const done = q.run(async (key) => {
+      seen.push(`start ${key}`);
+      // Awaits that resolve at once (a cached read, a finalizer already there), then the request.
+      for (let i = 0; i < 5; i++) await Promise.resolve();
+      seen.push(`request ${key}`);
+      if (seen.length === 6) finished();
+    }, 3, 0);
+    for (const k of ['a', 'b', 'c']) q.add(k);
+    await all;
+    expect(seen).toEqual(['start a', 'request a', 'start b', 'request b', 'start c', 'request c']);
+    q.shutDown();
+    await done;
+  });
 });
 
 describe('WorkQueue urgent keys', () => {
