@@ -26,7 +26,8 @@
 // XAPI_CRDS_DIR, which the npm script sets). XAPI_BENCH_IDLE_SECONDS overrides the 60 s idle;
 // XAPI_BENCH_CPU_PROF=<dir> writes the operator's CPU profile (node --cpu-prof) there;
 // XAPI_BENCH_OPERATOR_NODE_OPTIONS replaces the NODE_OPTIONS the operator's Deployment sets
-// (MALLOC_ARENA_MAX stays as the Deployment sets it);
+// (MALLOC_ARENA_MAX stays as the Deployment sets it); XAPI_BENCH_OPERATOR_NODE_ARGS adds options
+// to node's command line (V8 flags that NODE_OPTIONS refuses, e.g. --heap-growing-percent);
 // XAPI_BENCH_UNBUNDLED=1 runs dist/ instead of the image's bundle;
 // XAPI_BENCH_ROTATION_ROUNDS=<r> repeats the baseline and the 100 rotations r times per N, each
 // after the idle window again (the summary line stays the first round's; each round's ratio is
@@ -360,7 +361,7 @@ async function runOnce(n: number, bin: string | undefined): Promise<string> {
       leaseName: 'xapi-scale',
       identity: 'scale-operator',
       ...(bin && { bin }),
-      ...(prof && { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${prof}`] }),
+      nodeArgs: [...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []), ...(process.env.XAPI_BENCH_OPERATOR_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? [])],
       // The operator's Deployment sets NODE_OPTIONS (heap sizes) and MALLOC_ARENA_MAX; the same
       // here, NODE_OPTIONS overridable.
       env: { ...OPERATOR_MEMORY_ENV, ...(process.env.XAPI_BENCH_OPERATOR_NODE_OPTIONS && { NODE_OPTIONS: process.env.XAPI_BENCH_OPERATOR_NODE_OPTIONS }) },
