@@ -50,8 +50,6 @@ export class WorkQueue {
   private readonly failures = new Map<string, number>();
   private readonly timers = new Map<string, { at: number; timer: NodeJS.Timeout }>();
   private waiters: Array<() => void> = [];
-  /** The last pass start handed a turn of the event loop (see turn()). */
-  private lastTurn: Promise<void> = Promise.resolve();
   private shuttingDown = false;
 
   constructor(options: QueueOptions = {}) {
@@ -137,7 +135,10 @@ export class WorkQueue {
       if (urgent) this.runningUrgent.add(key);
       this.started.add(key);
       let failed = false;
-      await this.turn();
+      // Each pass starts on a turn of its own: the passes already running first drain their awaits up
+      // to a request, so in a burst each write goes out right after its own render instead of after
+      // every queued pass has rendered (the API server then works while later passes render).
+      await new Promise<void>((resolve) => setImmediate(resolve));
       try {
         await handler(key);
       } catch {
@@ -156,20 +157,6 @@ export class WorkQueue {
         if (this.dirty.delete(key)) this.add(key, this.dirtyUrgent.delete(key));
       }
     }
-  }
-
-  /**
-   * Resolves on a turn of the event loop of this pass's own, one pass start per turn. Passes
-   * started together used to render one after another before any reached its request, so a
-   * burst's writes all went out after its last render. Now a running pass first drains its awaits
-   * up to its request, and the loop reads answers and watch events (which free the pool's
-   * connections) before the next pass renders: each write leaves right after its own render, and
-   * the API server works while later passes render.
-   */
-  private turn(): Promise<void> {
-    const t = this.lastTurn.then(() => new Promise<void>((resolve) => setImmediate(resolve)));
-    this.lastTurn = t;
-    return t;
   }
 
   /** The next key for a worker, waiting while there is none; undefined once shut down. */

@@ -177,24 +177,6 @@ describe('WorkQueue turns', () => {
     q.shutDown();
     await done;
   });
-
-  it('starts one pass per turn of the event loop, so what came in meanwhile is read first', async () => {
-    const q = new WorkQueue();
-    const seen: string[] = [];
-    let finished!: () => void;
-    const all = new Promise<void>((r) => (finished = r));
-    const done = q.run(async (key) => {
-      seen.push(`start ${key}`);
-      // Stands for an answer or a watch event arriving while this pass runs.
-      setImmediate(() => seen.push(`read after ${key}`));
-      if (key === 'c') setImmediate(finished);
-    }, 3, 0);
-    for (const k of ['a', 'b', 'c']) q.add(k);
-    await all;
-    expect(seen.slice(0, 5)).toEqual(['start a', 'read after a', 'start b', 'read after b', 'start c']);
-    q.shutDown();
-    await done;
-  });
 });
 
 describe('WorkQueue urgent keys', () => {
