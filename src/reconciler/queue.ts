@@ -135,9 +135,10 @@ export class WorkQueue {
       if (urgent) this.runningUrgent.add(key);
       this.started.add(key);
       let failed = false;
-      // Each pass starts on a turn of its own: the passes already running first drain their awaits up
-      // to a request, so in a burst each write goes out right after its own render instead of after
-      // every queued pass has rendered (the API server then works while later passes render).
+      // Each pass starts in a setImmediate callback of its own. Node runs what a callback leaves in
+      // the microtask queue (its awaits on what has already settled) before the next callback, so a
+      // pass gets as far as its request before the next pass renders: in a burst each write leaves right after its own render, not after every queued
+      // pass has rendered, and the API server works while later passes render.
       await new Promise<void>((resolve) => setImmediate(resolve));
       try {
         await handler(key);
