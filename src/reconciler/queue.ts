@@ -137,8 +137,9 @@ export class WorkQueue {
       let failed = false;
       // Each pass starts in a setImmediate callback of its own. Node runs what a callback leaves in
       // the microtask queue (its awaits on what has already settled) before the next callback, so a
-      // pass gets as far as its request before the next pass renders: in a burst each write leaves right after its own render, not after every queued
-      // pass has rendered, and the API server works while later passes render.
+      // pass gets as far as its request before the next pass renders: in a burst each write leaves
+      // right after its own render, not after every queued pass has rendered, and the API server
+      // works while later passes render.
       await new Promise<void>((resolve) => setImmediate(resolve));
       try {
         await handler(key);
