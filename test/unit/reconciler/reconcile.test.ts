@@ -8,7 +8,7 @@ import type { CrossAccountApi, KubeObject } from '../../../src/api/types.js';
 import type { Resolution } from '../../../src/reconciler/clusters.js';
 import { OperatorMetrics } from '../../../src/reconciler/metrics.js';
 import type { LiveObject } from '../../../src/reconciler/observed.js';
-import { Reconciler } from '../../../src/reconciler/reconcile.js';
+import { Reconciler, type ReconcilerDeps } from '../../../src/reconciler/reconcile.js';
 import { APPLIED_HASH_ANNOTATION, applyAll, CONFLICT_RETRY_MS, RESTAPI_SYNC_AT_CHANGE_ANNOTATION, STAGE_SYNC_AT_MOVE_ANNOTATION, SYNC_STAMP_AGE_MS } from '../../../src/reconciler/apply.js';
 import { FakeCluster, FakeWriter } from './fakes.js';
 import { reconcileGroup } from '../../../src/reconciler/endpoint-group.js';
@@ -26,7 +26,8 @@ function setup(state: { a: 'ready' | 'waiting'; b: 'ready' | 'waiting' } = { a: 
     const which = ref?.secretName === 'cluster-a' ? 'a' : 'b';
     return state[which] === 'ready' ? { state: 'ready', cluster: which === 'a' ? a : b, deps: [which] } : { state: 'waiting', why: 'not listed', deps: [which] };
   };
-  const reconciler = () => new Reconciler({ registry: { resolve }, writer, metrics: new OperatorMetrics(), log: silent, endpointGroup: () => groupState, now: () => new Date('2026-11-26T00:00:00Z') });
+  const reconciler = (extra: Pick<ReconcilerDeps, 'policiesWritten'> = {}) =>
+    new Reconciler({ registry: { resolve }, writer, metrics: new OperatorMetrics(), log: silent, endpointGroup: () => groupState, now: () => new Date('2026-11-26T00:00:00Z'), ...extra });
   // The CR's endpoint group, reconciled as the operator does: with the CR as its member until it is deleted.
   const group = () => reconcileGroup(endpointGroup(writer.cr)!, writer.cr.metadata.deletionTimestamp ? [] : [writer.cr], { registry: { resolve }, log: silent });
   return { a, b, writer, reconciler, group, state };
@@ -77,13 +78,7 @@ describe('Reconciler', () => {
     const s = setup();
     let release!: () => void;
     const calls: Array<{ key: string; hold: boolean; clusterWrites: number; statusWrites: number }> = [];
-    const r = new Reconciler({
-      registry: { resolve: (_ns, ref) => ({ state: 'ready', cluster: ref?.secretName === 'cluster-a' ? s.a : s.b, deps: [] }) },
-      writer: s.writer,
-      metrics: new OperatorMetrics(),
-      log: silent,
-      endpointGroup: () => ({ sharedBy: 1 }),
-      now: () => new Date('2026-11-26T00:00:00Z'),
+    const r = s.reconciler({
       policiesWritten: (cr, hold) => {
         calls.push({ key: `${cr.metadata.namespace}/${cr.metadata.name}`, hold, clusterWrites: s.a.writes.length + s.b.writes.length, statusWrites: s.writer.writes.filter((w) => w === 'status').length });
         return new Promise<void>((res) => (release = res));
@@ -108,13 +103,7 @@ describe('Reconciler', () => {
     const s = setup();
     await converge(s);
     const holds: boolean[] = [];
-    const r = new Reconciler({
-      registry: { resolve: (_ns, ref) => ({ state: 'ready', cluster: ref?.secretName === 'cluster-a' ? s.a : s.b, deps: [] }) },
-      writer: s.writer,
-      metrics: new OperatorMetrics(),
-      log: silent,
-      endpointGroup: () => ({ sharedBy: 1 }),
-      now: () => new Date('2026-11-26T00:00:00Z'),
+    const r = s.reconciler({
       // A burst that never settles: a pass that waited here would never end.
       policiesWritten: (_cr, hold) => {
         holds.push(hold);
