@@ -4,6 +4,18 @@ import { FRESH_TURN, URGENT_HOLD_MS, WorkQueue } from '../../../src/reconciler/q
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * Waits until `cond` holds (CI's machine is shared and busy: a pass may start late, so these tests
+ * wait for what they expect instead of assuming it happened within some milliseconds).
+ */
+async function until(what: string, cond: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(1);
+  }
+}
+
 describe('WorkQueue', () => {
   it('coalesces a key added many times before it runs', async () => {
     const q = new WorkQueue();
@@ -16,7 +28,8 @@ describe('WorkQueue', () => {
     const done = q.run(async (k) => {
       seen.push(k);
     });
-    await sleep(20);
+    await until('two passes', () => seen.length >= 2);
+    await sleep(20); // room for a third pass, which must not come
     q.shutDown();
     await done;
     expect(seen).toEqual(['a', 'b']);
@@ -27,18 +40,23 @@ describe('WorkQueue', () => {
     let active = 0;
     let maxActive = 0;
     let runs = 0;
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
     const done = q.run(async () => {
       active++;
       maxActive = Math.max(maxActive, active);
       runs++;
-      await sleep(30);
+      await held;
       active--;
     }, 4);
     q.add('k');
-    await sleep(5);
+    await until('the first pass', () => runs === 1);
     q.add('k'); // while running
     q.add('k');
-    await sleep(100);
+    await sleep(20); // three idle workers could take it now, and must not
+    release();
+    await until('the second pass', () => runs === 2);
+    await sleep(20);
     q.shutDown();
     await done;
     expect(maxActive).toBe(1);
@@ -49,16 +67,19 @@ describe('WorkQueue', () => {
     const q = new WorkQueue();
     let active = 0;
     let maxActive = 0;
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
     const done = q.run(async () => {
       active++;
       maxActive = Math.max(maxActive, active);
-      await sleep(20);
+      await held; // no pass ends before all three ran at once
       active--;
     }, 3);
     q.add('a');
     q.add('b');
     q.add('c');
-    await sleep(60);
+    await until('three passes at once', () => maxActive === 3);
+    release();
     q.shutDown();
     await done;
     expect(maxActive).toBe(3);
@@ -73,7 +94,8 @@ describe('WorkQueue', () => {
       if (times.length < 4) throw new Error('boom');
     });
     q.add('x');
-    await sleep(200);
+    await until('the third retry', () => times.length === 4);
+    await sleep(60); // longer than the cap: a fifth pass would come now
     q.shutDown();
     await done;
     expect(times.length).toBe(4);
@@ -81,25 +103,6 @@ describe('WorkQueue', () => {
     expect(gaps[0]).toBeGreaterThanOrEqual(8);
     expect(gaps[1]).toBeGreaterThanOrEqual(18);
     expect(gaps[2]).toBeGreaterThanOrEqual(38);
-  });
-
-  it('addAfter delivers the key later, the earliest schedule winning', async () => {
-    const q = new WorkQueue();
-    const seen: Array<[string, number]> = [];
-    const start = Date.now();
-    const done = q.run(async (k) => {
-      seen.push([k, Date.now() - start]);
-    });
-    q.addAfter('t', 80);
-    q.addAfter('t', 30);
-    await sleep(15);
-    expect(seen).toEqual([]);
-    await sleep(120);
-    q.shutDown();
-    await done;
-    expect(seen.length).toBe(1);
-    expect(seen[0]![1]).toBeGreaterThanOrEqual(25);
-    expect(seen[0]![1]).toBeLessThan(80);
   });
 });
 
@@ -156,6 +159,30 @@ describe('WorkQueue with fake timers', () => {
     await done;
   });
 
+  it('addAfter delivers the key later, the earliest schedule winning', async () => {
+    jest.useFakeTimers({ doNotFake: ['setImmediate'] });
+    const turn = () => new Promise<void>((r) => setImmediate(r));
+    const q = new WorkQueue();
+    const seen: Array<[string, number]> = [];
+    const start = Date.now();
+    const done = q.run(async (k) => {
+      seen.push([k, Date.now() - start]);
+    });
+    q.addAfter('t', 80);
+    q.addAfter('t', 30);
+    await jest.advanceTimersByTimeAsync(29);
+    await turn();
+    expect(seen).toEqual([]);
+    await jest.advanceTimersByTimeAsync(1);
+    await turn();
+    expect(seen).toEqual([['t', 30]]);
+    await jest.advanceTimersByTimeAsync(100);
+    await turn();
+    expect(seen).toEqual([['t', 30]]); // the later schedule was dropped, not kept beside it
+    q.shutDown();
+    await done;
+  });
+
 });
 
 describe('WorkQueue turns', () => {
@@ -198,17 +225,17 @@ describe('WorkQueue urgent keys', () => {
       1,
       1,
     );
-    await sleep(20);
+    await until('two passes', () => seen.length === 2);
+    await sleep(20); // room for a third, which must not come
     // 'c' and 'u' went first; the ordinary worker is held by 'c', the urgent one took 'u' and then
     // waits for urgent keys only, so the backlog has not moved.
     expect(seen.slice(0, 2).sort()).toEqual(['c', 'u']);
     expect(seen).toHaveLength(2);
     q.add('v', true);
-    await sleep(20);
-    expect(seen).toContain('v');
+    await until('v', () => seen.includes('v'));
     expect(seen).not.toContain('a');
     release();
-    await sleep(20);
+    await until('the backlog', () => seen.length === 6);
     q.shutDown();
     await done;
     expect(seen.slice(3)).toEqual(['a', 'b', 'd']);
@@ -337,13 +364,14 @@ describe('WorkQueue started keys', () => {
       seen.push(k);
       if (k === 'y') await held;
     });
-    await sleep(10);
+    await until('x and y', () => seen.length === 2);
     expect(seen).toEqual(['x', 'y']);
     for (let i = 0; i < 8; i++) q.add(`new${i}`);
     q.add('x');
     gate();
     q.add('y'); // added while running: it runs again, as a started key
-    await sleep(50);
+    await until('every key', () => seen.length === 12);
+    await sleep(20);
     q.shutDown();
     await done;
     const after = seen.slice(2);
@@ -364,13 +392,14 @@ describe('WorkQueue started keys', () => {
       seen.push(k);
       if (k === 'block') await hold;
     });
-    await sleep(10);
+    await until('block', () => seen.includes('block'));
     // While 'block' runs (4 picks made): 'gone' is forgotten (its CR deleted and made again).
     q.forget('gone');
     q.add('gone');
     q.add('kept');
     release();
-    await sleep(10);
+    await until('gone and kept again', () => seen.length === 6);
+    await sleep(20);
     q.shutDown();
     await done;
     // Pick 5 is not a new key's turn: 'kept' (started) goes before 'gone' (new again).
