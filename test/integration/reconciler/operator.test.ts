@@ -40,7 +40,7 @@ function crFor(name: string, secretName = 'rec-cluster-b'): CrossAccountApi {
   cr.spec.consumer.namespace = A_NS;
   cr.spec.provider.namespace = B_NS;
   cr.spec.provider.cluster = { secretName };
-  cr.spec.rotation = { gracePeriodSeconds: 2 };
+  cr.spec.rotation = { gracePeriodSeconds: 5 };
   // A VPC per CR: each gets an endpoint group (shared endpoint) of its own.
   cr.spec.consumer.vpcId = `vpc-0${createHash('sha256').update(name).digest('hex').slice(0, 16)}`;
   return cr;
@@ -184,7 +184,7 @@ describe('operator on two real API servers', () => {
     expect(both).toBeTruthy();
     await sleep(500);
     expect(String((await getAck(b.custom, 'RestAPI', B_NS, n.restApi)).spec?.policy)).toContain('vpce-0aaa');
-    await until('old dropped after grace', async () => !String((await getAck(b.custom, 'RestAPI', B_NS, n.restApi)).spec?.policy).includes('vpce-0aaa'), 10_000);
+    await until('old dropped after grace', async () => !String((await getAck(b.custom, 'RestAPI', B_NS, n.restApi)).spec?.policy).includes('vpce-0aaa'), 30_000);
     expect(String((await getAck(b.custom, 'RestAPI', B_NS, n.restApi)).spec?.policy)).toContain('vpce-0bbb');
     // status is written after the apply that dropped the old ID
     await until('status lists only the new endpoint', async () => (await getCr(cr.metadata.name)).status?.allowedEndpoints?.length === 1);
