@@ -7,6 +7,7 @@
 // group's rule names), and goes once no caller group points at it.
 
 import { ACK } from '../api/ack.js';
+import { ackObject } from '../api/ack-wire.js';
 import { withDefaults } from '../api/defaults.js';
 import type { CrossAccountApi, ObservedIds } from '../api/types.js';
 import { ownerLabelValue, type EndpointGroup } from '../charts/names.js';
@@ -35,6 +36,30 @@ export function referencedGroups(sg: LiveObject | undefined, which: 'ingressRule
   const rules = (sg as { spec?: Record<string, unknown> } | undefined)?.spec?.[which];
   if (!Array.isArray(rules)) return [];
   return rules.flatMap((r: { userIDGroupPairs?: Array<{ groupID?: string }> }) => (r?.userIDGroupPairs ?? []).map((p) => p?.groupID).filter((id): id is string => !!id));
+}
+
+/**
+ * What a group's render reads from a member's own object, or undefined for a kind it reads
+ * nothing from: the RestAPI's ID (the endpoint policy's resource), the caller Role's ARN (its
+ * principal), a security group's ID (the endpoint group's ingress rule). Every other change to
+ * these objects (ACK's sync stamps, the API's policy that a rotation rewrites) leaves the group's
+ * render as it was, and at 1,000 CRs waking the group for each was a fifth of a burst's CPU.
+ */
+export function readByGroup(obj: LiveObject | undefined): { id: string | undefined } | undefined {
+  const api = ackObject(obj, 'RestAPI');
+  if (api) return { id: str(api.status.id) };
+  const role = ackObject(obj, 'Role');
+  if (role) return { id: str(role.status.ackResourceMetadata?.arn) };
+  const sg = ackObject(obj, 'SecurityGroup');
+  if (sg) return { id: str(sg.status.id) };
+  return undefined;
+}
+
+/** Whether a member's object event can change its group's render (a new or gone object always can). */
+export function changesGroup(type: string, obj: LiveObject, old: LiveObject | undefined): boolean {
+  const now = readByGroup(obj);
+  if (!now) return false;
+  return type !== 'MODIFIED' || !old || readByGroup(old)?.id !== now.id;
 }
 
 export async function reconcileGroup(

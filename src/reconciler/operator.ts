@@ -16,7 +16,7 @@ import { BurstGate } from './burst.js';
 import { Cluster } from './cluster.js';
 import { ClusterRegistry, LOCAL } from './clusters.js';
 import { CrWriter } from './cr-writes.js';
-import { reconcileGroup } from './endpoint-group.js';
+import { changesGroup, reconcileGroup } from './endpoint-group.js';
 import { ConnectedKubeConfig, DEFAULT_REQUEST_TIMEOUT_MS, NotLeaderError, errText } from './kube.js';
 import { LeaderElector, leaseApi } from './leader.js';
 import { OperatorMetrics } from './metrics.js';
@@ -168,7 +168,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
    */
   const logReplaced = (cluster: string, obj: LiveObject, old: LiveObject | undefined, crs: number) =>
     log.info({ cluster, endpoint: `${obj.metadata?.namespace}/${obj.metadata?.name}`, from: old?.status?.vpcEndpointID, to: obj.status?.vpcEndpointID, crs }, 'endpoint replaced');
-  const onOwnerEvent = (owner: string, obj: LiveObject, old: LiveObject | undefined, cluster: string) => {
+  const onOwnerEvent = (owner: string, obj: LiveObject, old: LiveObject | undefined, cluster: string, type: string) => {
     // A new endpoint ID: its traffic is refused until the provider's policy admits it, so the CR
     // goes ahead of any backlog (a rotation must not wait for a resync or a convergence).
     let rotated = false;
@@ -184,7 +184,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     if (key) enqueue(key, rotated);
     // A member's API ID, role or caller group feeds its group's policy and rules.
     const group = key && groupOfCr.get(key);
-    if (group && (obj.kind === ACK.RestAPI.kind || obj.kind === ACK.Role.kind || obj.kind === ACK.SecurityGroup.kind)) enqueue(group);
+    if (group && changesGroup(type, obj, old)) enqueue(group);
   };
   /** A shared object changed: its group and every CR of the group (members read its ID and state). */
   const onGroupEvent = (label: string, obj: LiveObject, old: LiveObject | undefined, cluster: string) => {
