@@ -31,7 +31,7 @@ export interface ClusterOptions {
   /** An ACK object of an owner changed (old: the cached object before; cluster: this cluster's name). */
   onOwnerEvent?: (owner: string, obj: LiveObject, old: LiveObject | undefined, cluster: string, type: string) => void;
   /** A shared object of an endpoint group changed (label: the group label's value). */
-  onGroupEvent?: (label: string, obj: LiveObject, old: LiveObject | undefined, cluster: string) => void;
+  onGroupEvent?: (label: string, obj: LiveObject, old: LiveObject | undefined, cluster: string, type: string) => void;
   /** The cluster became live or stopped being live. */
   onState?: (cluster: Cluster) => void;
   /** A write is about to be sent (metrics). */
@@ -98,7 +98,7 @@ export class Cluster {
             const owner = obj.metadata?.labels?.[OWNER_LABEL] ?? old?.metadata?.labels?.[OWNER_LABEL];
             if (owner) o.onOwnerEvent?.(owner, obj, old, this.name, type);
             const group = obj.metadata?.labels?.[ENDPOINT_GROUP_LABEL] ?? old?.metadata?.labels?.[ENDPOINT_GROUP_LABEL];
-            if (group && !owner) o.onGroupEvent?.(group, obj, old, this.name);
+            if (group && !owner) o.onGroupEvent?.(group, obj, old, this.name, type);
             if (kind === 'VPCEndpoint') o.onEndpointEvent?.(obj, old, type);
           },
           onState: () => o.onState?.(this),

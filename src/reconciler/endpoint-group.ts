@@ -56,10 +56,29 @@ export function readByGroup(obj: LiveObject | undefined): { id: string | undefin
 }
 
 /** Whether a member's object event can change its group's render (a new or gone object always can). */
-export function changesGroup(type: string, obj: LiveObject, old: LiveObject | undefined): boolean {
+export function memberChangesGroup(type: string, obj: LiveObject, old: LiveObject | undefined): boolean {
   const now = readByGroup(obj);
   if (!now) return false;
   return type !== 'MODIFIED' || !old || readByGroup(old)?.id !== now.id;
+}
+
+/**
+ * Whether an event of the group's own endpoint or security group can change what the group's pass
+ * does: any change but one to the status alone, and a new ID of its security group (the render
+ * reads it). ACK's status writes (an endpoint's new ID, its state, sync stamps) change neither the
+ * render nor what a pass compares with it (spec, labels, annotations); the members, which read
+ * them, are woken for them on their own.
+ */
+export function changesGroupObject(type: string, obj: LiveObject, old: LiveObject | undefined): boolean {
+  if (type !== 'MODIFIED' || !old) return true;
+  const beyondStatus = (o: LiveObject) => {
+    const { status: _status, metadata, ...rest } = o;
+    const { resourceVersion: _rv, managedFields: _mf, ...meta } = (metadata ?? {}) as Record<string, unknown>;
+    return JSON.stringify([rest, meta]);
+  };
+  if (beyondStatus(obj) !== beyondStatus(old)) return true;
+  const sg = ackObject(obj, 'SecurityGroup');
+  return !!sg && str(sg.status.id) !== str(ackObject(old, 'SecurityGroup')?.status.id);
 }
 
 export async function reconcileGroup(

@@ -16,7 +16,7 @@ import { BurstGate } from './burst.js';
 import { Cluster } from './cluster.js';
 import { ClusterRegistry, LOCAL } from './clusters.js';
 import { CrWriter } from './cr-writes.js';
-import { changesGroup, reconcileGroup } from './endpoint-group.js';
+import { changesGroupObject, memberChangesGroup, reconcileGroup } from './endpoint-group.js';
 import { ConnectedKubeConfig, DEFAULT_REQUEST_TIMEOUT_MS, NotLeaderError, errText } from './kube.js';
 import { LeaderElector, leaseApi } from './leader.js';
 import { OperatorMetrics } from './metrics.js';
@@ -184,15 +184,16 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     if (key) enqueue(key, rotated);
     // A member's API ID, role or caller group feeds its group's policy and rules.
     const group = key && groupOfCr.get(key);
-    if (group && changesGroup(type, obj, old)) enqueue(group);
+    if (group && memberChangesGroup(type, obj, old)) enqueue(group);
   };
-  /** A shared object changed: its group and every CR of the group (members read its ID and state). */
-  const onGroupEvent = (label: string, obj: LiveObject, old: LiveObject | undefined, cluster: string) => {
+  /** A shared object changed: its group (unless only its status did) and every CR of the group (members read its ID and state). */
+  const onGroupEvent = (label: string, obj: LiveObject, old: LiveObject | undefined, cluster: string, type: string) => {
     const newId = obj.kind === ACK.VPCEndpoint.kind && obj.status?.vpcEndpointID && obj.status.vpcEndpointID !== old?.status?.vpcEndpointID;
     const replaced = !!newId && old?.status?.vpcEndpointID !== undefined;
     let members = 0;
+    const groupToo = changesGroupObject(type, obj, old);
     for (const groupKey of groupsByLabel.get(label) ?? []) {
-      enqueue(groupKey);
+      if (groupToo) enqueue(groupKey);
       for (const key of crsOf(groupKey)) {
         members++;
         if (newId) {
