@@ -147,7 +147,7 @@ async function rotationMetric(op: OperatorProcess): Promise<{ sum: number; count
 async function runtimeFigures(op: OperatorProcess): Promise<string> {
   const t = await op.metricsText();
   const v = (name: string) => metricSum(t, name);
-  return `cpu_s=${v('process_cpu_seconds_total').toFixed(1)} eventloop_lag_max_ms=${(1000 * v('nodejs_eventloop_lag_max_seconds')).toFixed(0)} eventloop_lag_p99_ms=${(1000 * v('nodejs_eventloop_lag_p99_seconds')).toFixed(0)} reconciles=${v('xapi_reconcile_total')} errors=${v('xapi_reconcile_errors_total')} rss_now_mb=${(v('process_resident_memory_bytes') / 2 ** 20).toFixed(0)} heap_used_mb=${(v('nodejs_heap_size_used_bytes') / 2 ** 20).toFixed(0)} heap_total_mb=${(v('nodejs_heap_size_total_bytes') / 2 ** 20).toFixed(0)} external_mb=${(v('nodejs_external_memory_bytes') / 2 ** 20).toFixed(0)}`;
+  return `cpu_s=${v('process_cpu_seconds_total').toFixed(1)} eventloop_lag_max_ms=${(1000 * v('nodejs_eventloop_lag_max_seconds')).toFixed(0)} eventloop_lag_p99_ms=${(1000 * v('nodejs_eventloop_lag_p99_seconds')).toFixed(0)} reconciles=${v('xapi_reconcile_total')} group_passes=${v('xapi_endpoint_group_reconcile_total')} errors=${v('xapi_reconcile_errors_total')} rss_now_mb=${(v('process_resident_memory_bytes') / 2 ** 20).toFixed(0)} heap_used_mb=${(v('nodejs_heap_size_used_bytes') / 2 ** 20).toFixed(0)} heap_total_mb=${(v('nodejs_heap_size_total_bytes') / 2 ** 20).toFixed(0)} external_mb=${(v('nodejs_external_memory_bytes') / 2 ** 20).toFixed(0)}`;
 }
 
 /** Gaps between the operator's Lease updates longer than 3 s (the renew deadline is 10 s). */

@@ -4,6 +4,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 export class OperatorMetrics {
   readonly registry = new Registry();
   readonly reconciles = new Counter({ name: 'xapi_reconcile_total', help: 'Reconciles run', labelNames: ['result'], registers: [this.registry] });
+  readonly groupReconciles = new Counter({ name: 'xapi_endpoint_group_reconcile_total', help: 'Passes over an endpoint group (the endpoint and security group that the CRs of one VPC share)', registers: [this.registry] });
   readonly waiting = new Counter({ name: 'xapi_reconcile_waiting_total', help: 'Passes that did nothing because a cluster the CR needs has not been listed yet', registers: [this.registry] });
   readonly errors = new Counter({ name: 'xapi_reconcile_errors_total', help: 'Reconciles that failed', labelNames: ['reason'], registers: [this.registry] });
   readonly duration = new Histogram({ name: 'xapi_reconcile_duration_seconds', help: 'Time per reconcile', buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [this.registry] });

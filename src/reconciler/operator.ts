@@ -361,6 +361,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   const handle = async (key: string) => {
     metrics.queueDepth.set(queue.depth);
     if (key.startsWith('endpoint-group|')) {
+      metrics.groupReconciles.inc();
       const end = metrics.duration.startTimer();
       try {
         await handleGroup(key);
