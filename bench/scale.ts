@@ -143,7 +143,7 @@ async function rotationMetric(op: OperatorProcess): Promise<{ sum: number; count
   return { sum: metricSum(text, 'xapi_rotation_latency_seconds_sum'), count: metricSum(text, 'xapi_rotation_latency_seconds_count') };
 }
 
-/** The operator's CPU time, event-loop lag and reconciles so far (its /metrics). */
+/** The operator's CPU time, event-loop lag, reconciles and endpoint-group passes so far (its /metrics). */
 async function runtimeFigures(op: OperatorProcess): Promise<string> {
   const t = await op.metricsText();
   const v = (name: string) => metricSum(t, name);
