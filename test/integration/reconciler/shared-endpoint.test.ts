@@ -1,9 +1,11 @@
 // Issue 15, one endpoint per VPC, on the two shared real API servers with the operator as its own
 // process and the test playing ACK: 50 CRs over 5 VPCs converge to 5 endpoints; a restart with
-// the shared objects in place changes nothing; replacing one shared endpoint rotates all 10 of
+// the shared objects in place changes nothing; another manager's edit of a shared endpoint's
+// policy is restored once; replacing one shared endpoint rotates all 10 of
 // its APIs, each with its grace period, and no other; deleting one group's CRs one by one
 // removes exactly their statements and rules, and the last one the endpoint and its group.
 import { readFileSync } from 'node:fs';
+import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { ACK } from '../../../src/api/ack.js';
 import { GROUP, PLURAL, VERSION, type CrossAccountApi } from '../../../src/api/types.js';
 import { endpointGroup, type EndpointGroup } from '../../../src/charts/names.js';
@@ -128,6 +130,35 @@ describe('one execute-api endpoint per VPC', () => {
       expect({ snapshot: f.compare(before, await f.snapshot()), watched: f.logged(true) }).toEqual({ snapshot: [], watched: [] });
     },
     600_000,
+  );
+
+  it(
+    "another field manager edits a shared endpoint's policy: its group restores it in one write, and no more",
+    async () => {
+      // The group's own objects wake it for a change beyond their status (not for ACK's status writes).
+      const g = groupOf(0);
+      const r = ACK.VPCEndpoint;
+      const original = (await get('VPCEndpoint', g.vpcEndpoint))!;
+      const foreign = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: '*', Action: 'execute-api:*', Resource: '*' }] });
+      await a.custom.patchNamespacedCustomObject(
+        { group: r.group, version: r.version, plural: r.plural, namespace: f.aNs, name: g.vpcEndpoint, body: { spec: { policyDocument: foreign } }, fieldManager: 'someone-else' },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      );
+      const restored = await until(
+        'the shared policy restored',
+        async () => {
+          const o = await get('VPCEndpoint', g.vpcEndpoint);
+          return o?.spec?.policyDocument === original.spec?.policyDocument && o;
+        },
+        120_000,
+        100,
+      );
+      // Edited once, restored once; then left alone (no write loop with the other manager gone).
+      expect(restored.metadata.generation).toBe(original.metadata.generation! + 2);
+      await sleep(5000);
+      expect((await get('VPCEndpoint', g.vpcEndpoint))?.metadata.generation).toBe(restored.metadata.generation);
+    },
+    300_000,
   );
 
   it(
