@@ -12,6 +12,7 @@ import { API_VERSION, GROUP, KIND, OWNER_LABEL, PLURAL, VERSION, type CrossAccou
 import { validateSpec } from '../api/validate.js';
 import { endpointGroup, ownerLabelValue, type EndpointGroup } from '../charts/names.js';
 import { renderMember } from '../charts/render.js';
+import { withAppliedHashes } from './apply.js';
 import { BurstGate } from './burst.js';
 import { Cluster } from './cluster.js';
 import { ClusterRegistry, LOCAL } from './clusters.js';
@@ -151,7 +152,9 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     crsOf(groupKey)
       .map((k) => crWatch.get(...(k.split('/') as [string, string])) as unknown as CrossAccountApi | undefined)
       .filter((cr): cr is CrossAccountApi => !!cr && !cr.metadata.deletionTimestamp);
-  const renders = new RenderCache(options.render ?? renderMember);
+  const render = options.render ?? renderMember;
+  // Stamped once per render, kept by the cache (apply.ts).
+  const renders = new RenderCache((cr, observed) => withAppliedHashes(render(cr, observed)));
 
   const burst = new BurstGate();
   const enqueue = (key: string, urgent = false) => {

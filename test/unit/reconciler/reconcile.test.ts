@@ -9,10 +9,11 @@ import type { Resolution } from '../../../src/reconciler/clusters.js';
 import { OperatorMetrics } from '../../../src/reconciler/metrics.js';
 import type { LiveObject } from '../../../src/reconciler/observed.js';
 import { Reconciler, type ReconcilerDeps } from '../../../src/reconciler/reconcile.js';
-import { APPLIED_HASH_ANNOTATION, applyAll, CONFLICT_RETRY_MS, RESTAPI_SYNC_AT_CHANGE_ANNOTATION, STAGE_SYNC_AT_MOVE_ANNOTATION, SYNC_STAMP_AGE_MS } from '../../../src/reconciler/apply.js';
+import { APPLIED_HASH_ANNOTATION, applyAll, withAppliedHashes, CONFLICT_RETRY_MS, RESTAPI_SYNC_AT_CHANGE_ANNOTATION, STAGE_SYNC_AT_MOVE_ANNOTATION, SYNC_STAMP_AGE_MS } from '../../../src/reconciler/apply.js';
 import { FakeCluster, FakeWriter } from './fakes.js';
 import { reconcileGroup } from '../../../src/reconciler/endpoint-group.js';
 import { endpointGroup } from '../../../src/charts/names.js';
+import { renderMember } from '../../../src/charts/render.js';
 
 const example = parse(readFileSync(new URL('../../../examples/orders.yaml', import.meta.url), 'utf8')) as CrossAccountApi;
 const silent = { info: () => {}, warn: () => {}, error: () => {} };
@@ -26,7 +27,7 @@ function setup(state: { a: 'ready' | 'waiting'; b: 'ready' | 'waiting' } = { a: 
     const which = ref?.secretName === 'cluster-a' ? 'a' : 'b';
     return state[which] === 'ready' ? { state: 'ready', cluster: which === 'a' ? a : b, deps: [which] } : { state: 'waiting', why: 'not listed', deps: [which] };
   };
-  const reconciler = (extra: Pick<ReconcilerDeps, 'policiesWritten'> = {}) =>
+  const reconciler = (extra: Pick<ReconcilerDeps, 'policiesWritten' | 'render'> = {}) =>
     new Reconciler({ registry: { resolve }, writer, metrics: new OperatorMetrics(), log: silent, endpointGroup: () => groupState, now: () => new Date('2026-11-26T00:00:00Z'), ...extra });
   // The CR's endpoint group, reconciled as the operator does: with the CR as its member until it is deleted.
   const group = () => reconcileGroup(endpointGroup(writer.cr)!, writer.cr.metadata.deletionTimestamp ? [] : [writer.cr], { registry: { resolve }, log: silent });
@@ -363,5 +364,34 @@ describe('Reconciler', () => {
     expect(lastOf('Method')).toBeLessThan(firstOf('Resource'));
     expect(lastOf('Resource')).toBeLessThan(firstOf('RestAPI'));
     expect(s.writer.writes).toContain('remove-finalizer');
+  });
+});
+
+describe('renders stamped with their applied hashes once (withAppliedHashes, as the operator caches them)', () => {
+  const stampedRender = (cr: CrossAccountApi, ids: Parameters<typeof renderMember>[1]) => withAppliedHashes(renderMember(cr, ids));
+
+  it('apply exactly what a render hashed on every pass applies', async () => {
+    const plain = setup();
+    await converge(plain);
+    const stamped = setup();
+    await converge(stamped, stamped.reconciler({ render: stampedRender }));
+    expect(stamped.b.writes).toEqual(plain.b.writes);
+    expect(stamped.a.writes).toEqual(plain.a.writes);
+    expect([...stamped.b.objects]).toEqual([...plain.b.objects]);
+    expect([...stamped.a.objects]).toEqual([...plain.a.objects]);
+    expect([...stamped.b.objects.values()].every((o) => (o.metadata as { annotations?: Record<string, string> }).annotations?.[APPLIED_HASH_ANNOTATION])).toBe(true);
+  });
+
+  it('find what the other kind applied up to date: an upgrade to stamped renders writes nothing', async () => {
+    const s = setup();
+    await converge(s);
+    const before = [...s.a.writes, ...s.b.writes].length;
+    await s.reconciler({ render: stampedRender }).reconcile(s.writer.cr);
+    expect([...s.a.writes, ...s.b.writes].length).toBe(before);
+  });
+
+  it('stamps once: a stamped render stamped again is the same', () => {
+    const once = stampedRender(example as CrossAccountApi & { metadata: { name: string } }, {});
+    expect(withAppliedHashes(once)).toEqual(once);
   });
 });
