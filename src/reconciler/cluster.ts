@@ -32,6 +32,11 @@ export interface ClusterOptions {
   onOwnerEvent?: (owner: string, obj: LiveObject, old: LiveObject | undefined, cluster: string, type: string) => void;
   /** A shared object of an endpoint group changed (label: the group label's value). */
   onGroupEvent?: (label: string, obj: LiveObject, old: LiveObject | undefined, cluster: string, type: string) => void;
+  /**
+   * The answer to one of the operator's own writes to an ACK object reached the cache (owner and
+   * group: its labels). It may carry a status ACK wrote meanwhile, whose watch event is then dropped.
+   */
+  onOwnWrite?: (obj: LiveObject, old: LiveObject | undefined, owner: string | undefined, group: string | undefined) => void;
   /** The cluster became live or stopped being live. */
   onState?: (cluster: Cluster) => void;
   /** A write is about to be sent (metrics). */
@@ -101,6 +106,7 @@ export class Cluster {
             if (group && !owner) o.onGroupEvent?.(group, obj, old, this.name, type);
             if (kind === 'VPCEndpoint') o.onEndpointEvent?.(obj, old, type);
           },
+          onRemember: (obj, old) => o.onOwnWrite?.(obj, old, obj.metadata?.labels?.[OWNER_LABEL], obj.metadata?.labels?.[ENDPOINT_GROUP_LABEL]),
           onState: () => o.onState?.(this),
         }),
       );

@@ -17,7 +17,7 @@ import { BurstGate } from './burst.js';
 import { Cluster } from './cluster.js';
 import { ClusterRegistry, LOCAL } from './clusters.js';
 import { CrWriter } from './cr-writes.js';
-import { changesGroupObject, memberChangesGroup, reconcileGroup } from './endpoint-group.js';
+import { changesGroupObject, memberChangesGroup, readByGroup, reconcileGroup } from './endpoint-group.js';
 import { ConnectedKubeConfig, DEFAULT_REQUEST_TIMEOUT_MS, NotLeaderError, errText } from './kube.js';
 import { LeaderElector, leaseApi } from './leader.js';
 import { OperatorMetrics } from './metrics.js';
@@ -189,6 +189,18 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     const group = key && groupOfCr.get(key);
     if (group && memberChangesGroup(type, obj, old)) enqueue(group);
   };
+  /**
+   * The answer to one of the operator's own writes can carry an ID ACK reported meanwhile, and the
+   * watch event that brought the ID is then dropped as an echo: a group that reads that ID is
+   * woken here (the events alone left a group without a caller's rule until a restart).
+   */
+  const onOwnWrite = (obj: LiveObject, old: LiveObject | undefined, owner: string | undefined, label: string | undefined) => {
+    if (readByGroup(obj)?.id === readByGroup(old)?.id) return;
+    const key = owner === undefined ? undefined : ownerToKey.get(owner);
+    const group = key === undefined ? undefined : groupOfCr.get(key);
+    if (group) enqueue(group);
+    if (owner === undefined && label !== undefined) for (const groupKey of groupsByLabel.get(label) ?? []) enqueue(groupKey);
+  };
   /** A shared object changed: its group (unless only its status did) and every CR of the group (members read its ID and state). */
   const onGroupEvent = (label: string, obj: LiveObject, old: LiveObject | undefined, cluster: string, type: string) => {
     const newId = obj.kind === ACK.VPCEndpoint.kind && obj.status?.vpcEndpointID && obj.status.vpcEndpointID !== old?.status?.vpcEndpointID;
@@ -245,6 +257,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     watchTimeoutSeconds,
     onOwnerEvent,
     onGroupEvent,
+    onOwnWrite,
     onEndpointEvent,
     onWrite: (verb: 'apply' | 'delete') => metrics.writes.inc({ op: verb }),
   };

@@ -29,6 +29,11 @@ export interface ListWatchOptions {
   fieldSelector?: string;
   /** Called for every change of the cache; `old` is the cached object it replaces. */
   onEvent?: (type: WatchEvent, obj: LiveObject, old: LiveObject | undefined) => void;
+  /**
+   * Called when remember() takes an object the operator wrote (no watch event will say so: the one
+   * for that version, or an older one, is dropped as an echo); `old` is the cached object it replaces.
+   */
+  onRemember?: (obj: LiveObject, old: LiveObject | undefined) => void;
   /** Called when `live` flips. */
   onState?: (live: boolean) => void;
   /** Relist this often even when nothing fails, ms (0: never). */
@@ -145,6 +150,7 @@ export class ListWatch {
     const old = this.cache.get(keyOf(withKind));
     if (rvNumber(old) > rvNumber(withKind)) return;
     this.put(withKind);
+    this.opts.onRemember?.(withKind, old);
   }
 
   private withKind(item: LiveObject): LiveObject {
