@@ -43,7 +43,7 @@ export function referencedGroups(sg: LiveObject | undefined, which: 'ingressRule
  * nothing from: the RestAPI's ID (the endpoint policy's resource), the caller Role's ARN (its
  * principal), a security group's ID (the endpoint group's ingress rule). Every other change to
  * these objects (ACK's sync stamps, the API's policy that a rotation rewrites) leaves the group's
- * render as it was, and at 1,000 CRs waking the group for each was a fifth of a burst's CPU.
+ * render as it was, and at 1,000 CRs waking the group for each was about a sixth of a burst's CPU.
  */
 export function readByGroup(obj: LiveObject | undefined): { id: string | undefined } | undefined {
   const api = ackObject(obj, 'RestAPI');
@@ -55,11 +55,15 @@ export function readByGroup(obj: LiveObject | undefined): { id: string | undefin
   return undefined;
 }
 
+/** Whether the ID a group reads from this object (readByGroup) differs from the one `old` had. */
+export function groupIdChanged(obj: LiveObject, old: LiveObject | undefined): boolean {
+  return readByGroup(obj)?.id !== readByGroup(old)?.id;
+}
+
 /** Whether a member's object event can change its group's render (a new or gone object always can). */
 export function memberChangesGroup(type: string, obj: LiveObject, old: LiveObject | undefined): boolean {
-  const now = readByGroup(obj);
-  if (!now) return false;
-  return type !== 'MODIFIED' || !old || readByGroup(old)?.id !== now.id;
+  if (!readByGroup(obj)) return false;
+  return type !== 'MODIFIED' || !old || groupIdChanged(obj, old);
 }
 
 /**
@@ -76,9 +80,7 @@ export function changesGroupObject(type: string, obj: LiveObject, old: LiveObjec
     const { resourceVersion: _rv, managedFields: _mf, ...meta } = (metadata ?? {}) as Record<string, unknown>;
     return JSON.stringify([rest, meta]);
   };
-  if (beyondStatus(obj) !== beyondStatus(old)) return true;
-  const sg = ackObject(obj, 'SecurityGroup');
-  return !!sg && str(sg.status.id) !== str(ackObject(old, 'SecurityGroup')?.status.id);
+  return beyondStatus(obj) !== beyondStatus(old) || groupIdChanged(obj, old);
 }
 
 export async function reconcileGroup(

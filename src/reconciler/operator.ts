@@ -17,7 +17,7 @@ import { BurstGate } from './burst.js';
 import { Cluster } from './cluster.js';
 import { ClusterRegistry, LOCAL } from './clusters.js';
 import { CrWriter } from './cr-writes.js';
-import { changesGroupObject, memberChangesGroup, readByGroup, reconcileGroup } from './endpoint-group.js';
+import { changesGroupObject, groupIdChanged, memberChangesGroup, reconcileGroup } from './endpoint-group.js';
 import { ConnectedKubeConfig, DEFAULT_REQUEST_TIMEOUT_MS, NotLeaderError, errText } from './kube.js';
 import { LeaderElector, leaseApi } from './leader.js';
 import { OperatorMetrics } from './metrics.js';
@@ -195,7 +195,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
    * woken here (the events alone left a group without a caller's rule until a restart).
    */
   const onOwnWrite = (obj: LiveObject, old: LiveObject | undefined, owner: string | undefined, label: string | undefined) => {
-    if (readByGroup(obj)?.id === readByGroup(old)?.id) return;
+    if (!groupIdChanged(obj, old)) return;
     const key = owner === undefined ? undefined : ownerToKey.get(owner);
     const group = key === undefined ? undefined : groupOfCr.get(key);
     if (group) enqueue(group);
