@@ -1,5 +1,6 @@
 // IDs AWS assigned, read from the live ACK objects' status, keyed by the names objectNames gives.
 
+import { isDeepStrictEqual } from 'node:util';
 import type { AckKindName } from '../api/ack.js';
 import { ackObject, type AckObject } from '../api/ack-wire.js';
 import { ROUTE_ANNOTATION, type CrossAccountApi, type ObservedIds } from '../api/types.js';
@@ -87,4 +88,15 @@ export function observedIds(cr: CrossAccountApi, consumer: readonly LiveObject[]
   const dns = Array.isArray(vpce?.dnsEntries) ? vpce.dnsEntries.map((e) => str(e?.dnsName)).filter((d): d is string => !!d) : [];
   if (dns.length > 0) endpoint.dnsNames = dns;
   return { ids, endpoint };
+}
+
+/**
+ * Whether the answer to one of the operator's own writes shows a status it had not seen: ACK
+ * wrote it between the cached version and this write, and the watch event that carried it is
+ * dropped as an echo. The owner's pass reads status (IDs, conditions), so it must run again.
+ * The operator's own writes never change status, so in the ordinary case this is false.
+ */
+export function statusMovedUnseen(answer: LiveObject, cached: LiveObject | undefined): boolean {
+  if (!cached) return false; // a create: nothing was cached, and a new object has no status yet
+  return !isDeepStrictEqual(answer.status ?? {}, cached.status ?? {});
 }

@@ -21,7 +21,7 @@ import { changesGroupObject, groupIdChanged, memberChangesGroup, reconcileGroup 
 import { ConnectedKubeConfig, DEFAULT_REQUEST_TIMEOUT_MS, NotLeaderError, errText } from './kube.js';
 import { LeaderElector, leaseApi } from './leader.js';
 import { OperatorMetrics } from './metrics.js';
-import type { LiveObject } from './observed.js';
+import { statusMovedUnseen, type LiveObject } from './observed.js';
 import { WorkQueue } from './queue.js';
 import { RenderCache } from './render-cache.js';
 import { SpreadResync } from './resync.js';
@@ -195,8 +195,10 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
    * woken here (the events alone left a group without a caller's rule until a restart).
    */
   const onOwnWrite = (obj: LiveObject, old: LiveObject | undefined, owner: string | undefined, label: string | undefined) => {
-    if (!groupIdChanged(obj, old)) return;
     const key = owner === undefined ? undefined : ownerToKey.get(owner);
+    // The owner's pass reads the status too (the pass that wrote ran with the older one).
+    if (key !== undefined && statusMovedUnseen(obj, old)) enqueue(key);
+    if (!groupIdChanged(obj, old)) return;
     const group = key === undefined ? undefined : groupOfCr.get(key);
     if (group) enqueue(group);
     if (owner === undefined && label !== undefined) for (const groupKey of groupsByLabel.get(label) ?? []) enqueue(groupKey);
