@@ -13,7 +13,7 @@ import { crossAccountApiCrd } from '../src/api/crd.js';
 import type { CrossAccountApi } from '../src/api/types.js';
 import { objectNames } from '../src/charts/names.js';
 import { startOperator } from '../src/reconciler/operator.js';
-import type { RenderFn } from '../src/reconciler/reconcile.js';
+import type { PartRenderFn } from '../src/reconciler/render-cache.js';
 
 const COUNT = Number(process.env.XAPI_BENCH_COUNT ?? 100);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -34,9 +34,9 @@ async function planes(): Promise<[Plane, Plane]> {
   return Promise.all([startControlPlane({ name: 'bench-a', crdDirs: [crdDir], crds: [crossAccountApiCrd()] }), startControlPlane({ name: 'bench-b', crdDirs: [crdDir], crds: [crossAccountApiCrd()] })]) as Promise<[Plane, Plane]>;
 }
 
-async function loadRender(): Promise<RenderFn> {
+async function loadRenderPart(): Promise<PartRenderFn> {
   const path = process.env.XAPI_BENCH_RENDER_MODULE ?? '../src/charts/render.js';
-  return ((await import(path)) as { renderMember: RenderFn }).renderMember;
+  return ((await import(path)) as { renderPart: PartRenderFn }).renderPart;
 }
 
 function pct(sorted: number[], p: number): number {
@@ -102,7 +102,7 @@ async function main(): Promise<void> {
       cr.spec.consumer.vpcId = `vpc-0${i.toString(16).padStart(16, '0')}`;
       crs.push(cr);
     }
-    op = await startOperator({ kubeConfig: kcA, namespace: NS, render: await loadRender(), metricsPort: -1, healthPort: -1, logger: silent, concurrency: 8 });
+    op = await startOperator({ kubeConfig: kcA, namespace: NS, renderPart: await loadRenderPart(), metricsPort: -1, healthPort: -1, logger: silent, concurrency: 8 });
 
     // Watch B's RestAPIs: resolve waiters when their policy contains the expected ID.
     const waiters = new Map<string, { id: string; resolve: () => void }>();

@@ -154,27 +154,28 @@ export function addConsumerObjects(scope: Construct, ctx: Context): string[] {
   return flowLogs.waiting ? ['FlowLog'] : [];
 }
 
-/**
- * Account B: the PRIVATE RestAPI with its resource policy (layer 3), AWS_IAM methods (layer 4),
- * deployment. Returns false when something was left out for want of an ID or of ACK's report.
- */
-export function addProviderObjects(scope: Construct, ctx: Context): boolean {
-  const { spec, names, observed, meta } = ctx;
-  const b = spec.provider.namespace;
+/** The policy a Deployment snapshots, and the revision that names the Deployment. */
+function revisionOf(ctx: Context): { policy: string; revision: string } {
+  const { spec, observed } = ctx;
+  const policy = policyJson(resourcePolicy(spec, observed));
   // Resource policy changes take effect only after a redeploy, so the Deployment's name carries a
   // hash of everything it snapshots.
-  const policy = policyJson(resourcePolicy(spec, observed));
-  const integration = spec.provider.integration;
   const revision = createHash('sha256')
-    .update(JSON.stringify({ routes: spec.provider.routes, integration, policy, root: observed.rootResourceId ?? null }))
+    .update(JSON.stringify({ routes: spec.provider.routes, integration: spec.provider.integration, policy, root: observed.rootResourceId ?? null }))
     .digest('hex')
     .slice(0, 8);
+  return { policy, revision };
+}
+
+/** Account B's RestAPI: PRIVATE, with its resource policy (layer 3). */
+function addRestApi(scope: Construct, ctx: Context): void {
+  const { spec, names, observed, meta } = ctx;
   const plan = endpointPlan(spec);
   // Without private DNS the caller calls {api-id}-{vpce-id}.execute-api…: API Gateway creates
   // those alias records for the endpoints listed here (x-amazon-apigateway-endpoint-configuration).
   const associated = associatedEndpointIds(spec, observed.allowedEndpointIds ?? []);
   new RestApi(scope, names.restApi, {
-    metadata: meta(b, names.restApi, waveOf('RestAPI'), {
+    metadata: meta(spec.provider.namespace, names.restApi, waveOf('RestAPI'), {
       ...(!plan.managed && { [UNMANAGED_ENDPOINT_ANNOTATION]: plan.id }),
       ...(!plan.privateDns && { [PRIVATE_DNS_ANNOTATION]: 'false' }),
     }),
@@ -182,14 +183,22 @@ export function addProviderObjects(scope: Construct, ctx: Context): boolean {
       name: spec.provider.apiName,
       description: `xapi ${spec.project}: private API reached from account ${spec.consumer.accountId} over PrivateLink`,
       endpointConfiguration: { types: ['PRIVATE'], ...(associated.length > 0 && { vpcEndpointIDs: associated }) },
-      policy,
+      policy: revisionOf(ctx).policy,
       tags: { Project: spec.project },
     },
   });
-  const restApiRef = ref(names.restApi);
-  addAccessLogObjects(scope, { ...ctx.auditPlace(b, spec.provider.accountId), settings: spec.audit.accessLogs });
-  addCloudTrailObjects(scope, { ...ctx.auditPlace(b, spec.provider.accountId), settings: spec.audit.cloudTrail });
-  // Resources: top-level segments hang off the root, whose ID only the RestAPI's status gives.
+}
+
+type RouteTarget = { resourceId: string } | { resourceRef: { from: { name: string } } };
+
+/**
+ * Which Resources, Methods and Integrations can be rendered with the IDs known: top-level
+ * segments hang off the root, whose ID only the RestAPI's status gives; an Integration waits for
+ * ACK to have created its Method. The routes part renders it, the deployment part counts it.
+ */
+function routePlan(ctx: Context): { resources: { path: string; parent: string; topLevel: boolean }[]; routes: { route: Route; key: string; target: RouteTarget; integration: boolean }[] } {
+  const { spec, names, observed } = ctx;
+  const resources: { path: string; parent: string; topLevel: boolean }[] = [];
   const rendered = new Set<string>();
   for (const path of resourcePaths(spec.provider.routes)) {
     const segments = path.split('/').filter(Boolean);
@@ -198,6 +207,33 @@ export function addProviderObjects(scope: Construct, ctx: Context): boolean {
     if (topLevel && !observed.rootResourceId) continue;
     if (!topLevel && !rendered.has(parent)) continue;
     rendered.add(path);
+    resources.push({ path, parent, topLevel });
+  }
+  const created = (list: string[] | undefined, key: string) => list === undefined || list.includes(key);
+  const routes = [];
+  for (const route of spec.provider.routes) {
+    const path = `/${route.path.split('/').filter(Boolean).join('/')}`;
+    const target: RouteTarget | undefined =
+      path === '/' ? (observed.rootResourceId ? { resourceId: observed.rootResourceId } : undefined) : rendered.has(path) ? { resourceRef: ref(names.resource(path)) } : undefined;
+    if (!target) continue; // its Resource waits for the root ID
+    const key = `${route.method} ${route.path}`;
+    // API Gateway: no Integration before its Method
+    routes.push({ route, key, target, integration: created(observed.createdMethods, key) });
+  }
+  return { resources, routes };
+}
+
+/** Account B's audit objects, Resources, AWS_IAM Methods (layer 4) and Integrations. */
+function addRoutes(scope: Construct, ctx: Context): void {
+  const { spec, names, observed, meta } = ctx;
+  const b = spec.provider.namespace;
+  const restApiRef = ref(names.restApi);
+  const integration = spec.provider.integration;
+  addAccessLogObjects(scope, { ...ctx.auditPlace(b, spec.provider.accountId), settings: spec.audit.accessLogs });
+  addCloudTrailObjects(scope, { ...ctx.auditPlace(b, spec.provider.accountId), settings: spec.audit.cloudTrail });
+  const plan = routePlan(ctx);
+  for (const { path, parent, topLevel } of plan.resources) {
+    const segments = path.split('/').filter(Boolean);
     new Resource(scope, names.resource(path), {
       metadata: meta(b, names.resource(path), waveOf('Resource', path), { [PATH_ANNOTATION]: path }),
       spec: {
@@ -207,31 +243,18 @@ export function addProviderObjects(scope: Construct, ctx: Context): boolean {
       },
     });
   }
-  const routeResource = (route: Route): { resourceId: string } | { resourceRef: { from: { name: string } } } | undefined => {
-    const path = `/${route.path.split('/').filter(Boolean).join('/')}`;
-    if (path === '/') return observed.rootResourceId ? { resourceId: observed.rootResourceId } : undefined;
-    return rendered.has(path) ? { resourceRef: ref(names.resource(path)) } : undefined;
-  };
-  const created = (list: string[] | undefined, key: string) => list === undefined || list.includes(key);
-  let methods = 0;
-  let integrations = 0;
-  for (const route of spec.provider.routes) {
-    const resource = routeResource(route);
-    if (!resource) continue; // its Resource waits for the root ID
-    const key = `${route.method} ${route.path}`;
+  for (const { route, key, target, integration: withIntegration } of plan.routes) {
     const annotation = { [ROUTE_ANNOTATION]: key };
-    methods += 1;
     new Method(scope, names.method(route), {
       metadata: meta(b, names.method(route), waveOf('Method'), annotation),
-      spec: { restApiRef, ...resource, httpMethod: route.method, authorizationType: 'AWS_IAM' },
+      spec: { restApiRef, ...target, httpMethod: route.method, authorizationType: 'AWS_IAM' },
     });
-    if (!created(observed.createdMethods, key)) continue; // API Gateway: no Integration before its Method
-    integrations += 1;
+    if (!withIntegration) continue;
     new Integration(scope, names.integration(route), {
       metadata: meta(b, names.integration(route), waveOf('Integration'), annotation),
       spec: {
         restApiRef,
-        ...resource,
+        ...target,
         httpMethod: route.method,
         type: integration.type,
         ...(integration.type === 'MOCK'
@@ -240,21 +263,43 @@ export function addProviderObjects(scope: Construct, ctx: Context): boolean {
       },
     });
   }
-  // Deploying needs every method and integration in place and a policy that admits an endpoint.
+}
+
+/**
+ * Account B's Deployment and the Stage on it, once every Method and Integration is in place and
+ * the policy admits an endpoint. Returns false when they were left out for want of an ID or of
+ * ACK's report (the provider's render is then incomplete).
+ */
+function addDeployment(scope: Construct, ctx: Context): boolean {
+  const { spec, names, observed, meta } = ctx;
+  const { routes } = routePlan(ctx);
+  const created = (list: string[] | undefined, key: string) => list === undefined || list.includes(key);
   const routesIntegrated = spec.provider.routes.every((r) => created(observed.createdIntegrations, `${r.method} ${r.path}`));
-  if (methods === spec.provider.routes.length && integrations === methods && routesIntegrated && (observed.allowedEndpointIds?.length ?? 0) > 0) {
-    const deployment = names.deployment(revision);
-    new Deployment(scope, deployment, {
-      metadata: meta(b, deployment, waveOf('Deployment')),
-      spec: { restApiRef, description: `xapi revision ${revision}` },
-    });
-    new Stage(scope, names.stage, {
-      metadata: meta(b, names.stage, waveOf('Stage')),
-      spec: { restApiRef, stageName: spec.provider.stage, deploymentRef: ref(deployment) },
-    });
-    return true;
-  }
-  return false;
+  const integrated = routes.length === spec.provider.routes.length && routes.every((r) => r.integration) && routesIntegrated;
+  if (!integrated || (observed.allowedEndpointIds?.length ?? 0) === 0) return false;
+  const b = spec.provider.namespace;
+  const restApiRef = ref(names.restApi);
+  const { revision } = revisionOf(ctx);
+  const deployment = names.deployment(revision);
+  new Deployment(scope, deployment, {
+    metadata: meta(b, deployment, waveOf('Deployment')),
+    spec: { restApiRef, description: `xapi revision ${revision}` },
+  });
+  new Stage(scope, names.stage, {
+    metadata: meta(b, names.stage, waveOf('Stage')),
+    spec: { restApiRef, stageName: spec.provider.stage, deploymentRef: ref(deployment) },
+  });
+  return true;
+}
+
+/**
+ * Account B: the PRIVATE RestAPI with its resource policy (layer 3), AWS_IAM methods (layer 4),
+ * deployment. Returns false when something was left out for want of an ID or of ACK's report.
+ */
+export function addProviderObjects(scope: Construct, ctx: Context): boolean {
+  addRestApi(scope, ctx);
+  addRoutes(scope, ctx);
+  return addDeployment(scope, ctx);
 }
 
 /** Adds one CR's own objects to the two given charts (synth puts many CRs into one chart per cluster). */
@@ -266,13 +311,67 @@ export function addCrossAccountApi(consumer: Construct, provider: Construct, cr:
   return { complete: { consumer: true, provider: addProviderObjects(provider, ctx) }, undecided: { consumer: undecided, provider: [] } };
 }
 
+/**
+ * The operator renders a CR in parts, each from the IDs it reads and nothing else: a rotation
+ * (a new allowed endpoint) changes what `api` and `deployment` read, and the render cache
+ * (src/reconciler/render-cache.ts) makes only those again. In applyAll's order: the consumer's
+ * objects, then the provider's RestAPI, its routes and audit objects, its Deployment and Stage.
+ */
+export type MemberPart = 'consumer' | 'api' | 'routes' | 'deployment';
+export const MEMBER_PARTS: readonly MemberPart[] = ['consumer', 'api', 'routes', 'deployment'];
+
+/** The IDs each part's objects are built from (a test checks that no part reads others). */
+export const PART_IDS: Readonly<Record<MemberPart, readonly (keyof ObservedIds)[]>> = {
+  consumer: ['callerSecurityGroupId', 'endpointSecurityGroupId', 'endpointSecurityGroupIds', 'endpointNetworkInterfaceIds', 'restApiId'],
+  api: ['restApiId', 'allowedEndpointIds', 'roleArn'],
+  routes: ['rootResourceId', 'createdMethods', 'createdIntegrations'],
+  deployment: ['restApiId', 'allowedEndpointIds', 'roleArn', 'rootResourceId', 'createdMethods', 'createdIntegrations'],
+};
+
+/** Only the IDs `part` reads. */
+export function partIds(part: MemberPart, observed: ObservedIds): ObservedIds {
+  const ids: Record<string, unknown> = {};
+  for (const k of PART_IDS[part]) if (observed[k] !== undefined) ids[k] = observed[k];
+  return ids as ObservedIds;
+}
+
+export interface PartRender {
+  objects: KubeObject[];
+  /** False when the part left something out for want of an ID (only `deployment` can). */
+  complete: boolean;
+  /** Kinds it could not decide yet (only `consumer`: the flow logs). */
+  undecided: string[];
+}
+
+/** One part of one CR's render, from the IDs that part reads. */
+export function renderPart(part: MemberPart, cr: CrossAccountApi, observed: ObservedIds): PartRender {
+  const app = new App({ outdir: '/nonexistent' }); // never synthesized to disk
+  const chart = new Chart(app, part, { disableResourceNameHashes: true });
+  const ctx = context(cr, partIds(part, observed));
+  let complete = true;
+  let undecided: string[] = [];
+  if (part === 'consumer') undecided = addConsumerObjects(chart, ctx);
+  else if (part === 'api') addRestApi(chart, ctx);
+  else if (part === 'routes') addRoutes(chart, ctx);
+  else complete = addDeployment(chart, ctx);
+  return { objects: chart.toJson() as KubeObject[], complete, undecided };
+}
+
+/** A CR's render from its parts. */
+export function joinParts(parts: Readonly<Record<MemberPart, PartRender>>): RenderedObjects {
+  const provider = [parts.api, parts.routes, parts.deployment];
+  return {
+    consumer: parts.consumer.objects,
+    provider: provider.flatMap((p) => p.objects),
+    complete: { consumer: parts.consumer.complete, provider: provider.every((p) => p.complete) },
+    undecided: { consumer: parts.consumer.undecided, provider: [] },
+  };
+}
+
 /** Plain manifests of one CR's own objects for each cluster, without the shared endpoint: what the operator applies per CR. */
 export function renderMember(cr: CrossAccountApi, observed: ObservedIds): RenderedObjects {
-  const app = new App({ outdir: '/nonexistent' }); // never synthesized to disk
-  const consumer = new Chart(app, 'consumer', { disableResourceNameHashes: true });
-  const provider = new Chart(app, 'provider', { disableResourceNameHashes: true });
-  const { complete, undecided } = addCrossAccountApi(consumer, provider, cr, observed);
-  return { consumer: consumer.toJson() as KubeObject[], provider: provider.toJson() as KubeObject[], complete, undecided };
+  const parts = Object.fromEntries(MEMBER_PARTS.map((p) => [p, renderPart(p, cr, observed)])) as Record<MemberPart, PartRender>;
+  return joinParts(parts);
 }
 
 /**

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { ACK, ackKindOf } from '../api/ack.js';
 import type { KubeObject } from '../api/types.js';
-import type { RenderedObjects } from '../charts/render.js';
+import type { PartRender, RenderedObjects } from '../charts/render.js';
 import { ackObject } from '../api/ack-wire.js';
 import { upToDate, type AckCluster } from './cluster.js';
 import { httpStatus } from './kube.js';
@@ -46,6 +46,11 @@ const stamped = (obj: KubeObject): KubeObject =>
  */
 export function withAppliedHashes(r: RenderedObjects): RenderedObjects {
   return { ...r, consumer: r.consumer.map(stamped), provider: r.provider.map(stamped) };
+}
+
+/** One part of a render (the operator's render cache keeps parts) with its objects stamped. */
+export function partWithAppliedHashes(p: PartRender): PartRender {
+  return { ...p, objects: p.objects.map(stamped) };
 }
 
 const identity = (o: { kind?: string; metadata?: { namespace?: string; name?: string } }) => `${o.kind}/${o.metadata?.namespace ?? ''}/${o.metadata?.name}`;

@@ -11,8 +11,8 @@ import { ACK } from '../api/ack.js';
 import { API_VERSION, GROUP, KIND, OWNER_LABEL, PLURAL, VERSION, type CrossAccountApi } from '../api/types.js';
 import { validateSpec } from '../api/validate.js';
 import { endpointGroup, ownerLabelValue, type EndpointGroup } from '../charts/names.js';
-import { renderMember } from '../charts/render.js';
-import { withAppliedHashes } from './apply.js';
+import { renderPart } from '../charts/render.js';
+import { partWithAppliedHashes } from './apply.js';
 import { BurstGate } from './burst.js';
 import { Cluster } from './cluster.js';
 import { ClusterRegistry, LOCAL } from './clusters.js';
@@ -23,7 +23,7 @@ import { LeaderElector, leaseApi } from './leader.js';
 import { OperatorMetrics } from './metrics.js';
 import { statusMovedUnseen, type LiveObject } from './observed.js';
 import { WorkQueue } from './queue.js';
-import { RenderCache } from './render-cache.js';
+import { RenderCache, type PartRenderFn } from './render-cache.js';
 import { SpreadResync } from './resync.js';
 import { Reconciler, type Logger, type RenderFn } from './reconcile.js';
 import { ListWatch, listPages } from './watch.js';
@@ -57,8 +57,8 @@ export interface OperatorOptions {
   concurrency?: number;
   /** Extra workers that take only urgent keys (a rotated endpoint); default DEFAULT_URGENT_CONCURRENCY. */
   urgentConcurrency?: number;
-  /** The charts' render (default: renderObjects). */
-  render?: RenderFn;
+  /** One part of a CR's render (default: the charts' renderPart). */
+  renderPart?: PartRenderFn;
   logger?: Logger;
   /** Retry backoff bounds, ms. */
   baseBackoffMs?: number;
@@ -152,9 +152,9 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     crsOf(groupKey)
       .map((k) => crWatch.get(...(k.split('/') as [string, string])) as unknown as CrossAccountApi | undefined)
       .filter((cr): cr is CrossAccountApi => !!cr && !cr.metadata.deletionTimestamp);
-  const render = options.render ?? renderMember;
+  const renderOne = options.renderPart ?? renderPart;
   // Stamped once per render, kept by the cache (apply.ts).
-  const renders = new RenderCache((cr, observed) => withAppliedHashes(render(cr, observed)));
+  const renders = new RenderCache((part, cr, ids) => partWithAppliedHashes(renderOne(part, cr, ids)));
 
   const burst = new BurstGate();
   const enqueue = (key: string, urgent = false) => {

@@ -31,7 +31,6 @@ import {
   type GitServer,
 } from '../../../src/envtest/index.js';
 import { startOperator, type RunningOperator } from '../../../src/reconciler/operator.js';
-import type { RenderFn } from '../../../src/reconciler/reconcile.js';
 import { AckPlayer } from './ack-player.js';
 import { until as sharedUntil } from '../helpers.js';
 
@@ -153,10 +152,6 @@ async function playDeployment(): Promise<void> {
   });
 }
 
-async function loadRender(): Promise<RenderFn> {
-  const path = '../../../src/charts/render.js';
-  return ((await import(path)) as { renderMember: RenderFn }).renderMember;
-}
 
 beforeAll(async () => {
   const t0 = Date.now();
@@ -242,7 +237,6 @@ describe('Argo CD syncing the generated Applications next to the operator', () =
       op = await startOperator({
         kubeconfig: planeA.kubeconfigPath,
         namespace: OP_NS,
-        render: await loadRender(),
         metricsPort: -1,
         healthPort: -1,
         logger: fileLogger(join(work, 'operator.log')),

@@ -7,7 +7,6 @@ import { ACK } from '../../../src/api/ack.js';
 import { OWNER_LABEL, type CrossAccountApi } from '../../../src/api/types.js';
 import { endpointGroup, objectNames, ownerLabelValue } from '../../../src/charts/names.js';
 import { startOperator, type RunningOperator } from '../../../src/reconciler/operator.js';
-import type { RenderFn } from '../../../src/reconciler/reconcile.js';
 import { clients, deleteNamespace, ensureNamespace, exampleCr, getAck, kubeconfigPath, listAck, readyConditions, runSuffix, setAckStatus, sleep, until } from '../helpers.js';
 
 const RUN = runSuffix();
@@ -72,8 +71,7 @@ beforeAll(async () => {
     },
   });
   await setAckStatus(a.custom, 'VPCEndpoint', A_NS, 'network-team-execute-api', { vpcEndpointID: EXISTING, state: 'available', conditions: readyConditions() });
-  const render = ((await import('../../../src/charts/render.js' as string)) as { renderObjects: RenderFn }).renderObjects;
-  op = await startOperator({ kubeconfig: kubeconfigPath('A'), namespace: NS, render, metricsPort: 0, healthPort: 0, logger: silent, baseBackoffMs: 100, maxBackoffMs: 1000 });
+  op = await startOperator({ kubeconfig: kubeconfigPath('A'), namespace: NS, metricsPort: 0, healthPort: 0, logger: silent, baseBackoffMs: 100, maxBackoffMs: 1000 });
 });
 
 afterAll(async () => {

@@ -5,7 +5,6 @@ import { OWNER_LABEL, type CrossAccountApi } from '../../../src/api/types.js';
 import { MANAGED_SELECTOR } from '../../../src/reconciler/cluster.js';
 import { ACK, type AckKindName } from '../../../src/api/ack.js';
 import { startOperator, type RunningOperator } from '../../../src/reconciler/operator.js';
-import type { RenderFn } from '../../../src/reconciler/reconcile.js';
 import { clients, deleteNamespace, ensureNamespace, exampleCr, ackWouldSync, kubeconfigPath, playSync, sleep, until } from '../helpers.js';
 
 const RUN = Date.now().toString(36).slice(-5);
@@ -19,10 +18,6 @@ let a: ReturnType<typeof clients>;
 let b: ReturnType<typeof clients>;
 const ops: RunningOperator[] = [];
 
-async function loadRender(): Promise<RenderFn> {
-  const path = '../../../src/charts/render.js';
-  return ((await import(path)) as { renderMember: RenderFn }).renderMember;
-}
 
 function crFor(i: number): CrossAccountApi {
   const cr = exampleCr(`rec-idle-${i}`, NS);
@@ -101,8 +96,7 @@ afterAll(async () => {
 
 describe('two replicas with leader election, 50 CRs', () => {
   it('one replica works, the other takes over when it stops', async () => {
-    const render = await loadRender();
-    const common = { kubeconfig: kubeconfigPath('A'), namespace: NS, render, metricsPort: 0, healthPort: 0, logger: silent, leaderElect: true, leaseName: 'rec-idle-lease', leaseDurationSeconds: 4, baseBackoffMs: 100, maxBackoffMs: 1000 };
+    const common = { kubeconfig: kubeconfigPath('A'), namespace: NS, metricsPort: 0, healthPort: 0, logger: silent, leaderElect: true, leaseName: 'rec-idle-lease', leaseDurationSeconds: 4, baseBackoffMs: 100, maxBackoffMs: 1000 };
     ops.push(await startOperator({ ...common, identity: 'replica-1' }));
     await until('replica-1 leads', async () => ops[0]!.isLeader);
     ops.push(await startOperator({ ...common, identity: 'replica-2' }));

@@ -12,7 +12,6 @@ import { OWNER_LABEL, type CrossAccountApi } from '../../../src/api/types.js';
 import { validateSpec } from '../../../src/api/validate.js';
 import { NAMESPACE_SETTLE_MS } from '../../../src/reconciler/cluster.js';
 import { startOperator, type RunningOperator } from '../../../src/reconciler/operator.js';
-import type { RenderFn } from '../../../src/reconciler/reconcile.js';
 import { clients, deleteNamespace, ensureNamespace, exampleCr, getAck, kubeconfigPath, kubectlPath, listAck, mutateAck, playAckSync, readyConditions, setAckStatus, sleep, until } from '../helpers.js';
 
 const run = promisify(execFile);
@@ -29,10 +28,6 @@ let op: RunningOperator;
 let proxy: Server | undefined;
 const sockets = new Set<Socket>();
 
-async function loadRender(): Promise<RenderFn> {
-  const path = '../../../src/charts/render.js';
-  return ((await import(path)) as { renderMember: RenderFn }).renderMember;
-}
 
 function crFor(name: string, secretName = 'rec-cluster-b'): CrossAccountApi {
   const cr = exampleCr(name, NS);
@@ -121,7 +116,7 @@ beforeAll(async () => {
   for (const ns of [NS, A_NS]) await ensureNamespace(a.core, ns);
   await ensureNamespace(b.core, B_NS);
   await kubeconfigSecret('rec-cluster-b', readFileSync(kubeconfigPath('B'), 'utf8'));
-  op = await startOperator({ kubeconfig: kubeconfigPath('A'), namespace: NS, render: await loadRender(), metricsPort: 0, healthPort: 0, logger: silent, baseBackoffMs: 100, maxBackoffMs: 1000 });
+  op = await startOperator({ kubeconfig: kubeconfigPath('A'), namespace: NS, metricsPort: 0, healthPort: 0, logger: silent, baseBackoffMs: 100, maxBackoffMs: 1000 });
 });
 
 afterAll(async () => {

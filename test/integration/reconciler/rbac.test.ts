@@ -11,7 +11,6 @@ import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { OWNER_LABEL } from '../../../src/api/types.js';
 import { buildApp } from '../../../src/charts/app.js';
 import { endpointGroup, ownerLabelValue } from '../../../src/charts/names.js';
-import { renderMember } from '../../../src/charts/render.js';
 import { startOperator, type RunningOperator } from '../../../src/reconciler/operator.js';
 import { clients, ensureNamespace, exampleCr, kubeconfigPath, kubectlPath, listAck, until } from '../helpers.js';
 
@@ -75,7 +74,6 @@ beforeAll(async () => {
     leaseName: 'xapi-operator',
     leaseNamespace: OP_NS,
     identity: 'rbac-test',
-    render: renderMember,
     metricsPort: 0,
     healthPort: 0,
     logger: silent,
