@@ -373,7 +373,13 @@ describe('Argo CD syncing the generated Applications next to the operator', () =
     expect(annOwners).not.toContain('xapi');
     // restored by a selfHeal sync operation of Argo CD
     expect((await app('xapi-cluster-b')).status?.operationState?.startedAt).not.toBe(opBefore);
-    await until('xapi-cluster-b Synced again', async () => synced(await app('xapi-cluster-b')), 120_000, 500);
+    // Synced comes as soon as the namespace is healed; the heal's sync goes on through its later
+    // waves (the RestAPI's among them) until its operation finishes. An edit made before that is
+    // overwritten by the sync itself, so the edit below waits for it to end.
+    await until('xapi-cluster-b Synced again, its heal finished', async () => {
+      const a = await app('xapi-cluster-b');
+      return synced(a) && a.status?.operationState?.phase === 'Succeeded' && !!a.status.operationState.finishedAt;
+    }, 120_000, 500);
 
     // A field xapi owns and Argo CD ignores: the RestAPI policy.
     const n = objectNames(crs.orders);
@@ -385,8 +391,10 @@ describe('Argo CD syncing the generated Applications next to the operator', () =
       const o = await restApi(n.restApi);
       return o.spec.policy === good && o;
     }, 120_000, 200);
+    // Argo CD did not sync for this edit (checked first: a sync would explain the owner below).
+    expect((await app('xapi-cluster-b')).status?.operationState?.startedAt).toBe(op2);
     expect(owners(back, ['f:spec', 'f:policy'])).toContain('xapi');
-    await sleep(15_000); // a resync of Argo CD (10 s here) has passed: it did not sync for this
+    await sleep(15_000); // a resync of Argo CD (10 s here) has passed: it did not sync for this either
     expect((await app('xapi-cluster-b')).status?.operationState?.startedAt).toBe(op2);
     expect(synced(await app('xapi-cluster-b'))).toBe(true);
   }, 600_000);
