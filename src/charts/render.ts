@@ -154,18 +154,21 @@ export function addConsumerObjects(scope: Construct, ctx: Context): string[] {
   return flowLogs.waiting ? ['FlowLog'] : [];
 }
 
-/** The policy a Deployment snapshots, and the revision that names the Deployment. */
-function revisionOf(ctx: Context): { policy: string; revision: string } {
+/** Layer 3 as the RestAPI carries it. */
+const policyOf = (ctx: Context): string => policyJson(resourcePolicy(ctx.spec, ctx.observed));
+
+/** The revision that names a Deployment: a hash of everything it snapshots. */
+function revisionOf(ctx: Context): string {
   const { spec, observed } = ctx;
-  const policy = policyJson(resourcePolicy(spec, observed));
-  // Resource policy changes take effect only after a redeploy, so the Deployment's name carries a
-  // hash of everything it snapshots.
-  const revision = createHash('sha256')
-    .update(JSON.stringify({ routes: spec.provider.routes, integration: spec.provider.integration, policy, root: observed.rootResourceId ?? null }))
+  // Resource policy changes take effect only after a redeploy, so the Deployment's name carries it.
+  return createHash('sha256')
+    .update(JSON.stringify({ routes: spec.provider.routes, integration: spec.provider.integration, policy: policyOf(ctx), root: observed.rootResourceId ?? null }))
     .digest('hex')
     .slice(0, 8);
-  return { policy, revision };
 }
+
+/** Whether ACK reports `key` created (an unobserved list, as in synth, counts every key). */
+const createdIn = (list: string[] | undefined, key: string) => list === undefined || list.includes(key);
 
 /** Account B's RestAPI: PRIVATE, with its resource policy (layer 3). */
 function addRestApi(scope: Construct, ctx: Context): void {
@@ -183,7 +186,7 @@ function addRestApi(scope: Construct, ctx: Context): void {
       name: spec.provider.apiName,
       description: `xapi ${spec.project}: private API reached from account ${spec.consumer.accountId} over PrivateLink`,
       endpointConfiguration: { types: ['PRIVATE'], ...(associated.length > 0 && { vpcEndpointIDs: associated }) },
-      policy: revisionOf(ctx).policy,
+      policy: policyOf(ctx),
       tags: { Project: spec.project },
     },
   });
@@ -209,7 +212,6 @@ function routePlan(ctx: Context): { resources: { path: string; parent: string; t
     rendered.add(path);
     resources.push({ path, parent, topLevel });
   }
-  const created = (list: string[] | undefined, key: string) => list === undefined || list.includes(key);
   const routes = [];
   for (const route of spec.provider.routes) {
     const path = `/${route.path.split('/').filter(Boolean).join('/')}`;
@@ -218,7 +220,7 @@ function routePlan(ctx: Context): { resources: { path: string; parent: string; t
     if (!target) continue; // its Resource waits for the root ID
     const key = `${route.method} ${route.path}`;
     // API Gateway: no Integration before its Method
-    routes.push({ route, key, target, integration: created(observed.createdMethods, key) });
+    routes.push({ route, key, target, integration: createdIn(observed.createdMethods, key) });
   }
   return { resources, routes };
 }
@@ -273,13 +275,12 @@ function addRoutes(scope: Construct, ctx: Context): void {
 function addDeployment(scope: Construct, ctx: Context): boolean {
   const { spec, names, observed, meta } = ctx;
   const { routes } = routePlan(ctx);
-  const created = (list: string[] | undefined, key: string) => list === undefined || list.includes(key);
-  const routesIntegrated = spec.provider.routes.every((r) => created(observed.createdIntegrations, `${r.method} ${r.path}`));
+  const routesIntegrated = spec.provider.routes.every((r) => createdIn(observed.createdIntegrations, `${r.method} ${r.path}`));
   const integrated = routes.length === spec.provider.routes.length && routes.every((r) => r.integration) && routesIntegrated;
   if (!integrated || (observed.allowedEndpointIds?.length ?? 0) === 0) return false;
   const b = spec.provider.namespace;
   const restApiRef = ref(names.restApi);
-  const { revision } = revisionOf(ctx);
+  const revision = revisionOf(ctx);
   const deployment = names.deployment(revision);
   new Deployment(scope, deployment, {
     metadata: meta(b, deployment, waveOf('Deployment')),

@@ -13,16 +13,20 @@ const sg = (rv: string, id?: string): LiveObject => ({
   status: id ? { id } : {},
 });
 
-it('remember() reports what it took and what it replaced; an older answer is neither taken nor reported', () => {
-  const seen: Array<[string | undefined, string | undefined]> = [];
-  const lw = new ListWatch({
+/** A security group watch that is never started: only remember() feeds it. */
+const sgWatch = (onRemember: (obj: LiveObject, old: LiveObject | undefined) => void) =>
+  new ListWatch({
     kc: new KubeConfig(),
     path: '/apis/ec2.services.k8s.aws/v1alpha1/securitygroups',
     list: async () => ({ items: [] }),
     kind: 'SecurityGroup',
     apiVersion: 'ec2.services.k8s.aws/v1alpha1',
-    onRemember: (obj, old) => seen.push([obj.status?.id as string | undefined, old?.status?.id as string | undefined]),
+    onRemember,
   });
+
+it('remember() reports what it took and what it replaced; an older answer is neither taken nor reported', () => {
+  const seen: Array<[string | undefined, string | undefined]> = [];
+  const lw = sgWatch((obj, old) => seen.push([obj.status?.id as string | undefined, old?.status?.id as string | undefined]));
   lw.remember(sg('5'));
   lw.remember(sg('9', 'sg-1')); // the answer to a later write carries the ID ACK wrote at 8
   lw.remember(sg('7')); // an older answer arriving late
@@ -35,14 +39,7 @@ it('remember() reports what it took and what it replaced; an older answer is nei
 
 it("an answer whose status the cache had not seen tells the owner's pass to run again; the operator's ordinary writes do not", () => {
   const moved: boolean[] = [];
-  const lw = new ListWatch({
-    kc: new KubeConfig(),
-    path: '/apis/ec2.services.k8s.aws/v1alpha1/securitygroups',
-    list: async () => ({ items: [] }),
-    kind: 'SecurityGroup',
-    apiVersion: 'ec2.services.k8s.aws/v1alpha1',
-    onRemember: (obj, old) => moved.push(statusMovedUnseen(obj, old)),
-  });
+  const lw = sgWatch((obj, old) => moved.push(statusMovedUnseen(obj, old)));
   lw.remember(sg('5')); // the create's answer: nothing cached before
   lw.remember(sg('6')); // a spec write: the status is the cached one
   lw.remember(sg('9', 'sg-1')); // ACK wrote the ID at 8; its event will be dropped as an echo
