@@ -274,7 +274,10 @@ function replacedSeen(logPath: string, from: number): Map<string, number> {
  * ACK stand-in's status write from its send to done on A (the first hop's write, with no operator
  * code on its way) → the operator's watch event for it (its log line) →
  * the operator's RestAPI write received on B (its reconcile, the request's way to B), that
- * write's own time, and its end → this process's watch seeing it.
+ * write's own time, and its end → this process's watch seeing it. Then the burst as a whole:
+ * when the first, the median and the last of each stage happened, from the first send (B
+ * receiving the last RestAPI write long after the operator heard the last event is time spent in
+ * the operator's passes and on the requests' way to B).
  */
 function rotationSegments(A: Plane, B: Plane, users: Set<string>, from: number, f: Fixture, k: number, sentAt: Map<string, number>, seenAt: Map<string, number>, operatorLog: string): string {
   const done = (e: AuditEvent) => Date.parse(e.stageTimestamp);
@@ -286,6 +289,9 @@ function rotationSegments(A: Plane, B: Plane, users: Set<string>, from: number, 
   const eventToWrite: number[] = [];
   const write: number[] = [];
   const toWatch: number[] = [];
+  // The burst as a whole: when each stage happened, from the first status write's send.
+  const t0 = Math.min(...sentAt.values());
+  const at = { sent: [] as number[], written: [] as number[], heard: [] as number[], received: [] as number[], seen: [] as number[] };
   for (let i = 0; i < k; i++) {
     const names = objectNames(f.cr(i));
     const status = eventsA.find((e) => e.objectRef?.name === names.vpcEndpoint);
@@ -301,7 +307,13 @@ function rotationSegments(A: Plane, B: Plane, users: Set<string>, from: number, 
     }
     write.push(done(patch) - Date.parse(patch.requestReceivedTimestamp));
     if (seen !== undefined) toWatch.push(seen - done(patch));
+    if (sent !== undefined) at.sent.push(sent - t0);
+    at.written.push(done(status) - t0);
+    if (heard !== undefined) at.heard.push(heard - t0);
+    at.received.push(Date.parse(patch.requestReceivedTimestamp) - t0);
+    if (seen !== undefined) at.seen.push(seen - t0);
   }
+  const when = Object.entries(at).map(([name, v]) => `${name} ${pct(v, 0).toFixed(0)}/${pct(v, 50).toFixed(0)}/${pct(v, 100).toFixed(0)}`);
   const fig = (name: string, v: number[]) => `${name} p50_ms=${pct(v, 50).toFixed(0)} p99_ms=${pct(v, 99).toFixed(0)}`;
   return [
     fig('status_sent→written', statusWrite),
@@ -310,6 +322,7 @@ function rotationSegments(A: Plane, B: Plane, users: Set<string>, from: number, 
     fig('operator_write', write),
     fig('write_done→watch_seen', toWatch),
     `(n=${write.length}, with the operator's event ${toEvent.length})`,
+    `timeline ms from the first send, first/median/last: ${when.join(', ')}`,
   ].join('  ');
 }
 

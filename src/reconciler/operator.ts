@@ -9,7 +9,6 @@ import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { ACK } from '../api/ack.js';
 import { API_VERSION, GROUP, KIND, OWNER_LABEL, PLURAL, VERSION, type CrossAccountApi } from '../api/types.js';
-import { validateSpec } from '../api/validate.js';
 import { endpointGroup, ownerLabelValue, type EndpointGroup } from '../charts/names.js';
 import { renderPart } from '../charts/render.js';
 import { partWithAppliedHashes } from './apply.js';
@@ -25,6 +24,7 @@ import { statusMovedUnseen, type LiveObject } from './observed.js';
 import { WorkQueue } from './queue.js';
 import { RenderCache, type PartRenderFn } from './render-cache.js';
 import { SpreadResync } from './resync.js';
+import { checkedSpec } from './spec-check.js';
 import { Reconciler, type Logger, type RenderFn } from './reconcile.js';
 import { ListWatch, listPages } from './watch.js';
 
@@ -143,7 +143,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   const refusedIn = new Map<string, Map<string, string>>();
   const sharedBy = new Map<string, number>();
   const groupOf = (cr: CrossAccountApi) => {
-    const valid = validateSpec(cr.spec);
+    const valid = checkedSpec(cr.spec);
     return valid.ok ? endpointGroup({ ...cr, spec: valid.spec }) : undefined;
   };
   /** CR keys of a group; members are the ones not being deleted. */

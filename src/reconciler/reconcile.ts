@@ -8,7 +8,7 @@ import { ackObject } from '../api/ack-wire.js';
 import { withDefaults, type DefaultedSpec } from '../api/defaults.js';
 import { endpointPlan, invokeUrl } from '../api/endpoint.js';
 import { AUDIT_ANNOTATION, accessLogCommand, accessLogSettings } from '../charts/audit.js';
-import { formatErrors, validateSpec } from '../api/validate.js';
+import { formatErrors } from '../api/validate.js';
 import { CONDITION, type CrossAccountApi, type CrossAccountApiSpec, type KubeObject, type ObservedIds } from '../api/types.js';
 import { endpointGroup, objectNames, ownerLabelValue } from '../charts/names.js';
 import { renderMember, type RenderedObjects } from '../charts/render.js';
@@ -25,6 +25,7 @@ import { errText, httpStatus } from './kube.js';
 import type { OperatorMetrics } from './metrics.js';
 import { observedIds, type LiveObject } from './observed.js';
 import { rotate } from './rotation.js';
+import { checkedSpec } from './spec-check.js';
 import { computeStatus, invalidSpecStatus, refusedStatus, statusChanged, type AuditStatusInput, type Expected } from './status.js';
 
 export type { Logger } from './apply.js';
@@ -94,8 +95,6 @@ interface Side {
 
 export class Reconciler {
   private readonly render: RenderFn;
-  /** Peers' validated specs by namespace/name, for the admission check (a spec is validated once per generation). */
-  private readonly peerSpecs = new Map<string, { generation: number | undefined; spec: CrossAccountApiSpec | undefined }>();
 
   constructor(private readonly d: ReconcilerDeps) {
     this.render = d.render ?? renderMember;
@@ -114,7 +113,7 @@ export class Reconciler {
 
   async reconcile(cr: CrossAccountApi): Promise<ReconcileOutcome> {
     // validate
-    const valid = validateSpec(cr.spec);
+    const valid = checkedSpec(cr.spec);
     if (cr.metadata.deletionTimestamp) {
       const sides = valid.ok ? this.sides(cr, withDefaults(valid.spec)) : undefined;
       const deps = sides?.flatMap((s) => s.resolution.deps) ?? [];
@@ -264,7 +263,7 @@ export class Reconciler {
   /** Why this CR may not apply (a second private-DNS endpoint in its VPC), or undefined. */
   /** Why admission refuses `cr` given the consumer cluster's endpoints (the endpoint group asks too). */
   admissionRefusal(cr: CrossAccountApi, consumer: AckCluster): string | undefined {
-    const valid = validateSpec(cr.spec);
+    const valid = checkedSpec(cr.spec);
     return valid.ok ? this.admission(cr, withDefaults(valid.spec), consumer) : undefined;
   }
 
@@ -278,14 +277,8 @@ export class Reconciler {
     const peers: EndpointClaimant[] = [];
     for (const p of this.d.peers?.(spec.consumer.vpcId) ?? []) {
       if (p.metadata.deletionTimestamp) continue; // its endpoint, while it lasts, is seen live
-      const key = `${p.metadata.namespace}/${p.metadata.name}`;
-      let known = this.peerSpecs.get(key);
-      if (!known || known.generation === undefined || known.generation !== p.metadata.generation) {
-        const v = validateSpec(p.spec);
-        known = { generation: p.metadata.generation, spec: v.ok ? v.spec : undefined };
-        this.peerSpecs.set(key, known);
-      }
-      if (known.spec) peers.push(claimant(p, known.spec));
+      const v = checkedSpec(p.spec);
+      if (v.ok) peers.push(claimant(p, v.spec));
     }
     // Only endpoints of this VPC can conflict (admissionProblem skips the rest): reading every
     // endpoint of the namespace on every reconcile was O(n) per CR, O(n²) per convergence. The

@@ -86,6 +86,16 @@ function rvNumber(o: LiveObject | undefined): number {
   return Number.isFinite(n) ? n : NaN;
 }
 
+/**
+ * Both are the same object (uid) at the same generation, which the API server raises on every
+ * change of the spec. An object without a generation (a Secret) never matches.
+ */
+function sameGeneration(a: LiveObject, b: LiveObject): boolean {
+  const ma = a.metadata as { uid?: string; generation?: number } | undefined;
+  const mb = b.metadata as { uid?: string; generation?: number } | undefined;
+  return ma?.generation !== undefined && ma.generation === mb?.generation && ma.uid !== undefined && ma.uid === mb?.uid;
+}
+
 export class ListWatch {
   private readonly cache = new Map<string, LiveObject>();
   private readonly index = new Map<string, Map<string, LiveObject>>();
@@ -163,6 +173,9 @@ export class ListWatch {
   private put(obj: LiveObject): LiveObject | undefined {
     const k = keyOf(obj);
     const old = this.cache.get(k);
+    // The same object at the same generation has the same spec: keep the cached copy, so work keyed
+    // by it (spec-check.ts) is not done again for a status change, and the new copy is dropped.
+    if (old?.spec !== undefined && sameGeneration(old, obj)) obj.spec = old.spec;
     this.cache.set(k, obj);
     if (this.opts.indexBy) {
       const after = this.indexValues(obj);
