@@ -260,7 +260,6 @@ export class Reconciler {
     return { deps };
   }
 
-  /** Why this CR may not apply (a second private-DNS endpoint in its VPC), or undefined. */
   /** Why admission refuses `cr` given the consumer cluster's endpoints (the endpoint group asks too). */
   admissionRefusal(cr: CrossAccountApi, consumer: AckCluster): string | undefined {
     const valid = checkedSpec(cr.spec);
