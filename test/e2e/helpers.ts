@@ -347,11 +347,14 @@ export async function providerState(account: string): Promise<ProviderState> {
         })),
       )
       .sort((x, y) => `${x.path} ${x.method}`.localeCompare(`${y.path} ${y.method}`));
+    // Stages before deployments: a Stage can only name a deployment that exists when it is read, so
+    // the later reads hold it, with its policy, unless it was deleted in between. Read the other
+    // way round, a deployment made and served between the reads looked like one without a policy.
+    const stages = ((await apigw.send(new GetStagesCommand({ restApiId: a.id! }))).item ?? []).map((s) => ({ name: s.stageName!, deploymentId: s.deploymentId })).sort((x, y) => x.name.localeCompare(y.name));
     const served = await deploymentPolicies(account, a.id!);
     const deployments = ((await apigw.send(new GetDeploymentsCommand({ restApiId: a.id! }))).items ?? [])
       .map((d) => ({ id: d.id!, ...(d.createdDate && { createdDate: new Date(d.createdDate).getTime() }), ...(served[d.id!] && { policy: parsePolicy(served[d.id!]!) }) }))
       .sort((x, y) => x.id.localeCompare(y.id));
-    const stages = ((await apigw.send(new GetStagesCommand({ restApiId: a.id! }))).item ?? []).map((s) => ({ name: s.stageName!, deploymentId: s.deploymentId })).sort((x, y) => x.name.localeCompare(y.name));
     apis.push({ id: a.id!, name: a.name!, types: (a.endpointConfiguration?.types ?? []).map(String), policy: parsePolicy(a.policy), methods, deployments, stages });
   }
   return { apis };

@@ -130,9 +130,14 @@ test('rotation: a replaced endpoint is allowed beside the old one for the grace 
     while (sampling) {
       try {
         const a = (await providerState(cr.spec.provider.accountId)).apis.find((x) => x.id === api);
-        if (a) {
-          const stage = a.stages[0]?.deploymentId;
-          const served = sourceVpces(a.deployments.find((d) => d.id === stage)?.policy).join(',');
+        const stage = a?.stages[0]?.deploymentId;
+        const deployment = a?.deployments.find((d) => d.id === stage);
+        // The Stage is read first (providerState): a deployment it names that the later read no
+        // longer lists was deleted in between. If the Stage has moved on since, the sample is torn
+        // and dropped; if it still names it, a served deployment is gone and counts as served "".
+        const torn = !!stage && !deployment && (await providerState(cr.spec.provider.accountId)).apis.find((x) => x.id === api)?.stages[0]?.deploymentId !== stage;
+        if (a && !torn) {
+          const served = sourceVpces(deployment?.policy).join(',');
           samples.push({ vpces: sourceVpces(a.policy).join(','), stage, deployments: a.deployments.map((d) => d.id), served });
         }
       } catch {
